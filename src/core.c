@@ -1,0 +1,42 @@
+/*
+ * apivideo.core: the C half of lua-apivideo. Deliberately thin: it exports
+ * the multi-handle constructor, the JSON decoder and two clocks; all policy
+ * lives in the Lua modules under lua/apivideo/.
+ */
+#include <string.h>
+
+#include "core.h"
+
+int avc_l_now_ms(lua_State *L);
+
+static int l_curl_version(lua_State *L) {
+    lua_pushstring(L, curl_version());
+    return 1;
+}
+
+int luaopen_apivideo_core(lua_State *L);
+int luaopen_apivideo_core(lua_State *L) {
+    static const luaL_Reg funcs[] = {{"multi", avc_open_multi},
+                                     {"decode", avc_l_decode},
+                                     {"now_ms", avc_l_now_ms},
+                                     {"curl_version", l_curl_version},
+                                     {NULL, NULL}};
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return luaL_error(L, "apivideo.core: curl_global_init failed");
+    lua_newtable(L); /* module state, upvalue 1 of everything */
+    avc_json_init(L, -1, AVC_DEFAULT_MAX_DEPTH);
+    avc_transfer_register(L);
+    avc_multi_register(L);
+    lua_newtable(L);
+    lua_pushvalue(L, -2);
+    avc_setfuncs(L, funcs, 1);
+    lua_getfield(L, -2, "cjson");
+    lua_getfield(L, -1, "null");
+    lua_setfield(L, -3, "null");
+    lua_pop(L, 1);
+    lua_pushliteral(L, AVC_VERSION);
+    lua_setfield(L, -2, "_VERSION");
+    lua_pushinteger(L, AVC_DEFAULT_MAX_DEPTH);
+    lua_setfield(L, -2, "max_depth");
+    return 1;
+}

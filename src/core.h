@@ -1,0 +1,97 @@
+/*
+ * Shared declarations of the apivideo.core C module.
+ *
+ * The module is a thin layer over libcurl's multi interface: Lua owns the
+ * policy (auth, retries, pagination); C owns the bytes (transfers, header
+ * parsing, body buffering, JSON decoding and shaping).
+ */
+#ifndef APIVIDEO_CORE_H
+#define APIVIDEO_CORE_H
+
+#include <stddef.h>
+
+#include <curl/curl.h>
+
+#include "compat.h"
+
+#define AVC_VERSION "0.1.0"
+#define AVC_MULTI_MT "apivideo.core.multi"
+#define AVC_TRANSFER_MT "apivideo.core.transfer"
+
+/* Defaults; each can be changed per multi handle or per transfer. */
+#define AVC_DEFAULT_MAX_BODY ((size_t)64 * 1024 * 1024)
+#define AVC_MAX_HEADER_BYTES ((size_t)256 * 1024)
+#define AVC_DEFAULT_MAX_DEPTH 64
+
+/*
+ * Upvalue 1 of every exported function is the module state table: it holds
+ * the cjson decoder instance, so no C global is needed and two Lua states
+ * never share anything.
+ */
+#define AVC_STATE_IDX lua_upvalueindex(1)
+
+typedef struct avc_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} avc_buf;
+
+typedef struct avc_multi avc_multi;
+typedef struct avc_transfer avc_transfer;
+
+enum avc_state {
+    AVC_IDLE = 0,   /* created, never added */
+    AVC_RUNNING,    /* attached to the multi handle */
+    AVC_DONE,       /* finished; result available */
+    AVC_CANCELLED,  /* removed before it finished */
+    AVC_CLOSED      /* easy handle and buffers released */
+};
+
+struct avc_transfer {
+    CURL *easy;
+    avc_multi *multi;         /* owner; NULL once the multi is closed */
+    avc_transfer *prev, *next; /* the owner's list of live transfers */
+    struct curl_slist *req_headers;
+    avc_buf body;
+    avc_buf headers; /* "name\0value\0" pairs of the last response */
+    size_t max_body;
+    enum avc_state state;
+    CURLcode result;
+    int too_large;      /* body went past max_body */
+    int headers_too_large;
+    int oom;
+    lua_Integer id;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+struct avc_multi {
+    CURLM *multi;
+    CURLSH *share;
+    avc_transfer *head; /* every live transfer created by this handle */
+    int attached;       /* how many are in the multi handle now */
+    size_t max_body;
+    lua_Integer next_id;
+    int done_head, done_tail; /* queue of finished transfers in the user value */
+    int closed;
+};
+
+/* buffer.c-less helpers (transfer.c) */
+int avc_buf_append(avc_buf *b, const char *p, size_t n, size_t limit);
+void avc_buf_free(avc_buf *b);
+
+/* multi.c */
+int avc_open_multi(lua_State *L);
+void avc_multi_register(lua_State *L);
+
+/* transfer.c */
+void avc_transfer_register(lua_State *L);
+avc_transfer *avc_transfer_new(lua_State *L, avc_multi *m, int spec_idx);
+void avc_transfer_detach(avc_transfer *t);
+void avc_transfer_release(avc_transfer *t);
+
+/* json.c */
+int avc_json_decode(lua_State *L, const char *s, size_t len);
+int avc_l_decode(lua_State *L);
+int avc_json_init(lua_State *L, int state_idx, int max_depth);
+
+#endif

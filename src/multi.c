@@ -1,0 +1,241 @@
+/*
+ * The multi handle: many transfers in flight at once, over connections, DNS
+ * answers and TLS sessions kept in one share handle. It never blocks unless
+ * asked to: perform(0) only moves bytes that are ready, perform(ms) waits in
+ * curl_multi_poll for at most that long, so the same loop serves a blocking
+ * caller, an nginx worker and a game's frame loop.
+ *
+ * Lua values owned by a multi live in its user value table:
+ *   [lightuserdata transfer] = transfer userdata   while running
+ *   [1 .. n] (done_head .. done_tail-1)            finished, not yet collected
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <string.h>
+#include <time.h>
+
+#include "core.h"
+
+static avc_multi *check_multi(lua_State *L, int idx) {
+    avc_multi *m = luaL_checkudata(L, idx, AVC_MULTI_MT);
+    if (m->closed) luaL_error(L, "apivideo.core: multi handle is closed");
+    return m;
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+int avc_l_now_ms(lua_State *L);
+int avc_l_now_ms(lua_State *L) {
+    lua_pushnumber(L, now_ms());
+    return 1;
+}
+
+/* core.multi([opts]) */
+int avc_open_multi(lua_State *L) {
+    avc_multi *m;
+    lua_Number max_body = (lua_Number)AVC_DEFAULT_MAX_BODY;
+    long max_host = 0, max_total = 0;
+    if (!lua_isnoneornil(L, 1)) {
+        luaL_checktype(L, 1, LUA_TTABLE);
+        lua_getfield(L, 1, "max_body");
+        if (!lua_isnil(L, -1)) max_body = luaL_checknumber(L, -1);
+        lua_getfield(L, 1, "max_host_connections");
+        if (!lua_isnil(L, -1)) max_host = (long)luaL_checknumber(L, -1);
+        lua_getfield(L, 1, "max_total_connections");
+        if (!lua_isnil(L, -1)) max_total = (long)luaL_checknumber(L, -1);
+        lua_pop(L, 3);
+        if (!(max_body >= 1 && max_body <= 4294967296.0))
+            luaL_argerror(L, 1, "max_body must be between 1 and 4 GiB");
+        if (max_host < 0 || max_total < 0)
+            luaL_argerror(L, 1, "connection limits must not be negative");
+    }
+    m = lua_newuserdata(L, sizeof *m);
+    memset(m, 0, sizeof *m);
+    m->closed = 1; /* until both handles exist, __gc has nothing to free */
+    luaL_getmetatable(L, AVC_MULTI_MT);
+    lua_setmetatable(L, -2);
+    lua_newtable(L);
+    avc_setuservalue(L, -2);
+
+    m->max_body = (size_t)max_body;
+    m->done_head = m->done_tail = 1;
+    m->multi = curl_multi_init();
+    m->share = curl_share_init();
+    m->closed = 0;
+    if (m->multi == NULL || m->share == NULL) return luaL_error(L, "apivideo.core: libcurl init failed");
+    curl_share_setopt(m->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(m->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(m->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_multi_setopt(m->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    if (max_host > 0) curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host);
+    if (max_total > 0) curl_multi_setopt(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, max_total);
+    return 1;
+}
+
+/*
+ * Idempotent close == __gc. Transfers may outlive their multi (a Lua value
+ * still points at them): they are detached and stop using the share handle
+ * before the handles go, so their own __gc has nothing dangling.
+ */
+static int l_close(lua_State *L) {
+    avc_multi *m = luaL_checkudata(L, 1, AVC_MULTI_MT);
+    avc_transfer *t;
+    if (m->closed) return 0;
+    for (t = m->head; t != NULL; t = t->next) {
+        avc_transfer_detach(t);
+        if (t->easy) curl_easy_setopt(t->easy, CURLOPT_SHARE, NULL);
+        t->multi = NULL;
+    }
+    m->head = NULL;
+    if (m->multi) curl_multi_cleanup(m->multi);
+    if (m->share) curl_share_cleanup(m->share);
+    m->multi = NULL;
+    m->share = NULL;
+    m->closed = 1;
+    lua_newtable(L); /* drop every reference to transfers */
+    avc_setuservalue(L, 1);
+    return 0;
+}
+
+/* multi:add(spec) -> transfer */
+static int l_add(lua_State *L) {
+    avc_multi *m = check_multi(L, 1);
+    avc_transfer *t = avc_transfer_new(L, m, 2);
+    CURLMcode mc;
+    avc_getuservalue(L, 1);
+    lua_pushvalue(L, -1);
+    avc_setuservalue(L, -3); /* the transfer can find the running table */
+    mc = curl_multi_add_handle(m->multi, t->easy);
+    if (mc != CURLM_OK) {
+        lua_pop(L, 1);
+        avc_transfer_release(t);
+        return luaL_error(L, "apivideo.core: %s", curl_multi_strerror(mc));
+    }
+    t->state = AVC_RUNNING;
+    m->attached++;
+    lua_pushlightuserdata(L, t);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    return 1;
+}
+
+/* Moves every finished transfer from the running table to the done queue. */
+static int collect(lua_State *L, avc_multi *m) {
+    CURLMsg *msg;
+    int left, n = 0;
+    avc_getuservalue(L, 1);
+    while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
+        avc_transfer *t = NULL;
+        if (msg->msg != CURLMSG_DONE) continue;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        if (t == NULL || t->state != AVC_RUNNING) continue;
+        t->result = msg->data.result;
+        curl_multi_remove_handle(m->multi, t->easy);
+        m->attached--;
+        t->state = AVC_DONE;
+        lua_pushlightuserdata(L, t);
+        lua_rawget(L, -2);
+        lua_rawseti(L, -2, m->done_tail++);
+        lua_pushlightuserdata(L, t);
+        lua_pushnil(L);
+        lua_rawset(L, -3);
+        n++;
+    }
+    lua_pop(L, 1);
+    return n;
+}
+
+/*
+ * multi:perform([timeout_ms]) -> in_flight, finished
+ * Moves data; with a timeout, waits (curl_multi_poll) until at least one
+ * transfer finishes or the time is up. With nothing in flight it simply
+ * sleeps, which the Lua scheduler uses for its timers.
+ */
+static int l_perform(lua_State *L) {
+    avc_multi *m = check_multi(L, 1);
+    lua_Number timeout = luaL_optnumber(L, 2, 0);
+    double start = now_ms();
+    int finished = 0;
+    for (;;) {
+        int running;
+        double left;
+        CURLMcode mc = curl_multi_perform(m->multi, &running);
+        if (mc != CURLM_OK) return luaL_error(L, "apivideo.core: %s", curl_multi_strerror(mc));
+        finished += collect(L, m);
+        if (finished > 0 || timeout <= 0) break;
+        left = (double)timeout - (now_ms() - start);
+        if (left <= 0) break;
+        mc = curl_multi_poll(m->multi, NULL, 0, left < 1 ? 1 : (int)left, NULL);
+        if (mc != CURLM_OK) return luaL_error(L, "apivideo.core: %s", curl_multi_strerror(mc));
+    }
+    lua_pushinteger(L, m->attached);
+    lua_pushinteger(L, finished);
+    return 2;
+}
+
+/* multi:next_done() -> transfer | nil: pops the oldest finished transfer. */
+static int l_next_done(lua_State *L) {
+    avc_multi *m = check_multi(L, 1);
+    if (m->done_head == m->done_tail) {
+        lua_pushnil(L);
+        return 1;
+    }
+    avc_getuservalue(L, 1);
+    lua_rawgeti(L, -1, m->done_head);
+    lua_pushnil(L);
+    lua_rawseti(L, -3, m->done_head++);
+    if (m->done_head == m->done_tail) m->done_head = m->done_tail = 1;
+    return 1;
+}
+
+/* multi:timeout() -> ms until libcurl wants to be called again (-1: no hint). */
+static int l_timeout(lua_State *L) {
+    avc_multi *m = check_multi(L, 1);
+    long ms = -1;
+    curl_multi_timeout(m->multi, &ms);
+    lua_pushinteger(L, ms);
+    return 1;
+}
+
+/* multi:count() -> transfers in flight */
+static int l_count(lua_State *L) {
+    lua_pushinteger(L, check_multi(L, 1)->attached);
+    return 1;
+}
+
+static int l_wakeup(lua_State *L) {
+    curl_multi_wakeup(check_multi(L, 1)->multi);
+    return 0;
+}
+
+static int l_tostring(lua_State *L) {
+    avc_multi *m = luaL_checkudata(L, 1, AVC_MULTI_MT);
+    if (m->closed) lua_pushliteral(L, "apivideo.core.multi (closed)");
+    else lua_pushfstring(L, "apivideo.core.multi (%d in flight)", m->attached);
+    return 1;
+}
+
+void avc_multi_register(lua_State *L) {
+    static const luaL_Reg methods[] = {
+        {"add", l_add},     {"perform", l_perform}, {"next_done", l_next_done},
+        {"timeout", l_timeout}, {"count", l_count}, {"wakeup", l_wakeup},
+        {"close", l_close}, {NULL, NULL}};
+    luaL_newmetatable(L, AVC_MULTI_MT);
+    lua_pushvalue(L, -2);
+    avc_setfuncs(L, methods, 1);
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_tostring);
+    lua_setfield(L, -2, "__tostring");
+#if LUA_VERSION_NUM >= 504
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__close");
+#endif
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}

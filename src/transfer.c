@@ -1,0 +1,432 @@
+/*
+ * One HTTP exchange: a libcurl easy handle plus the buffers its callbacks
+ * fill. The callbacks are plain C and never touch the Lua state, so no Lua
+ * error can cross a libcurl frame; everything they learn is turned into Lua
+ * values later, by transfer:result(), outside of any libcurl call.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+int avc_buf_append(avc_buf *b, const char *p, size_t n, size_t limit) {
+    if (n > limit || b->len > limit - n) return -1; /* over the cap */
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 16384;
+        char *data;
+        while (cap < b->len + n) cap = cap > limit / 2 ? limit : cap * 2;
+        data = realloc(b->data, cap);
+        if (data == NULL) return -2;
+        b->data = data;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+void avc_buf_free(avc_buf *b) {
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud) {
+    avc_transfer *t = ud;
+    size_t n = size * nmemb;
+    int rc = avc_buf_append(&t->body, p, n, t->max_body);
+    if (rc == -1) t->too_large = 1;
+    if (rc == -2) t->oom = 1;
+    return rc == 0 ? n : 0; /* 0 makes libcurl end the transfer */
+}
+
+/*
+ * Keeps only the header block of the final response: a status line (after a
+ * 100 Continue, say) starts the block again. Names are stored lower-cased,
+ * values without surrounding white space.
+ */
+static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud) {
+    avc_transfer *t = ud;
+    size_t n = size * nmemb, name_end, v, e;
+    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        t->headers.len = 0;
+        return n;
+    }
+    for (name_end = 0; name_end < n && p[name_end] != ':'; name_end++) {
+    }
+    if (name_end == 0 || name_end == n) return n; /* blank line or no colon */
+    for (v = name_end + 1; v < n && (p[v] == ' ' || p[v] == '\t'); v++) {
+    }
+    for (e = n; e > v && isspace((unsigned char)p[e - 1]); e--) {
+    }
+    if (t->headers.len + name_end + (e - v) + 2 > AVC_MAX_HEADER_BYTES) {
+        t->headers_too_large = 1;
+        return 0;
+    }
+    {
+        size_t start = t->headers.len, i;
+        char nul = '\0';
+        if (avc_buf_append(&t->headers, p, name_end, AVC_MAX_HEADER_BYTES) ||
+            avc_buf_append(&t->headers, &nul, 1, AVC_MAX_HEADER_BYTES) ||
+            avc_buf_append(&t->headers, p + v, e - v, AVC_MAX_HEADER_BYTES) ||
+            avc_buf_append(&t->headers, &nul, 1, AVC_MAX_HEADER_BYTES)) {
+            t->oom = 1;
+            return 0;
+        }
+        for (i = start; i < start + name_end; i++)
+            t->headers.data[i] = (char)tolower((unsigned char)t->headers.data[i]);
+    }
+    return n;
+}
+
+static avc_transfer *check_transfer(lua_State *L, int idx) {
+    return luaL_checkudata(L, idx, AVC_TRANSFER_MT);
+}
+
+/* Field readers for the spec table; a wrong type is a programmer error. */
+static const char *spec_string(lua_State *L, int idx, const char *key, size_t *len) {
+    const char *s = NULL;
+    lua_getfield(L, idx, key);
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "apivideo.core: transfer field '%s' must be a string", key);
+        s = lua_tolstring(L, -1, len);
+    }
+    lua_pop(L, 1); /* the spec table keeps the string alive */
+    return s;
+}
+
+static long spec_long(lua_State *L, int idx, const char *key, long dflt) {
+    long v = dflt;
+    lua_getfield(L, idx, key);
+    if (!lua_isnil(L, -1)) {
+        lua_Number n;
+        if (lua_type(L, -1) != LUA_TNUMBER)
+            luaL_error(L, "apivideo.core: transfer field '%s' must be a number", key);
+        n = lua_tonumber(L, -1);
+        if (!(n >= 0 && n <= 2147483647.0))
+            luaL_error(L, "apivideo.core: transfer field '%s' is out of range", key);
+        v = (long)n;
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+static int spec_bool(lua_State *L, int idx, const char *key) {
+    int b;
+    lua_getfield(L, idx, key);
+    b = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return b;
+}
+
+static void check_header_line(lua_State *L, const char *s, size_t len) {
+    size_t i;
+    for (i = 0; i < len; i++)
+        if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
+            luaL_error(L, "apivideo.core: header line contains CR, LF or NUL");
+}
+
+#define SETOPT(opt, val)                                                                  \
+    do {                                                                                  \
+        if (curl_easy_setopt(t->easy, (opt), (val)) != CURLE_OK)                          \
+            luaL_error(L, "apivideo.core: libcurl refused option %s", #opt);              \
+    } while (0)
+
+/*
+ * Builds a transfer from a spec table (url, method, headers, body, timeouts,
+ * ca_file, ...). The userdata exists with its metatable before libcurl is
+ * touched, so a bad field raising halfway leaves nothing for __gc to miss.
+ * Leaves the userdata on the stack.
+ */
+avc_transfer *avc_transfer_new(lua_State *L, avc_multi *m, int spec) {
+    avc_transfer *t;
+    const char *url, *method, *body, *ca_file, *user_agent;
+    size_t body_len = 0, i, n;
+    long timeout_ms, connect_ms, stall_ms;
+
+    luaL_checktype(L, spec, LUA_TTABLE);
+    t = lua_newuserdata(L, sizeof *t);
+    memset(t, 0, sizeof *t);
+    luaL_getmetatable(L, AVC_TRANSFER_MT);
+    lua_setmetatable(L, -2);
+
+    url = spec_string(L, spec, "url", NULL);
+    if (url == NULL) luaL_error(L, "apivideo.core: transfer field 'url' is required");
+    method = spec_string(L, spec, "method", NULL);
+    body = spec_string(L, spec, "body", &body_len);
+    ca_file = spec_string(L, spec, "ca_file", NULL);
+    user_agent = spec_string(L, spec, "user_agent", NULL);
+    timeout_ms = spec_long(L, spec, "timeout_ms", 0);
+    connect_ms = spec_long(L, spec, "connect_timeout_ms", 0);
+    stall_ms = spec_long(L, spec, "stall_timeout_ms", 0);
+    t->max_body = (size_t)spec_long(L, spec, "max_body", 0);
+    if (t->max_body == 0) t->max_body = m->max_body;
+
+    t->easy = curl_easy_init();
+    if (t->easy == NULL) luaL_error(L, "apivideo.core: curl_easy_init failed");
+    t->multi = m;
+    t->next = m->head;
+    if (m->head) m->head->prev = t;
+    m->head = t;
+    t->id = ++m->next_id;
+
+    lua_getfield(L, spec, "headers");
+    if (!lua_isnil(L, -1)) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        n = avc_rawlen(L, -1);
+        for (i = 1; i <= n; i++) {
+            struct curl_slist *l;
+            size_t len;
+            const char *h;
+            lua_rawgeti(L, -1, (int)i);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                luaL_error(L, "apivideo.core: transfer headers must be strings");
+            h = lua_tolstring(L, -1, &len);
+            check_header_line(L, h, len);
+            l = curl_slist_append(t->req_headers, h);
+            if (l == NULL) luaL_error(L, "apivideo.core: out of memory");
+            t->req_headers = l;
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+
+    SETOPT(CURLOPT_URL, url);
+    SETOPT(CURLOPT_PRIVATE, (void *)t);
+    SETOPT(CURLOPT_ERRORBUFFER, t->errbuf);
+    SETOPT(CURLOPT_NOSIGNAL, 1L);
+    SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+    SETOPT(CURLOPT_FOLLOWLOCATION, 0L); /* never carry credentials elsewhere */
+    SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+    SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+    SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+    SETOPT(CURLOPT_PIPEWAIT, 1L);
+    SETOPT(CURLOPT_SHARE, m->share);
+    SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
+    SETOPT(CURLOPT_WRITEDATA, (void *)t);
+    SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
+    SETOPT(CURLOPT_HEADERDATA, (void *)t);
+    SETOPT(CURLOPT_HTTPHEADER, t->req_headers);
+    if (timeout_ms > 0) SETOPT(CURLOPT_TIMEOUT_MS, timeout_ms);
+    if (connect_ms > 0) SETOPT(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    if (stall_ms > 0) { /* fewer than 1 byte/s for that long ends the transfer */
+        SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
+        SETOPT(CURLOPT_LOW_SPEED_TIME, (stall_ms + 999) / 1000);
+    }
+    if (ca_file) SETOPT(CURLOPT_CAINFO, ca_file);
+    if (user_agent) SETOPT(CURLOPT_USERAGENT, user_agent);
+    if (spec_bool(L, spec, "accept_encoding")) SETOPT(CURLOPT_ACCEPT_ENCODING, "");
+    if (method == NULL || strcmp(method, "GET") == 0) {
+        SETOPT(CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "POST") == 0) {
+        SETOPT(CURLOPT_POST, 1L);
+        SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        SETOPT(CURLOPT_COPYPOSTFIELDS, body ? body : "");
+    } else {
+        luaL_error(L, "apivideo.core: unsupported method '%s'", method);
+    }
+    return t;
+}
+
+/* Takes the transfer out of its multi handle, if it is in one. */
+void avc_transfer_detach(avc_transfer *t) {
+    if (t->state == AVC_RUNNING && t->multi != NULL) {
+        curl_multi_remove_handle(t->multi->multi, t->easy);
+        t->multi->attached--;
+        t->state = AVC_CANCELLED;
+    }
+}
+
+/* Frees everything; idempotent, so close() and __gc are one function. */
+void avc_transfer_release(avc_transfer *t) {
+    if (t->state == AVC_CLOSED) return;
+    avc_transfer_detach(t);
+    if (t->multi != NULL) { /* unlink from the owner's list */
+        if (t->prev) t->prev->next = t->next;
+        else t->multi->head = t->next;
+        if (t->next) t->next->prev = t->prev;
+        t->multi = NULL;
+    }
+    t->prev = t->next = NULL;
+    if (t->easy) curl_easy_cleanup(t->easy);
+    t->easy = NULL;
+    curl_slist_free_all(t->req_headers);
+    t->req_headers = NULL;
+    avc_buf_free(&t->body);
+    avc_buf_free(&t->headers);
+    t->state = AVC_CLOSED;
+}
+
+/* Removes the transfer from the owner's table of running transfers. */
+static void forget_running(lua_State *L, avc_transfer *t) {
+    avc_getuservalue(L, 1);
+    if (lua_istable(L, -1)) {
+        lua_pushlightuserdata(L, t);
+        lua_pushnil(L);
+        lua_rawset(L, -3);
+    }
+    lua_pop(L, 1);
+}
+
+static int l_close(lua_State *L) {
+    avc_transfer *t = check_transfer(L, 1);
+    if (t->state == AVC_RUNNING) forget_running(L, t);
+    avc_transfer_release(t);
+    return 0;
+}
+
+static int l_cancel(lua_State *L) {
+    avc_transfer *t = check_transfer(L, 1);
+    int was_running = t->state == AVC_RUNNING;
+    if (was_running) {
+        forget_running(L, t);
+        avc_transfer_detach(t);
+    }
+    lua_pushboolean(L, was_running);
+    return 1;
+}
+
+static const char *state_name(enum avc_state s) {
+    switch (s) {
+    case AVC_IDLE: return "idle";
+    case AVC_RUNNING: return "running";
+    case AVC_DONE: return "done";
+    case AVC_CANCELLED: return "cancelled";
+    default: return "closed";
+    }
+}
+
+static int l_state(lua_State *L) {
+    lua_pushstring(L, state_name(check_transfer(L, 1)->state));
+    return 1;
+}
+
+static int l_id(lua_State *L) {
+    lua_pushinteger(L, check_transfer(L, 1)->id);
+    return 1;
+}
+
+static int l_tostring(lua_State *L) {
+    avc_transfer *t = check_transfer(L, 1);
+    lua_pushfstring(L, "apivideo.core.transfer #%d (%s)", (int)t->id, state_name(t->state));
+    return 1;
+}
+
+/* Pushes the response headers as a table of lower-cased names; repeats are joined with ", ". */
+static void push_headers(lua_State *L, const avc_buf *h) {
+    size_t pos = 0;
+    lua_newtable(L);
+    while (pos < h->len) {
+        const char *name = h->data + pos;
+        size_t nlen = strlen(name);
+        const char *value = name + nlen + 1;
+        size_t vlen = strlen(value);
+        pos += nlen + vlen + 2;
+        lua_pushlstring(L, name, nlen);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, -3);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushlstring(L, value, vlen);
+        } else {
+            lua_pushliteral(L, ", ");
+            lua_pushlstring(L, value, vlen);
+            lua_concat(L, 3);
+        }
+        lua_rawset(L, -3);
+    }
+}
+
+static void set_int(lua_State *L, const char *k, lua_Integer v) {
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/*
+ * transfer:result([decode]) -> table. With decode true and a non-empty body,
+ * the body is decoded and shaped (see json.c) into `json`; the raw `body`
+ * string is only kept when it was not decoded, or decoding failed.
+ */
+static int l_result(lua_State *L) {
+    avc_transfer *t = check_transfer(L, 1);
+    int decode = lua_toboolean(L, 2);
+    long status = 0, version = 0, conns = 0;
+    curl_off_t total_us = 0;
+    if (t->state != AVC_DONE) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "transfer is %s, not done", state_name(t->state));
+        return 2;
+    }
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version);
+    curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &conns);
+    curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+    lua_createtable(L, 0, 12);
+    set_int(L, "status", status);
+    set_int(L, "curl_code", (lua_Integer)t->result);
+    set_int(L, "new_connections", conns);
+    lua_pushnumber(L, (lua_Number)total_us / 1000.0);
+    lua_setfield(L, -2, "time_ms");
+    lua_pushstring(L, version == CURL_HTTP_VERSION_2_0 ? "2"
+                      : version == CURL_HTTP_VERSION_1_0 ? "1.0"
+                      : version == CURL_HTTP_VERSION_3   ? "3"
+                                                         : "1.1");
+    lua_setfield(L, -2, "http_version");
+    if (t->result != CURLE_OK) {
+        lua_pushstring(L, t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->result));
+        lua_setfield(L, -2, "curl_error");
+    }
+    if (t->too_large) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "too_large");
+    }
+    if (t->headers_too_large) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "headers_too_large");
+    }
+    if (t->oom) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "out_of_memory");
+    }
+    push_headers(L, &t->headers);
+    lua_setfield(L, -2, "headers");
+    if (decode && t->body.len > 0 && t->result == CURLE_OK) {
+        if (avc_json_decode(L, t->body.data, t->body.len) != 0) {
+            lua_setfield(L, -2, "json_error"); /* the message */
+            decode = 0;
+        } else {
+            lua_setfield(L, -2, "json");
+        }
+    } else {
+        decode = 0;
+    }
+    if (!decode) {
+        lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
+        lua_setfield(L, -2, "body");
+    }
+    lua_pushinteger(L, (lua_Integer)t->body.len);
+    lua_setfield(L, -2, "body_size");
+    return 1;
+}
+
+void avc_transfer_register(lua_State *L) {
+    static const luaL_Reg methods[] = {
+        {"result", l_result}, {"cancel", l_cancel}, {"close", l_close},
+        {"state", l_state},   {"id", l_id},         {NULL, NULL}};
+    luaL_newmetatable(L, AVC_TRANSFER_MT);
+    lua_pushvalue(L, -2); /* the module state, upvalue of every method */
+    avc_setfuncs(L, methods, 1);
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_tostring);
+    lua_setfield(L, -2, "__tostring");
+#if LUA_VERSION_NUM >= 504
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__close");
+#endif
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}

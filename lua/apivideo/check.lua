@@ -1,0 +1,149 @@
+--- Argument checks. Every public function validates its arguments before
+-- anything is sent, and raises one message naming the function, the
+-- argument and what was wrong: a typo in an option must never be ignored.
+-- @module apivideo.check
+local M = {}
+
+local function typename(v)
+  if v == nil then return "nil" end
+  return type(v)
+end
+
+--- The stack level of the first caller outside this library, for error().
+local function user_level()
+  local level = 3 -- 1: this function, 2: raise
+  while true do
+    local info = debug.getinfo(level, "S")
+    if not info then return 0 end
+    if not info.source:find("apivideo[/\\][%w_]+%.lua$") then return level - 1 end
+    level = level + 1
+  end
+end
+
+--- Raises "<fname>: <msg>", positioned at the user's call.
+function M.fail(fname, msg)
+  error(fname .. ": " .. msg, user_level())
+end
+local fail = M.fail
+
+--- A non-empty string id (video, live stream or session id).
+function M.id(fname, argname, v)
+  if type(v) ~= "string" then
+    fail(fname, "bad argument '" .. argname .. "' (string expected, got " .. typename(v) .. ")")
+  end
+  if v == "" then fail(fname, "bad argument '" .. argname .. "' (empty string)") end
+  return v
+end
+
+--- An integer (a float with no fraction is accepted) within [min, max].
+function M.integer(fname, argname, v, min, max)
+  if type(v) ~= "number" or v ~= math.floor(v) or v ~= v then
+    fail(fname, "bad argument '" .. argname .. "' (integer expected, got " .. typename(v)
+      .. (type(v) == "number" and " " .. tostring(v) or "") .. ")")
+  end
+  if (min and v < min) or (max and v > max) then
+    local range = max and (min .. ".." .. max) or (">= " .. min)
+    fail(fname, "bad argument '" .. argname .. "' (" .. range .. " expected, got " .. tostring(v) .. ")")
+  end
+  return math.floor(v)
+end
+
+--- Checks that `opts` is nil or a table whose keys all appear in `allowed`
+-- (a set of names). Returns a table (an empty one for nil).
+function M.options(fname, argname, opts, allowed)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    fail(fname, "bad argument '" .. argname .. "' (table expected, got " .. typename(opts) .. ")")
+  end
+  for k in pairs(opts) do
+    if not allowed[k] then
+      local names = {}
+      for n in pairs(allowed) do names[#names + 1] = n end
+      table.sort(names)
+      fail(fname, "unknown option '" .. tostring(k) .. "' in '" .. argname .. "' (allowed: "
+        .. table.concat(names, ", ") .. ")")
+    end
+  end
+  return opts
+end
+
+local DAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
+
+local function leap(y)
+  return (y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0
+end
+
+--- Is "YYYY-MM-DD" a real calendar date? Returns y, m, d when it is.
+local function date(s)
+  local y, m, d = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
+  if not y then return nil end
+  y, m, d = tonumber(y), tonumber(m), tonumber(d)
+  if m < 1 or m > 12 or d < 1 then return nil end
+  local max = DAYS[m] + ((m == 2 and leap(y)) and 1 or 0)
+  if d > max then return nil end
+  return y, m, d
+end
+
+--- ISO weeks in year y: 53 when the year starts on a Thursday, or a leap year on a Wednesday.
+local function iso_weeks(y)
+  local function dow_jan1(year) -- 0 = Sunday (Gauss)
+    local yy = year - 1
+    return (1 + 5 * (yy % 4) + 4 * (yy % 100) + 6 * (yy % 400)) % 7
+  end
+  local d = dow_jan1(y)
+  if d == 4 or (leap(y) and d == 3) then return 53 end
+  return 52
+end
+
+local PERIOD_HELP = "YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY or YYYY-MM-DD/YYYY-MM-DD expected"
+
+--- A period in one of api.video's five formats.
+function M.period(fname, v)
+  if type(v) ~= "string" then
+    fail(fname, "bad argument 'period' (" .. PERIOD_HELP .. ", got " .. typename(v) .. ")")
+  end
+  local ok = false
+  if v:match("^%d%d%d%d$") then
+    ok = true
+  elseif v:match("^%d%d%d%d%-%d%d$") then
+    local m = tonumber(v:sub(6, 7))
+    ok = m >= 1 and m <= 12
+  elseif v:match("^%d%d%d%d%-W%d%d$") then
+    local w = tonumber(v:sub(7, 8))
+    ok = w >= 1 and w <= iso_weeks(tonumber(v:sub(1, 4)))
+  elseif date(v) then
+    ok = true
+  else
+    local a, b = v:match("^([^/]+)/([^/]+)$")
+    if a and date(a) and date(b) then
+      ok = a <= b -- same fixed-width format: string order is date order
+      if not ok then
+        fail(fname, "bad argument 'period' (range '" .. v .. "' ends before it starts)")
+      end
+    end
+  end
+  if not ok then fail(fname, "bad argument 'period' (" .. PERIOD_HELP .. ", got '" .. v .. "')") end
+  return v
+end
+
+--- A metadata filter: a table of non-empty string keys to string values.
+function M.metadata(fname, v)
+  if v == nil then return nil end
+  if type(v) ~= "table" then
+    fail(fname, "bad argument 'metadata' (table of strings expected, got " .. typename(v) .. ")")
+  end
+  for k, val in pairs(v) do
+    if type(k) ~= "string" or k == "" then
+      fail(fname, "bad argument 'metadata' (keys must be non-empty strings, got "
+        .. typename(k) .. " " .. tostring(k) .. ")")
+    end
+    if type(val) ~= "string" then
+      fail(fname, "bad argument 'metadata' (value of '" .. k .. "' must be a string, got "
+        .. typename(val) .. ")")
+    end
+  end
+  return v
+end
+
+M.date = date
+return M

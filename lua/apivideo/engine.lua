@@ -1,0 +1,259 @@
+--- The scheduler between the Lua layer and the C core.
+--
+-- Every logical request (with its authentication, retries and waits) runs as
+-- a task: a coroutine that yields whenever it waits for a transfer, a timer or
+-- another task. The engine resumes tasks as transfers finish, which is what
+-- lets an iterator keep several pages in flight and lets one token exchange
+-- serve any number of concurrent requests.
+--
+-- How the engine waits is one function, the driver: by default it blocks in
+-- curl_multi_poll; a host with its own loop (nginx, a game's frame loop)
+-- passes a driver that yields to it between non-blocking steps.
+-- @module apivideo.engine
+local core = require("apivideo.core")
+
+local M = {}
+
+local unpack = table.unpack or unpack -- luacheck: ignore 143
+local now_ms = core.now_ms
+
+local function pack(...)
+  return { n = select("#", ...), ... }
+end
+
+local Task = {}
+Task.__index = Task
+
+local Engine = {}
+Engine.__index = Engine
+
+--- The blocking driver: wait in curl_multi_poll for a transfer or the next timer.
+local function blocking_driver(engine, wait_ms)
+  engine.multi:perform(wait_ms or 1000)
+end
+
+--- A driver for hosts with their own loop: one non-blocking step, then hand
+-- control back through `yield(wait_ms)` until the host calls again.
+function M.yielding_driver(yield)
+  return function(engine, wait_ms)
+    local _, finished = engine.multi:perform(0)
+    if finished == 0 then
+      local hint = engine.multi:timeout()
+      if hint >= 0 and (wait_ms == nil or hint < wait_ms) then wait_ms = hint end
+      yield(wait_ms)
+      engine.multi:perform(0)
+    end
+  end
+end
+
+--- Creates an engine. opts: max_body (bytes), driver (function(engine, wait_ms)).
+function M.new(opts)
+  opts = opts or {}
+  return setmetatable({
+    multi = core.multi({ max_body = opts.max_body }),
+    driver = opts.driver or blocking_driver,
+    waiting = {}, -- transfer -> task
+    tasks = {}, -- coroutine -> task
+    ready = {}, -- queue of { task, args }
+    timers = {}, -- sorted by .at
+  }, Engine)
+end
+
+--- The task running the calling code, or nil outside of any task.
+function Engine:current()
+  local co, main = coroutine.running()
+  if co == nil or main then return nil end
+  return self.tasks[co]
+end
+
+local function in_task(self, what)
+  local task = self:current()
+  if not task then error("apivideo: internal: " .. what .. " outside of a task", 3) end
+  return task
+end
+
+function Engine:_schedule(task, ...)
+  self.ready[#self.ready + 1] = { task, pack(...) }
+end
+
+--- Starts fn(...) as a task; it first runs at the engine's next step.
+function Engine:spawn(fn, ...)
+  local task = setmetatable({ engine = self, watchers = {} }, Task)
+  task.co = coroutine.create(function(...)
+    return fn(...)
+  end)
+  self.tasks[task.co] = task
+  self:_schedule(task, ...)
+  return task
+end
+
+local function finish(self, task)
+  task.done = true
+  self.tasks[task.co] = nil
+  for _, w in ipairs(task.watchers) do self:_schedule(w) end
+  task.watchers = {}
+end
+
+function Engine:_resume(task, args)
+  if task.done then return end
+  local res = pack(coroutine.resume(task.co, unpack(args, 1, args.n)))
+  if not res[1] then
+    local e = res[2]
+    task.error = type(e) == "string" and debug.traceback(task.co, e) or e
+    finish(self, task)
+  elseif coroutine.status(task.co) == "dead" then
+    task.results = pack(unpack(res, 2, res.n))
+    finish(self, task)
+  end
+end
+
+function Engine:_run_ready()
+  while #self.ready > 0 do
+    local queue = self.ready
+    self.ready = {}
+    for _, item in ipairs(queue) do self:_resume(item[1], item[2]) end
+  end
+end
+
+--- Inside a task: sends a transfer (a spec for apivideo.core) and waits for
+-- its result table.
+function Engine:fetch(spec)
+  local task = in_task(self, "fetch")
+  local t = self.multi:add(spec)
+  self.waiting[t] = task
+  task.transfer = t
+  return coroutine.yield()
+end
+
+--- Inside a task: waits ms milliseconds.
+function Engine:sleep(ms)
+  local task = in_task(self, "sleep")
+  local timer = { at = now_ms() + ms, task = task }
+  local timers = self.timers
+  local i = #timers
+  while i > 0 and timers[i].at > timer.at do i = i - 1 end
+  table.insert(timers, i + 1, timer)
+  task.timer = timer
+  coroutine.yield()
+end
+
+--- Inside a task: waits for another task and returns its results (it raises
+-- the other task's error, if it failed).
+function Engine:await(other)
+  local task = in_task(self, "await")
+  if not other.done then
+    other.watchers[#other.watchers + 1] = task
+    coroutine.yield()
+  end
+  return other:outcome()
+end
+
+--- The results of a finished task (raises if it failed or was cancelled).
+function Task:outcome()
+  if self.error then error(self.error, 0) end
+  if self.cancelled then error("apivideo: internal: task was cancelled", 0) end
+  return unpack(self.results, 1, self.results.n)
+end
+
+--- Stops a task: its transfer is cancelled, its timer dropped. Idempotent.
+function Task:cancel()
+  if self.done then return end
+  local engine = self.engine
+  self.cancelled = true
+  if self.transfer then
+    engine.waiting[self.transfer] = nil
+    self.transfer:close()
+    self.transfer = nil
+  end
+  if self.timer then self.timer.task = nil end
+  finish(engine, self)
+end
+
+--- Hands finished transfers and due timers to their tasks.
+function Engine:_collect()
+  local multi = self.multi
+  local t = multi:next_done()
+  while t do
+    local task = self.waiting[t]
+    self.waiting[t] = nil
+    local result = t:result(true)
+    t:close()
+    if task then
+      task.transfer = nil
+      self:_schedule(task, result)
+    end
+    t = multi:next_done()
+  end
+  local timers, now = self.timers, now_ms()
+  while timers[1] and timers[1].at <= now do
+    local timer = table.remove(timers, 1)
+    if timer.task then
+      timer.task.timer = nil
+      self:_schedule(timer.task)
+    end
+  end
+end
+
+--- Milliseconds until the next timer (nil when none).
+function Engine:_next_wait()
+  local timer = self.timers[1]
+  if not timer then return nil end
+  local wait = timer.at - now_ms()
+  return wait > 0 and wait or 0
+end
+
+--- Does any work without waiting longer than timeout_ms (default 0). Returns
+-- true while anything is still pending.
+function Engine:step(timeout_ms)
+  self:_run_ready()
+  local wait = self:_next_wait()
+  timeout_ms = timeout_ms or 0
+  if wait == nil or wait > timeout_ms then wait = timeout_ms end
+  self.multi:perform(wait)
+  self:_collect()
+  self:_run_ready()
+  return self:pending()
+end
+
+--- True while transfers, timers or runnable tasks remain.
+function Engine:pending()
+  return self.multi:count() > 0 or #self.timers > 0 or #self.ready > 0
+end
+
+--- Drives the engine with its driver until pred() is true.
+function Engine:run_until(pred)
+  if self:current() then
+    error("apivideo: a blocking call was made from inside an apivideo task", 3)
+  end
+  while true do
+    self:_run_ready()
+    if pred() then return end
+    local wait = self:_next_wait()
+    if wait == nil and self.multi:count() == 0 and #self.ready == 0 then
+      error("apivideo: internal: waiting with nothing in flight", 2)
+    end
+    self.driver(self, wait)
+    self:_collect()
+  end
+end
+
+--- Runs fn(...) as a task to completion and returns its results.
+function Engine:run(fn, ...)
+  local task = self:spawn(fn, ...)
+  self:run_until(function() return task.done end)
+  return task:outcome()
+end
+
+--- Cancels every task and closes the multi handle. Idempotent.
+function Engine:close()
+  for _, task in pairs(self.tasks) do task:cancel() end
+  self.ready, self.timers, self.waiting = {}, {}, {}
+  self.multi:close()
+end
+
+--- Transfers in flight.
+function Engine:in_flight()
+  return self.multi:count()
+end
+
+return M

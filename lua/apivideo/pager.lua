@@ -1,0 +1,104 @@
+--- Page walks with prefetch.
+--
+-- The first page is fetched alone (it tells how many pages there are); from
+-- then on up to `concurrency` following pages are in flight while the caller
+-- works on the current one, and pages are handed out strictly in order. The
+-- walk ends after the page whose current_page is not below pages_total.
+-- Closing the pager (break on 5.4 through the for-loop's closing value,
+-- garbage collection elsewhere, or an error) cancels whatever is in flight.
+-- @module apivideo.pager
+local M = {}
+
+local Pager = {}
+Pager.__index = Pager
+
+--- client: the client; fetch(n): inside a task, returns page n or nil, err;
+-- first: the first page number.
+function M.new(client, fetch, first)
+  local self = setmetatable({
+    client = client, fetch = fetch, next = first, tasks = {}, concurrency = client.concurrency,
+  }, Pager)
+  local function close() self:close() end
+  -- The closing value of a generic for (5.4) and a finalizer for the others.
+  local closer
+  if newproxy then -- luacheck: ignore 113
+    closer = newproxy(true) -- luacheck: ignore 113
+    getmetatable(closer).__gc = close
+  else
+    closer = setmetatable({}, { __close = close, __gc = close })
+  end
+  self.closer = closer
+  return self
+end
+
+function Pager:_launch(n)
+  if self.tasks[n] == nil then
+    self.tasks[n] = self.client.engine:spawn(self.fetch, n)
+  end
+end
+
+--- Keeps pages from..to in flight (never beyond pages_total).
+function Pager:_fill(from, to)
+  if self.total and to > self.total then to = self.total end
+  for n = from, to do self:_launch(n) end
+end
+
+--- The next page, or nil after the last one. Raises the error object when
+-- a page cannot be fetched.
+function Pager:next_page()
+  if self.finished then return nil end
+  local n = self.next
+  self:_launch(n)
+  if self.total then self:_fill(n + 1, n + self.concurrency - 1) end
+  local task = self.tasks[n]
+  self.client.engine:run_until(function() return task.done end)
+  self.tasks[n] = nil
+  local ok, page, err = pcall(task.outcome, task)
+  if not ok or not page then
+    self:close()
+    error(ok and err or page, 0)
+  end
+  local p = page.pagination
+  self.total = p.pages_total
+  local current = p.current_page or n
+  if current < self.total then
+    self.next = n + 1
+    self:_fill(n + 1, n + self.concurrency)
+  else
+    self:close()
+  end
+  return page
+end
+
+--- Ends the walk and cancels every request still in flight. Idempotent.
+function Pager:close()
+  self.finished = true
+  for n, task in pairs(self.tasks) do
+    task:cancel()
+    self.tasks[n] = nil
+  end
+end
+
+--- A generic-for iterator over pages: fn, nil, nil, closer.
+function M.pages(pager)
+  return function() return pager:next_page() end, nil, nil, pager.closer
+end
+
+--- A generic-for iterator over the items of every page, in order.
+function M.items(pager)
+  local data, i = nil, 0
+  return function()
+    while true do
+      if data then
+        i = i + 1
+        local item = data[i]
+        if item ~= nil then return item end
+      end
+      local page = pager:next_page()
+      if not page then return nil end
+      data, i = page.data, 0
+    end
+  end, nil, nil, pager.closer
+end
+
+return M

@@ -57,7 +57,7 @@ install: $(SO)
 	install -m 0644 lua/apivideo/*.lua $(DESTDIR)$(INST_LUADIR)/apivideo/
 
 lint:
-	luacheck lua spec examples standin bench
+	luacheck lua spec examples standin
 	clang-format --dry-run --Werror src/*.c src/*.h
 
 format:

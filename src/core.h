@@ -40,16 +40,16 @@ typedef struct avc_multi avc_multi;
 typedef struct avc_transfer avc_transfer;
 
 enum avc_state {
-    AVC_IDLE = 0,   /* created, never added */
-    AVC_RUNNING,    /* attached to the multi handle */
-    AVC_DONE,       /* finished; result available */
-    AVC_CANCELLED,  /* removed before it finished */
-    AVC_CLOSED      /* easy handle and buffers released */
+    AVC_IDLE = 0,  /* created, never added */
+    AVC_RUNNING,   /* attached to the multi handle */
+    AVC_DONE,      /* finished; result available */
+    AVC_CANCELLED, /* removed before it finished */
+    AVC_CLOSED     /* easy handle and buffers released */
 };
 
 struct avc_transfer {
     CURL *easy;
-    avc_multi *multi;         /* owner; NULL once the multi is closed */
+    avc_multi *multi;          /* owner; NULL once the multi is closed */
     avc_transfer *prev, *next; /* the owner's list of live transfers */
     struct curl_slist *req_headers;
     avc_buf body;
@@ -57,7 +57,7 @@ struct avc_transfer {
     size_t max_body;
     enum avc_state state;
     CURLcode result;
-    int too_large;      /* body went past max_body */
+    int too_large; /* body went past max_body */
     int headers_too_large;
     int oom;
     lua_Integer id;

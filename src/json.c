@@ -18,7 +18,8 @@ typedef struct key_rename {
     const char *to;
 } key_rename;
 
-#define R(from, to) {from, sizeof(from) - 1, to}
+#define R(from, to)                                                                                \
+    { from, sizeof(from) - 1, to }
 static const key_rename renames[] = {
     R("sessionId", "session_id"),     R("loadedAt", "loaded_at"),
     R("endedAt", "ended_at"),         R("searchTerm", "search_term"),
@@ -109,7 +110,8 @@ int avc_json_decode(lua_State *L, const char *s, size_t len) {
         return 1;
     }
     lua_pop(L, 1);
-    if (lua_istable(L, -1)) shape(L);
+    if (lua_istable(L, -1))
+        shape(L);
     else if (is_null(L, -1)) {
         lua_pop(L, 1);
         lua_pushnil(L);

@@ -65,7 +65,8 @@ int avc_open_multi(lua_State *L) {
     m->multi = curl_multi_init();
     m->share = curl_share_init();
     m->closed = 0;
-    if (m->multi == NULL || m->share == NULL) return luaL_error(L, "apivideo.core: libcurl init failed");
+    if (m->multi == NULL || m->share == NULL)
+        return luaL_error(L, "apivideo.core: libcurl init failed");
     curl_share_setopt(m->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(m->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     curl_share_setopt(m->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
@@ -214,16 +215,22 @@ static int l_wakeup(lua_State *L) {
 
 static int l_tostring(lua_State *L) {
     avc_multi *m = luaL_checkudata(L, 1, AVC_MULTI_MT);
-    if (m->closed) lua_pushliteral(L, "apivideo.core.multi (closed)");
-    else lua_pushfstring(L, "apivideo.core.multi (%d in flight)", m->attached);
+    if (m->closed)
+        lua_pushliteral(L, "apivideo.core.multi (closed)");
+    else
+        lua_pushfstring(L, "apivideo.core.multi (%d in flight)", m->attached);
     return 1;
 }
 
 void avc_multi_register(lua_State *L) {
-    static const luaL_Reg methods[] = {
-        {"add", l_add},     {"perform", l_perform}, {"next_done", l_next_done},
-        {"timeout", l_timeout}, {"count", l_count}, {"wakeup", l_wakeup},
-        {"close", l_close}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"add", l_add},
+                                       {"perform", l_perform},
+                                       {"next_done", l_next_done},
+                                       {"timeout", l_timeout},
+                                       {"count", l_count},
+                                       {"wakeup", l_wakeup},
+                                       {"close", l_close},
+                                       {NULL, NULL}};
     luaL_newmetatable(L, AVC_MULTI_MT);
     lua_pushvalue(L, -2);
     avc_setfuncs(L, methods, 1);

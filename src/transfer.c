@@ -15,7 +15,8 @@ int avc_buf_append(avc_buf *b, const char *p, size_t n, size_t limit) {
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 16384;
         char *data;
-        while (cap < b->len + n) cap = cap > limit / 2 ? limit : cap * 2;
+        while (cap < b->len + n)
+            cap = cap > limit / 2 ? limit : cap * 2;
         data = realloc(b->data, cap);
         if (data == NULL) return -2;
         b->data = data;
@@ -53,13 +54,10 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud) {
         t->headers.len = 0;
         return n;
     }
-    for (name_end = 0; name_end < n && p[name_end] != ':'; name_end++) {
-    }
+    for (name_end = 0; name_end < n && p[name_end] != ':'; name_end++) {}
     if (name_end == 0 || name_end == n) return n; /* blank line or no colon */
-    for (v = name_end + 1; v < n && (p[v] == ' ' || p[v] == '\t'); v++) {
-    }
-    for (e = n; e > v && isspace((unsigned char)p[e - 1]); e--) {
-    }
+    for (v = name_end + 1; v < n && (p[v] == ' ' || p[v] == '\t'); v++) {}
+    for (e = n; e > v && isspace((unsigned char)p[e - 1]); e--) {}
     if (t->headers.len + name_end + (e - v) + 2 > AVC_MAX_HEADER_BYTES) {
         t->headers_too_large = 1;
         return 0;
@@ -128,10 +126,10 @@ static void check_header_line(lua_State *L, const char *s, size_t len) {
             luaL_error(L, "apivideo.core: header line contains CR, LF or NUL");
 }
 
-#define SETOPT(opt, val)                                                                  \
-    do {                                                                                  \
-        if (curl_easy_setopt(t->easy, (opt), (val)) != CURLE_OK)                          \
-            luaL_error(L, "apivideo.core: libcurl refused option %s", #opt);              \
+#define SETOPT(opt, val)                                                                           \
+    do {                                                                                           \
+        if (curl_easy_setopt(t->easy, (opt), (val)) != CURLE_OK)                                   \
+            luaL_error(L, "apivideo.core: libcurl refused option %s", #opt);                       \
     } while (0)
 
 /*
@@ -244,8 +242,10 @@ void avc_transfer_release(avc_transfer *t) {
     if (t->state == AVC_CLOSED) return;
     avc_transfer_detach(t);
     if (t->multi != NULL) { /* unlink from the owner's list */
-        if (t->prev) t->prev->next = t->next;
-        else t->multi->head = t->next;
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            t->multi->head = t->next;
         if (t->next) t->next->prev = t->prev;
         t->multi = NULL;
     }
@@ -369,7 +369,7 @@ static int l_result(lua_State *L) {
     set_int(L, "new_connections", conns);
     lua_pushnumber(L, (lua_Number)total_us / 1000.0);
     lua_setfield(L, -2, "time_ms");
-    lua_pushstring(L, version == CURL_HTTP_VERSION_2_0 ? "2"
+    lua_pushstring(L, version == CURL_HTTP_VERSION_2_0   ? "2"
                       : version == CURL_HTTP_VERSION_1_0 ? "1.0"
                       : version == CURL_HTTP_VERSION_3   ? "3"
                                                          : "1.1");
@@ -412,9 +412,9 @@ static int l_result(lua_State *L) {
 }
 
 void avc_transfer_register(lua_State *L) {
-    static const luaL_Reg methods[] = {
-        {"result", l_result}, {"cancel", l_cancel}, {"close", l_close},
-        {"state", l_state},   {"id", l_id},         {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"result", l_result}, {"cancel", l_cancel},
+                                       {"close", l_close},   {"state", l_state},
+                                       {"id", l_id},         {NULL, NULL}};
     luaL_newmetatable(L, AVC_TRANSFER_MT);
     lua_pushvalue(L, -2); /* the module state, upvalue of every method */
     avc_setfuncs(L, methods, 1);

@@ -240,9 +240,13 @@ function Client:_classify(req, full_url, resp)
   return e, RETRY_STATUS[status] == true and not req.token_call
 end
 
---- Milliseconds to wait before attempt n+1.
+--- Milliseconds to wait before attempt n+1: what the server asked for
+-- (bounded by max_retry_wait_ms), else exponential backoff with full jitter.
 function Client:_retry_wait(err, attempt)
-  if err.retry_after then return err.retry_after * 1000 end
+  if err.retry_after then
+    local ms = err.retry_after * 1000
+    return ms < self.max_retry_wait_ms and ms or self.max_retry_wait_ms
+  end
   local cap = BACKOFF_BASE_MS * 2 ^ (attempt - 1)
   if cap > BACKOFF_CAP_MS then cap = BACKOFF_CAP_MS end
   return math.random() * cap -- full jitter

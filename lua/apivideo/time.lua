@@ -34,9 +34,7 @@ function M.parse(s)
     rest = tz
   end
   local offset = 0
-  if rest == "Z" or rest == "z" then
-    offset = 0
-  else
+  if rest ~= "Z" and rest ~= "z" then
     local sign, oh, om = rest:match("^([+-])(%d%d):?(%d%d)$")
     if not sign then return nil, "timestamp without a time zone: '" .. s .. "'" end
     offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "+" and 1 or -1)

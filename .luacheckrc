@@ -1,0 +1,6 @@
+-- luacheck configuration for lua-apivideo
+std = "max"
+max_line_length = 120
+files["spec"] = { std = "+busted" }
+files["standin/lua"] = { globals = { "ngx" } }
+exclude_files = { "build/", ".cache/", "node_modules/", "lua_modules/" }

@@ -1,0 +1,44 @@
+rockspec_format = "3.0"
+package = "lua-apivideo"
+version = "scm-1"
+source = {
+  url = "git+https://github.com/lua-apivideo/lua-apivideo.git",
+}
+description = {
+  summary = "api.video Analytics client: libcurl multi in C, prefetching iterators in Lua",
+  detailed = [[
+    Lists the player sessions of a video or live stream and the events of a
+    session, with bearer or Basic authentication, retries, rate-limit aware
+    prefetch, and a non-blocking step API for event loops (OpenResty, games).
+  ]],
+  license = "MIT",
+  labels = { "api.video", "analytics", "http", "curl" },
+}
+dependencies = {
+  "lua >= 5.1, < 5.5",
+  "lua-cjson >= 2.1.0",
+}
+external_dependencies = {
+  CURL = { library = "curl" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["apivideo.core"] = {
+      sources = { "src/core.c", "src/multi.c", "src/transfer.c", "src/json.c" },
+      libraries = { "curl" },
+      incdirs = { "$(CURL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)" },
+    },
+    ["apivideo"] = "lua/apivideo/init.lua",
+    ["apivideo.analytics"] = "lua/apivideo/analytics.lua",
+    ["apivideo.auth"] = "lua/apivideo/auth.lua",
+    ["apivideo.check"] = "lua/apivideo/check.lua",
+    ["apivideo.client"] = "lua/apivideo/client.lua",
+    ["apivideo.engine"] = "lua/apivideo/engine.lua",
+    ["apivideo.errors"] = "lua/apivideo/errors.lua",
+    ["apivideo.pager"] = "lua/apivideo/pager.lua",
+    ["apivideo.time"] = "lua/apivideo/time.lua",
+    ["apivideo.url"] = "lua/apivideo/url.lua",
+  },
+}

@@ -1,0 +1,9 @@
+#!/bin/sh
+# `make demo`: start the stand-in, print a video's sessions and the events of
+# its first session with the client, stop the stand-in.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+eval "$(standin/start)"
+trap 'standin/stop "$APIVIDEO_STANDIN_PREFIX"' EXIT INT TERM
+APIVIDEO_STANDIN_URL=$APIVIDEO_STANDIN_URL lua5.4 examples/demo.lua "$@"

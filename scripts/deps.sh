@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs the Debian packages a make target needs, when they are missing.
+#   scripts/deps.sh build|demo|test|all
+# Runs apt-get only when something is missing (and only as root; otherwise it
+# names the packages and fails).
+set -eu
+
+build="gcc libc6-dev make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson"
+standin="nginx libnginx-mod-http-lua lua-resty-core lua-socket"
+test="lua-busted lua-check clang-format valgrind nodejs npm"
+multi="lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev luajit2 libluajit2-5.1-dev luarocks"
+
+case "${1:-build}" in
+  build) want="$build" ;;
+  demo) want="$build $standin" ;;
+  test) want="$build $standin $test" ;;
+  all) want="$build $standin $test $multi" ;;
+  *) echo "usage: $0 build|demo|test|all" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+  # node may come from another Debian source (nodesource): accept a working binary.
+  if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then continue; fi
+  if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+  echo "missing Debian packages:$missing (run as root, or: sudo apt-get install$missing)" >&2
+  exit 1
+fi
+echo "installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

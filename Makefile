@@ -3,6 +3,9 @@
 #   make test            unit + integration specs against the stand-in (installs missing Debian packages as root)
 #   make demo            start the stand-in, print a video's sessions and a session's events, stop it
 #   make install         copy the module into LuaRocks-style INST_LIBDIR / INST_LUADIR
+#   make test-all        the suite under Lua 5.1, 5.2, 5.3, 5.4 and LuaJIT
+#   make asan            the suite with the C core under AddressSanitizer + UBSan
+#   make valgrind        the suite under valgrind (definite leaks and memory errors fail)
 #   make lint            luacheck + clang-format check
 #   make clean
 LUA_VERSION ?= 5.4
@@ -19,7 +22,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 WARN := -std=c99 -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes
 LIBFLAG ?= -shared
-BUILD := build/lua$(LUA_VERSION)
+BUILD ?= build/lua$(LUA_VERSION)
 SO := $(BUILD)/apivideo/core.so
 SRCS := $(wildcard src/*.c)
 OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
@@ -27,7 +30,7 @@ INST_PREFIX ?= /usr/local
 INST_LIBDIR ?= $(INST_PREFIX)/lib/lua/$(LUA_VERSION)
 INST_LUADIR ?= $(INST_PREFIX)/share/lua/$(LUA_VERSION)
 
-.PHONY: all deps test demo install lint format clean
+.PHONY: all deps test test-all asan valgrind demo install lint format clean
 
 all: $(SO)
 
@@ -45,6 +48,28 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/test.sh
+
+# Every Lua ABI: the module is built with -Werror and the suite runs under each.
+test-all: deps
+	@sh scripts/deps.sh all
+	@set -e; for v in 5.1 5.2 5.3 5.4 jit; do \
+	  echo "== Lua $$v"; $(MAKE) --no-print-directory LUA_VERSION=$$v all; \
+	  LUA_VERSION=$$v sh scripts/test.sh; done
+
+# The whole suite with the module built under AddressSanitizer + UBSan.
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="-O1 -g $(SAN)" LIBFLAG="-shared $(SAN)" all
+	@BUILD_DIR=build/asan TEST_WRAPPER="env LD_PRELOAD=$$($(CC) -print-file-name=libasan.so):$$($(CC) -print-file-name=libubsan.so) \
+	  ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1" \
+	  sh scripts/test.sh
+
+# The whole suite under valgrind; definite leaks and memory errors fail it.
+valgrind: deps
+	@$(MAKE) --no-print-directory all
+	@APIVIDEO_SLOW=1 TEST_WRAPPER="valgrind --quiet --error-exitcode=99 --leak-check=full \
+	  --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$(CURDIR)/valgrind.supp" \
+	  sh scripts/test.sh
 
 demo:
 	@sh scripts/deps.sh demo

@@ -8,6 +8,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 LUA_VERSION=${LUA_VERSION:-5.4}
 if [ "$LUA_VERSION" = jit ]; then lua=luajit; else lua=lua$LUA_VERSION; fi
+# BUILD_DIR: where apivideo/core.so is (the sanitizer build differs);
+# TEST_WRAPPER: a command the interpreter runs under (valgrind ...).
+BUILD_DIR=${BUILD_DIR:-build/lua$LUA_VERSION}
 
 work=$(mktemp -d)
 cleanup() {
@@ -25,8 +28,8 @@ if [ "${APIVIDEO_SKIP_PRISM:-}" != 1 ]; then
 fi
 
 status=0
-"$lua" /usr/bin/busted --lpath="$root/lua/?.lua;$root/lua/?/init.lua;$root/?.lua" \
-  --cpath="$root/build/lua$LUA_VERSION/?.so" -o plainTerminal "$@" spec >"$work/out" 2>&1 || status=$?
+${TEST_WRAPPER:-} "$lua" /usr/bin/busted --lpath="$root/lua/?.lua;$root/lua/?/init.lua;$root/?.lua" \
+  --cpath="$root/$BUILD_DIR/?.so" -o plainTerminal "$@" spec >"$work/out" 2>&1 || status=$?
 cat "$work/out"
 line=$(grep -E '^[0-9]+ successes? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$work/out" | tail -n 1 || true)
 if [ -z "$line" ]; then

@@ -75,9 +75,13 @@ struct avc_multi {
     int closed;
 };
 
-/* buffer.c-less helpers (transfer.c) */
+/* growable byte buffers (transfer.c) */
 int avc_buf_append(avc_buf *b, const char *p, size_t n, size_t limit);
 void avc_buf_free(avc_buf *b);
+
+/* headers.c */
+int avc_headers_add_line(avc_buf *h, const char *p, size_t n);
+void avc_headers_push(lua_State *L, const avc_buf *h);
 
 /* multi.c */
 int avc_open_multi(lua_State *L);

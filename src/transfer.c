@@ -4,7 +4,6 @@
  * error can cross a libcurl frame; everything they learn is turned into Lua
  * values later, by transfer:result(), outside of any libcurl call.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,40 +41,12 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud) {
     return rc == 0 ? n : 0; /* 0 makes libcurl end the transfer */
 }
 
-/*
- * Keeps only the header block of the final response: a status line (after a
- * 100 Continue, say) starts the block again. Names are stored lower-cased,
- * values without surrounding white space.
- */
 static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud) {
     avc_transfer *t = ud;
-    size_t n = size * nmemb, name_end, v, e;
-    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
-        t->headers.len = 0;
-        return n;
-    }
-    for (name_end = 0; name_end < n && p[name_end] != ':'; name_end++) {}
-    if (name_end == 0 || name_end == n) return n; /* blank line or no colon */
-    for (v = name_end + 1; v < n && (p[v] == ' ' || p[v] == '\t'); v++) {}
-    for (e = n; e > v && isspace((unsigned char)p[e - 1]); e--) {}
-    if (t->headers.len + name_end + (e - v) + 2 > AVC_MAX_HEADER_BYTES) {
-        t->headers_too_large = 1;
-        return 0;
-    }
-    {
-        size_t start = t->headers.len, i;
-        char nul = '\0';
-        if (avc_buf_append(&t->headers, p, name_end, AVC_MAX_HEADER_BYTES) ||
-            avc_buf_append(&t->headers, &nul, 1, AVC_MAX_HEADER_BYTES) ||
-            avc_buf_append(&t->headers, p + v, e - v, AVC_MAX_HEADER_BYTES) ||
-            avc_buf_append(&t->headers, &nul, 1, AVC_MAX_HEADER_BYTES)) {
-            t->oom = 1;
-            return 0;
-        }
-        for (i = start; i < start + name_end; i++)
-            t->headers.data[i] = (char)tolower((unsigned char)t->headers.data[i]);
-    }
-    return n;
+    int rc = avc_headers_add_line(&t->headers, p, size * nmemb);
+    if (rc == -1) t->headers_too_large = 1;
+    if (rc == -2) t->oom = 1;
+    return rc == 0 ? size * nmemb : 0; /* 0 makes libcurl end the transfer */
 }
 
 static avc_transfer *check_transfer(lua_State *L, int idx) {
@@ -314,31 +285,6 @@ static int l_tostring(lua_State *L) {
     return 1;
 }
 
-/* Pushes the response headers as a table of lower-cased names; repeats are joined with ", ". */
-static void push_headers(lua_State *L, const avc_buf *h) {
-    size_t pos = 0;
-    lua_newtable(L);
-    while (pos < h->len) {
-        const char *name = h->data + pos;
-        size_t nlen = strlen(name);
-        const char *value = name + nlen + 1;
-        size_t vlen = strlen(value);
-        pos += nlen + vlen + 2;
-        lua_pushlstring(L, name, nlen);
-        lua_pushvalue(L, -1);
-        lua_rawget(L, -3);
-        if (lua_isnil(L, -1)) {
-            lua_pop(L, 1);
-            lua_pushlstring(L, value, vlen);
-        } else {
-            lua_pushliteral(L, ", ");
-            lua_pushlstring(L, value, vlen);
-            lua_concat(L, 3);
-        }
-        lua_rawset(L, -3);
-    }
-}
-
 static void set_int(lua_State *L, const char *k, lua_Integer v) {
     lua_pushinteger(L, v);
     lua_setfield(L, -2, k);
@@ -390,7 +336,7 @@ static int l_result(lua_State *L) {
         lua_pushboolean(L, 1);
         lua_setfield(L, -2, "out_of_memory");
     }
-    push_headers(L, &t->headers);
+    avc_headers_push(L, &t->headers);
     lua_setfield(L, -2, "headers");
     if (decode && t->body.len > 0 && t->result == CURLE_OK) {
         if (avc_json_decode(L, t->body.data, t->body.len) != 0) {

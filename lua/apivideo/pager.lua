@@ -20,12 +20,15 @@ function M.new(client, fetch, first)
   }, Pager)
   local function close() self:close() end
   -- The closing value of a generic for (5.4) and a finalizer for the others.
+  -- closer:close() ends the walk explicitly on any version.
   local closer
+  local methods = { close = close }
   if newproxy then -- luacheck: ignore 113
     closer = newproxy(true) -- luacheck: ignore 113
-    getmetatable(closer).__gc = close
+    local mt = getmetatable(closer)
+    mt.__gc, mt.__index = close, methods
   else
-    closer = setmetatable({}, { __close = close, __gc = close })
+    closer = setmetatable({}, { __close = close, __gc = close, __index = methods })
   end
   self.closer = closer
   return self

@@ -1,0 +1,163 @@
+-- Test helper: starts / drives the api.video stand-in (standin/) from busted specs.
+--
+--   local S = require("spec.support.standin")
+--   local srv = S.start({ latency_ms = 0, token_ttl = 3600, api_key = "k", port = nil })
+--   srv.url, srv.prefix, srv:stats(), srv:reset(), srv:config{...}, srv:faults{...},
+--   srv:revoke(), srv:log(), srv:stop()
+--   local shared = S.shared()   -- APIVIDEO_STANDIN_URL if set, else one server per process
+--
+-- Control requests use luasocket + cjson, never the project's own client.
+local http = require("socket.http")
+local ltn12 = require("ltn12")
+local cjson = require("cjson")
+
+local M = {}
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function cwd()
+  local pwd = os.getenv("PWD")
+  if pwd and pwd ~= "" then return pwd end
+  local p = io.popen("pwd")
+  local d = p:read("l")
+  p:close()
+  return d
+end
+
+local function exists(path)
+  local f = io.open(path, "r")
+  if f then f:close() return true end
+  return false
+end
+
+-- Repository root: from this file's path (spec/support/standin.lua), else the
+-- working directory or one of its parents holding standin/start.
+function M.root()
+  if M._root then return M._root end
+  local src = debug.getinfo(1, "S").source
+  local candidates = {}
+  if src:sub(1, 1) == "@" then
+    local dir = src:sub(2):gsub("[^/]*$", "")        -- .../spec/support/
+    dir = dir .. "../.."
+    if dir:sub(1, 1) ~= "/" then dir = cwd() .. "/" .. dir end
+    candidates[#candidates + 1] = dir
+  end
+  local d = cwd()
+  while d and d ~= "" do
+    candidates[#candidates + 1] = d
+    d = d:match("^(.*)/[^/]*$")
+  end
+  for _, c in ipairs(candidates) do
+    if exists(c .. "/standin/start") then
+      local p = io.popen("cd " .. shell_quote(c) .. " && pwd")
+      local abs = p:read("l")
+      p:close()
+      M._root = abs
+      return abs
+    end
+  end
+  error("spec.support.standin: cannot find the repository root (standin/start)")
+end
+
+-- Plain HTTP request with luasocket.  Returns status, body, headers (lower-case
+-- names) or nil, err.
+function M.http(method, url, body, headers)
+  local h = {}
+  for k, v in pairs(headers or {}) do h[k] = v end
+  if body then
+    h["content-type"] = h["content-type"] or "application/json"
+    h["content-length"] = tostring(#body)
+  end
+  local out = {}
+  local ok, code, rh = http.request({
+    url = url, method = method, headers = h,
+    source = body and ltn12.source.string(body) or nil,
+    sink = ltn12.sink.table(out),
+  })
+  if not ok then return nil, code end
+  return code, table.concat(out), rh
+end
+
+local Server = {}
+Server.__index = Server
+
+function Server:control(method, name, tbl)
+  local body = tbl ~= nil and cjson.encode(tbl) or nil
+  local code, text = M.http(method, self.url .. "/_standin/" .. name, body)
+  if code ~= 200 then
+    error(("standin control %s %s failed: %s %s"):format(method, name, tostring(code), tostring(text)), 2)
+  end
+  return cjson.decode(text)
+end
+
+function Server:stats() return self:control("GET", "stats") end
+function Server:reset() return self:control("POST", "reset") end
+function Server:config(t) return self:control("POST", "config", t) end
+function Server:faults(list) return self:control("POST", "faults", { faults = list or {} }) end
+function Server:revoke() return self:control("POST", "revoke") end
+function Server:log() return self:control("GET", "log") end
+
+-- Stops a server started here (no-op for an external APIVIDEO_STANDIN_URL one).
+function Server:stop()
+  if self.external or self.stopped or not self.prefix then return end
+  self.stopped = true
+  os.execute(shell_quote(M.root() .. "/standin/stop") .. " " .. shell_quote(self.prefix) .. " >/dev/null 2>&1")
+end
+
+-- Starts a new stand-in.  opts: latency_ms, token_ttl, api_key, port, prefix.
+function M.start(opts)
+  opts = opts or {}
+  local cmd = { shell_quote(M.root() .. "/standin/start") }
+  local function flag(name, v) if v ~= nil then cmd[#cmd + 1] = name .. " " .. shell_quote(v) end end
+  flag("--latency-ms", opts.latency_ms)
+  flag("--token-ttl", opts.token_ttl)
+  flag("--api-key", opts.api_key)
+  flag("--port", opts.port)
+  flag("--prefix", opts.prefix)
+  local p = io.popen(table.concat(cmd, " ") .. " 2>&1")
+  local out = p:read("a")
+  p:close()
+  local url, prefix = out:match("APIVIDEO_STANDIN_URL=(%S+) APIVIDEO_STANDIN_PREFIX=(%S+)")
+  if not url then error("standin/start failed:\n" .. out, 2) end
+  return setmetatable({ url = url, prefix = prefix }, Server)
+end
+
+-- An object for an already-running stand-in (not stopped by :stop()).
+function M.attach(url)
+  return setmetatable({ url = url:gsub("/+$", ""), external = true }, Server)
+end
+
+-- One stand-in per process: APIVIDEO_STANDIN_URL when set, else started on first
+-- use and stopped at exit (a __gc sentinel in the registry survives busted's
+-- per-file insulation) or by M.stop_shared().
+local REG_KEY = "spec.support.standin/shared"
+function M.shared()
+  local reg = debug.getregistry()
+  local s = reg[REG_KEY]
+  if s then return s.server end
+  local env = os.getenv("APIVIDEO_STANDIN_URL")
+  local server
+  if env and env ~= "" then
+    server = M.attach(env)
+  else
+    server = M.start()
+  end
+  reg[REG_KEY] = {
+    server = server,
+    sentinel = setmetatable({}, { __gc = function() server:stop() end }),
+  }
+  return server
+end
+
+function M.stop_shared()
+  local reg = debug.getregistry()
+  local s = reg[REG_KEY]
+  if s then
+    s.server:stop()
+    reg[REG_KEY] = nil
+  end
+end
+
+return M

@@ -38,6 +38,7 @@ build = {
     ["apivideo.engine"] = "lua/apivideo/engine.lua",
     ["apivideo.errors"] = "lua/apivideo/errors.lua",
     ["apivideo.pager"] = "lua/apivideo/pager.lua",
+    ["apivideo.store"] = "lua/apivideo/store.lua",
     ["apivideo.time"] = "lua/apivideo/time.lua",
     ["apivideo.url"] = "lua/apivideo/url.lua",
   },

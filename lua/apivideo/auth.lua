@@ -23,8 +23,32 @@ end
 
 --- Creates the authenticator of a client. `secret` holds the API key in a
 -- closure so it never sits in a table field that could be dumped.
-function M.new(client, mode, api_key)
-  local self = setmetatable({ client = client, mode = mode }, Auth)
+--- FNV-1a (32 bit): names a key's slot in a shared token store without
+-- putting the key itself there.
+local function xor8(a, b)
+  local r, bit = 0, 1
+  for _ = 1, 8 do
+    if a % 2 ~= b % 2 then r = r + bit end
+    a, b, bit = math.floor(a / 2), math.floor(b / 2), bit * 2
+  end
+  return r
+end
+
+local function fingerprint(s)
+  local h = 2166136261
+  for i = 1, #s do
+    local low = h % 256
+    h = h - low + xor8(low, s:byte(i))
+    -- h * 16777619 mod 2^32, split so every product stays exact in a double
+    h = ((h % 65536) * 16777619 + (math.floor(h / 65536) * 16777619 % 65536) * 65536) % 4294967296
+  end
+  return string.format("%08x", h)
+end
+M.fingerprint = fingerprint
+
+function M.new(client, mode, api_key, store)
+  local self = setmetatable({ client = client, mode = mode, store = store }, Auth)
+  if store then self.store_key = "apivideo:token:" .. fingerprint(client.base_url .. "\n" .. api_key) end
   if mode == "basic" then
     local header = "Authorization: Basic " .. url.base64(api_key .. ":")
     self.header_line = function() return header end
@@ -69,14 +93,69 @@ function Auth:_post(path, body, kind)
   }
 end
 
---- Inside a task: obtains a new token (refresh first when one is held).
-function Auth:_renew()
+--- Inside a task: obtains a new token from the API (refresh first when one
+-- is held and still valid).
+function Auth:_exchange_token()
   local old = self.token
   local tok, err
   if old and old.refresh and core.now_ms() < old.expires_at then
     tok, err = self:_post("/auth/refresh", cjson.encode({ refreshToken = old.refresh }), "refresh")
   end
   if not tok then tok, err = self:_post("/auth/api-key", self.key_body(), "api-key") end
+  return tok, err
+end
+
+-- A token in a shared store lives as "access\trefresh\texpires_at\trenew_at"
+-- (wall-clock seconds), so every process that shares the store can use it.
+local function encode_stored(tok)
+  local wall = os.time() - core.now_ms() / 1000
+  return table.concat({ tok.access, tok.refresh or "", string.format("%.3f", wall + tok.expires_at / 1000),
+    string.format("%.3f", wall + tok.renew_at / 1000) }, "\t")
+end
+
+local function decode_stored(s)
+  if type(s) ~= "string" then return nil end
+  local access, refresh, expires, renew = s:match("^([^\t]+)\t([^\t]*)\t([%d.]+)\t([%d.]+)$")
+  if not access then return nil end
+  local mono = core.now_ms() - os.time() * 1000
+  return {
+    access = access, refresh = refresh ~= "" and refresh or nil,
+    expires_at = tonumber(expires) * 1000 + mono, renew_at = tonumber(renew) * 1000 + mono,
+  }
+end
+
+local STORE_POLL_MS, STORE_LOCK_S = 20, 30
+
+--- Inside a task: a token through the shared store (token_store option):
+-- the first process to take the lock exchanges, the others wait for it.
+function Auth:_renew_shared()
+  local store, key = self.store, self.store_key
+  local engine = self.client.engine
+  local waited = 0
+  while true do
+    local tok = decode_stored(store:get(key))
+    if tok and core.now_ms() < tok.renew_at and tok.access ~= self.rejected then
+      return tok
+    end
+    if store:add(key .. ":lock", 1, STORE_LOCK_S) then
+      local err
+      tok, err = self:_exchange_token()
+      if tok then store:set(key, encode_stored(tok), math.ceil((tok.expires_at - core.now_ms()) / 1000)) end
+      store:delete(key .. ":lock")
+      return tok, err
+    end
+    if waited >= STORE_LOCK_S * 1000 then
+      return self:_exchange_token() -- the lock holder died: go alone
+    end
+    engine:sleep(STORE_POLL_MS)
+    waited = waited + STORE_POLL_MS
+  end
+end
+
+--- Inside a task: obtains a new token, shared or not.
+function Auth:_renew()
+  local tok, err
+  if self.store then tok, err = self:_renew_shared() else tok, err = self:_exchange_token() end
   self.pending = nil
   if tok then self.token = tok end
   return tok, err
@@ -101,7 +180,10 @@ end
 
 --- A token the API refused (401): forget it, unless a newer one replaced it.
 function Auth:invalidate(tok)
-  if tok ~= nil and self.token == tok then self.token = nil end
+  if tok ~= nil and self.token == tok then
+    self.token = nil
+    self.rejected = tok.access -- never take it back from a shared store
+  end
 end
 
 return M

@@ -25,6 +25,7 @@ local OPTIONS = {
   connect_timeout_ms = true, stall_timeout_ms = true, max_retries = true,
   max_retry_wait_ms = true, concurrency = true, application = true, ca_file = true,
   max_body_bytes = true, on_event = true, allow_insecure_http = true, yield = true,
+  token_store = true,
 }
 
 local DEFAULTS = {
@@ -136,6 +137,16 @@ function M.new(opts)
       .. " (use https://, or set allow_insecure_http = true)")
   end
   local yield = opt_type(opts, "yield", "function")
+  local store = opts.token_store
+  if store ~= nil then
+    for _, m in ipairs({ "get", "set", "add", "delete" }) do
+      local ok, f = pcall(function() return store[m] end)
+      if not ok or type(f) ~= "function" then
+        check.fail(FN, "bad option 'token_store' (an object with get, set, add and delete expected,"
+          .. " e.g. ngx.shared.DICT or apivideo.memory_store())")
+      end
+    end
+  end
   local app = application_header(opts.application)
 
   self.user_agent = "lua-apivideo/" .. M.VERSION .. " (" .. _VERSION .. ") "
@@ -145,9 +156,9 @@ function M.new(opts)
   self.base_headers = headers
   self.engine = engine_mod.new({
     max_body = self.max_body_bytes,
-    driver = yield and engine_mod.yielding_driver(yield) or nil,
+    driver = engine_mod.default_driver(yield),
   })
-  self.auth = auth.new(self, mode, key)
+  self.auth = auth.new(self, mode, key, store)
   self.analytics = require("apivideo.analytics").new(self)
   return self
 end

@@ -46,12 +46,57 @@ function M.yielding_driver(yield)
   end
 end
 
+-- nginx phases where ngx.sleep may yield to the event loop.
+local NGX_YIELDABLE = {
+  rewrite = true, access = true, content = true, timer = true,
+  ssl_cert = true, ssl_session_fetch = true, ssl_client_hello = true,
+}
+local NAP_MIN_MS, NAP_MAX_MS = 1, 16
+
+--- The nginx driver: never blocks the worker. One non-blocking step, then
+-- ngx.sleep for a short nap that grows (1 → 16 ms) while nothing finishes
+-- and shrinks to libcurl's own timeout hint or the next timer. In a phase
+-- where ngx.sleep cannot yield it raises instead of blocking the worker.
+function M.ngx_driver(ngx_)
+  local nap = NAP_MIN_MS
+  return function(engine, wait_ms)
+    local phase = ngx_.get_phase()
+    if not NGX_YIELDABLE[phase] then
+      error("apivideo: cannot wait for the network in nginx phase '" .. tostring(phase)
+        .. "' (it cannot yield); call from rewrite, access or content handlers, or an ngx.timer", 0)
+    end
+    local _, finished = engine.multi:perform(0)
+    if finished > 0 then
+      nap = NAP_MIN_MS
+      return
+    end
+    local ms = nap
+    local hint = engine.multi:timeout()
+    if hint >= 0 and hint < ms then ms = hint end
+    if wait_ms and wait_ms < ms then ms = wait_ms end
+    ngx_.sleep((ms < NAP_MIN_MS and NAP_MIN_MS or ms) / 1000)
+    nap = nap * 2 > NAP_MAX_MS and NAP_MAX_MS or nap * 2
+    engine.multi:perform(0)
+  end
+end
+
+--- The driver for this host: `yield` when given, nginx's when running inside
+-- nginx with the Lua module, else blocking.
+function M.default_driver(yield)
+  if yield then return M.yielding_driver(yield) end
+  local ngx_ = rawget(_G, "ngx")
+  if type(ngx_) == "table" and type(ngx_.get_phase) == "function" and type(ngx_.sleep) == "function" then
+    return M.ngx_driver(ngx_)
+  end
+  return blocking_driver
+end
+
 --- Creates an engine. opts: max_body (bytes), driver (function(engine, wait_ms)).
 function M.new(opts)
   opts = opts or {}
   return setmetatable({
     multi = core.multi({ max_body = opts.max_body }),
-    driver = opts.driver or blocking_driver,
+    driver = opts.driver or M.default_driver(),
     waiting = {}, -- transfer -> task
     tasks = {}, -- coroutine -> task
     ready = {}, -- queue of { task, args }

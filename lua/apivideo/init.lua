@@ -12,6 +12,7 @@
 local client = require("apivideo.client")
 local core = require("apivideo.core")
 local errors = require("apivideo.errors")
+local store = require("apivideo.store")
 local time = require("apivideo.time")
 
 local M = {
@@ -25,6 +26,10 @@ M.new = client.new
 
 --- True when v is an error object of this library.
 M.is_error = errors.is_error
+
+--- A token store in process memory (the interface of ngx.shared.DICT):
+-- clients given the same store share one bearer token.
+M.memory_store = store.new
 
 --- Seconds since the epoch (with milliseconds) of an ISO-8601 timestamp, or nil, err.
 M.parse_time = time.parse

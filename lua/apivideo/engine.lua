@@ -31,6 +31,7 @@ Engine.__index = Engine
 local function blocking_driver(engine, wait_ms)
   engine.multi:perform(wait_ms or 1000)
 end
+M.blocking_driver = blocking_driver
 
 --- A driver for hosts with their own loop: one non-blocking step, then hand
 -- control back through `yield(wait_ms)` until the host calls again.

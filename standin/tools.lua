@@ -1,6 +1,6 @@
 -- Helpers for standin/start (run with lua5.4 + luasocket):
 --   lua5.4 tools.lua freeport
---   lua5.4 tools.lua render TEMPLATE OUT PORT LUA_DIR USER_LINE
+--   lua5.4 tools.lua render TEMPLATE OUT PORT LUA_DIR USER_LINE [TLS_PORT CERT KEY]
 --   lua5.4 tools.lua wait URL TIMEOUT_S
 local socket = require("socket")
 
@@ -14,10 +14,17 @@ if cmd == "freeport" then
 
 elseif cmd == "render" then
   local tpl, out, port, lua_dir, user = arg[2], arg[3], arg[4], arg[5], arg[6]
+  local tls = ""
+  if arg[7] and arg[7] ~= "" then
+    tls = "        listen 127.0.0.1:" .. arg[7] .. " ssl http2;\n"
+      .. "        ssl_certificate " .. arg[8] .. ";\n"
+      .. "        ssl_certificate_key " .. arg[9] .. ";\n"
+      .. "        ssl_protocols TLSv1.2 TLSv1.3;"
+  end
   local f = assert(io.open(tpl, "r"))
   local text = f:read("a")
   f:close()
-  local subst = { PORT = port, LUA_DIR = lua_dir, USER = user or "" }
+  local subst = { PORT = port, LUA_DIR = lua_dir, USER = user or "", TLS = tls }
   text = text:gsub("@([%u_]+)@", function(k) return subst[k] end)
   f = assert(io.open(out, "w"))
   f:write(text)

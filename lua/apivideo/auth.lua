@@ -75,11 +75,14 @@ function Auth:_post(path, body, kind)
     return nil, err
   end
   local json = resp.json
-  if type(json) ~= "table" or type(json.access_token) ~= "string" or json.access_token == ""
-      or type(json.expires_in) ~= "number" or json.expires_in <= 0 then
+  -- A token goes into a header line: anything but visible ASCII is refused.
+  if type(json) ~= "table" or type(json.access_token) ~= "string"
+      or not json.access_token:match("^[%w%-%._~%+/=]+$")
+      or type(json.expires_in) ~= "number" or json.expires_in <= 0
+      or (json.refresh_token ~= nil and type(json.refresh_token) ~= "string") then
     return nil, errors.new({
       kind = "decode", method = "POST", url = client.base_url .. path, status = resp.status,
-      title = "token response without access_token/expires_in",
+      title = "token response without a usable access_token / expires_in",
     })
   end
   local now = core.now_ms()

@@ -8,6 +8,8 @@ local M = {}
 local KINDS = {
   ["500"] = true, ["502"] = true, ["503"] = true, ["429"] = true, ["401"] = true,
   truncated = true, invalid_json = true, empty = true, delay = true, reset = true,
+  -- bad answers for the reliability specs
+  ["302"] = true, array = true, missing_data = true, bad_types = true, deep = true, stall = true,
 }
 M.KINDS = KINDS
 
@@ -25,6 +27,11 @@ function M.set(faults)
     if f.match ~= nil and type(f.match) ~= "string" then
       return nil, "fault " .. n .. ": match must be a string"
     end
+    for _, k in ipairs({ "location", "retry_after" }) do
+      if f[k] ~= nil and type(f[k]) ~= "string" then
+        return nil, "fault " .. n .. ": " .. k .. " must be a string"
+      end
+    end
     for _, k in ipairs({ "count", "skip", "delay_ms" }) do
       if f[k] ~= nil and type(f[k]) ~= "number" then
         return nil, "fault " .. n .. ": " .. k .. " must be a number"
@@ -35,6 +42,7 @@ function M.set(faults)
       count = f.count or 1,           -- a negative count fires forever
       skip = f.skip or 0,
       delay_ms = f.delay_ms or 0,
+      location = f.location, retry_after = f.retry_after,
       seen = 0, fired = 0,
     }
   end
@@ -85,7 +93,7 @@ end
 
 -- The canned answer of a fault kind that answers by itself (not delay, reset or
 -- truncated).  rate: headers table with X-RateLimit-* for analytics paths, or nil.
-function M.response(kind, rate)
+function M.response(kind, rate, fault)
   local h = {}
   if rate then for k, v in pairs(rate) do h[k] = v end end
   if kind == "500" or kind == "502" or kind == "503" then
@@ -93,7 +101,7 @@ function M.response(kind, rate)
     h["Content-Type"] = "text/html"
     return { status = status, headers = h, body = html(status) }
   elseif kind == "429" then
-    h["X-RateLimit-Retry-After"] = "1"
+    h["X-RateLimit-Retry-After"] = fault and fault.retry_after or "1"
     if rate then h["X-RateLimit-Remaining"] = "0" end
     return util.too_many(h)
   elseif kind == "401" then
@@ -102,8 +110,32 @@ function M.response(kind, rate)
     return util.json_response(200, '{"data": [', h)
   elseif kind == "empty" then
     return util.json_response(200, "", h)
+  elseif kind == "302" then
+    h["Location"] = fault and fault.location or "http://127.0.0.1:9/elsewhere"
+    return { status = 302, headers = h, body = "" }
+  elseif kind == "array" then
+    return util.json_response(200, "[1,2,3]", h)
+  elseif kind == "missing_data" then
+    return util.json_response(200, '{"pagination":{"currentPage":1,"pagesTotal":1}}', h)
+  elseif kind == "bad_types" then
+    return util.json_response(200, '{"data":"none","pagination":{"currentPage":"1","pagesTotal":"x"}}', h)
+  elseif kind == "deep" then
+    return util.json_response(200, '{"data":' .. string.rep("[", 200) .. string.rep("]", 200)
+      .. ',"pagination":{"currentPage":1,"pagesTotal":1}}', h)
   end
   return nil
+end
+
+-- Sends the headers and half of res's body, then nothing for delay_ms (or
+-- 60 s): a stalled transfer.
+function M.send_stalled(res, delay_ms)
+  ngx.status = res.status
+  for k, v in pairs(res.headers) do ngx.header[k] = v end
+  ngx.header["Content-Length"] = #res.body
+  ngx.print(res.body:sub(1, math.floor(#res.body / 2)))
+  ngx.flush(true)
+  ngx.sleep((delay_ms and delay_ms > 0 and delay_ms or 60000) / 1000)
+  return ngx.exit(444)
 end
 
 -- Sends res with a Content-Length larger than the bytes written, then closes the

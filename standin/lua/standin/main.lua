@@ -89,11 +89,12 @@ function M.content()
     end
     local rate
     if req.analytics then rate = handlers.rate_headers(select(2, state.rate_hit(ngx.now(), true))) end
-    local res = faults.response(kind, rate)
+    local res = faults.response(kind, rate, fault)
     if res then return send(res) end
-    -- truncated: the normal answer, cut in half
+    -- truncated / stall: the normal answer, cut in half
     res = handlers.route(req)
     ctx.status = res.status
+    if kind == "stall" then return faults.send_stalled(res, fault.delay_ms) end
     return faults.send_truncated(res)
   end
 

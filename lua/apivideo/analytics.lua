@@ -77,7 +77,7 @@ local function prepare(op, fname, id, opts)
   if opts.current_page ~= nil then first = check.integer(fname, "current_page", opts.current_page, 1, MAX_PAGE) end
   local size
   if opts.page_size ~= nil then size = check.integer(fname, "page_size", opts.page_size, 1, 100) end
-  return op.prefix .. url.encode(id) .. op.suffix, pairs_list, first, size
+  return op.prefix .. url.segment(id) .. op.suffix, pairs_list, first, size
 end
 
 local function query_for(pairs_list, page, size, explicit_page)

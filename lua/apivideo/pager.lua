@@ -67,6 +67,8 @@ function Pager:next_page()
   if current < self.total then
     self.next = n + 1
     self:_fill(n + 1, n + self.concurrency)
+    -- start those requests now, so they travel while the caller works
+    self.client.engine:step(0)
   else
     self:close()
   end

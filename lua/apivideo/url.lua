@@ -13,6 +13,14 @@ function M.encode(s)
   return (s:gsub("[^%w%-%._~]", hex))
 end
 
+--- Percent-encodes one path segment: like encode, and "." or ".." become
+-- "%2E" / "%2E%2E", which no client or server may read as a dot-segment.
+function M.segment(s)
+  local e = M.encode(s)
+  if e == "." or e == ".." then e = e:gsub("%.", "%%2E") end
+  return e
+end
+
 --- Builds "?k=v&..." from an array of {key, value} pairs (already ordered).
 -- Keys are used as given (the caller encodes them); values are encoded here.
 function M.query(pairs_list)

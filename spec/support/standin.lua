@@ -106,7 +106,8 @@ function Server:stop()
   os.execute(shell_quote(M.root() .. "/standin/stop") .. " " .. shell_quote(self.prefix) .. " >/dev/null 2>&1")
 end
 
--- Starts a new stand-in.  opts: latency_ms, token_ttl, api_key, port, prefix.
+-- Starts a new stand-in.  opts: latency_ms, token_ttl, api_key, port, prefix,
+-- tls_cert + tls_key (then .tls_url is its HTTPS + HTTP/2 address).
 function M.start(opts)
   opts = opts or {}
   local cmd = { shell_quote(M.root() .. "/standin/start") }
@@ -116,12 +117,15 @@ function M.start(opts)
   flag("--api-key", opts.api_key)
   flag("--port", opts.port)
   flag("--prefix", opts.prefix)
+  flag("--tls-cert", opts.tls_cert)
+  flag("--tls-key", opts.tls_key)
   local p = io.popen(table.concat(cmd, " ") .. " 2>&1")
   local out = p:read("a")
   p:close()
   local url, prefix = out:match("APIVIDEO_STANDIN_URL=(%S+) APIVIDEO_STANDIN_PREFIX=(%S+)")
   if not url then error("standin/start failed:\n" .. out, 2) end
-  return setmetatable({ url = url, prefix = prefix }, Server)
+  local tls_url = out:match("APIVIDEO_STANDIN_TLS_URL=(%S+)")
+  return setmetatable({ url = url, prefix = prefix, tls_url = tls_url }, Server)
 end
 
 -- An object for an already-running stand-in (not stopped by :stop()).

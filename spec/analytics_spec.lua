@@ -333,9 +333,8 @@ describe("what the server receives", function()
     end)
   end
 
-  -- BUG: url.encode leaves "." unencoded, so the ids "." and ".." become
-  -- dot-segments that libcurl removes: list_session_events("..") requests
-  -- GET /analytics/events, list_video_sessions("..") GET /analytics/.
+  -- Left unencoded, the ids "." and ".." would be dot-segments that libcurl
+  -- removes: list_session_events("..") would request GET /analytics/events.
   it("dot-segment ids: '.' and '..' reach the server as one path segment, decoded exactly", function()
     for _, op in ipairs(OPS) do
       local name, prefix, suffix, param, opts = op[1], op[2], op[3], op[4], op[5]

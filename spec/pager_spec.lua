@@ -332,11 +332,8 @@ describe("iterators", function()
   end)
 
   describe("prefetch", function()
-    -- BUG (minor): Pager:next_page spawns the next pages' tasks and returns;
-    -- their transfers only start at the caller's next call, so while the
-    -- caller works on a page, the page spawned last is not requested yet
-    -- (for the first page: nothing at all is in flight). pager.lua says they
-    -- are "in flight while the caller works on the current one".
+    -- The pages after the one handed out must already be on the wire while
+    -- the caller works on it, not merely scheduled for its next call.
     it("prefetch: the next pages are requested while the caller works on the first page", function()
       srv:config({ latency_ms = 50 })
       local c = new_client({ concurrency = 4, auth = "basic" })

@@ -93,7 +93,7 @@ local function to_page(client, path, query, resp)
   local json = resp.json
   local function bad(what)
     return nil, errors.new({ kind = "decode", method = "GET", url = client.base_url .. path .. query,
-      status = resp.status, title = "unexpected response: " .. what })
+      status = resp.status, attempts = resp.attempts, title = "unexpected response: " .. what })
   end
   if type(json) ~= "table" then return bad("not a JSON object") end
   if type(json.data) ~= "table" then return bad("'data' is missing or not an array") end

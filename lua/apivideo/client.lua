@@ -175,10 +175,16 @@ local function header_number(headers, name)
   return n
 end
 
---- Seconds to wait from X-RateLimit-Retry-After, then Retry-After (nil when
--- neither is a number); negative values count as 0.
-local function retry_after(headers)
-  local n = header_number(headers, "x-ratelimit-retry-after") or header_number(headers, "retry-after")
+--- Seconds the server asks us to wait before trying again, or nil.
+-- api.video sends X-RateLimit-Retry-After on every response (the time until
+-- its window resets), so it only means "wait" on a 429 or once the budget
+-- is spent (X-RateLimit-Remaining: 0); Retry-After always does. A value that
+-- is not a number is ignored; a negative one counts as 0.
+local function retry_after(status, headers)
+  local n = header_number(headers, "retry-after")
+  if status == 429 or header_number(headers, "x-ratelimit-remaining") == 0 then
+    n = header_number(headers, "x-ratelimit-retry-after") or n
+  end
   if n == nil then return nil end
   return n < 0 and 0 or n
 end
@@ -215,7 +221,8 @@ function Client:_release(resp)
   local remaining = header_number(headers, "x-ratelimit-remaining")
   if resp.status == 429 then remaining = 0 end
   if remaining ~= nil then
-    local after = retry_after(headers) or 1
+    local after = header_number(headers, "x-ratelimit-retry-after") or 1
+    if after < 0 then after = 0 end
     if after * 1000 > self.max_retry_wait_ms then after = self.max_retry_wait_ms / 1000 end
     rate.remaining = remaining
     rate.reset_at = core.now_ms() + after * 1000
@@ -247,7 +254,7 @@ function Client:_classify(req, full_url, resp)
     return nil
   end
   local e = errors.from_response("http", method, full_url, resp)
-  e.retry_after = retry_after(resp.headers)
+  e.retry_after = retry_after(status, resp.headers)
   return e, RETRY_STATUS[status] == true and not req.token_call
 end
 
@@ -268,7 +275,7 @@ end
 -- Returns the transfer result or nil, err.
 function Client:_exchange(req)
   local full_url = self.base_url .. req.path .. (req.query or "")
-  local attempts, waited, replayed = 0, 0, false
+  local attempts, retries, waited, replayed = 0, 0, 0, false
   while true do
     attempts = attempts + 1
     local headers = {}
@@ -299,11 +306,13 @@ function Client:_exchange(req)
       self.auth:invalidate(tok)
       self:_emit({ type = "reauth", method = req.method, path = req.path, status = 401 })
     else
-      local wait = retryable and attempts <= self.max_retries and self:_retry_wait(err, attempts)
+      -- a 401 replay is not a retry: max_retries counts retries of faults
+      local wait = retryable and retries < self.max_retries and self:_retry_wait(err, retries + 1)
       if not wait or waited + wait > self.max_retry_wait_ms then
         err.attempts = attempts
         return nil, err
       end
+      retries = retries + 1
       self:_emit({ type = "retry", method = req.method, path = req.path, status = err.status,
         kind = err.kind, attempt = attempts, wait_ms = wait })
       waited = waited + wait

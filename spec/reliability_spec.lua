@@ -1,0 +1,378 @@
+-- Retries, rate limits, timeouts, bad answers, TLS, redirects and secrets,
+-- all against the real stand-in with faults injected on demand.
+local apivideo = require("apivideo")
+local core = require("apivideo.core")
+local S = require("spec.support.standin")
+
+local srv = S.shared()
+
+local function client(opts)
+  local o = { api_key = "standin-key", base_url = srv.url }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return apivideo.new(o)
+end
+
+local function recorder()
+  local events = {}
+  return events, function(e) events[#events + 1] = e end
+end
+
+local function of_type(events, t)
+  local out = {}
+  for _, e in ipairs(events) do if e.type == t then out[#out + 1] = e end end
+  return out
+end
+
+local function analytics_requests()
+  local n = 0
+  for _, e in ipairs(srv:log()) do
+    if e.path:find("^/analytics/") then n = n + 1 end
+  end
+  return n
+end
+
+-- the three operations, each as a call that returns page, err
+local OPS = {
+  { name = "list_video_sessions", match = "/analytics/videos/",
+    call = function(c) return c.analytics:list_video_sessions("vi250", { period = "2023", page_size = 5 }) end },
+  { name = "list_live_stream_sessions", match = "/analytics/live-streams/",
+    call = function(c) return c.analytics:list_live_stream_sessions("li500", { period = "2023", page_size = 5 }) end },
+  { name = "list_session_events", match = "/analytics/sessions/",
+    call = function(c) return c.analytics:list_session_events("psManyEvents", { page_size = 5 }) end },
+}
+
+before_each(function() srv:reset() end)
+
+describe("retries", function()
+  for _, status in ipairs({ "500", "502", "503" }) do
+    it("retries a " .. status .. " with backoff and succeeds", function()
+      srv:faults({ { match = "/analytics/", kind = status, count = 2 } })
+      local events, on_event = recorder()
+      local page, err = client({ on_event = on_event }).analytics:list_video_sessions("vi250", { period = "2023" })
+      assert.is_nil(err)
+      assert.are.equal(25, #page.data)
+      local retries = of_type(events, "retry")
+      assert.are.equal(2, #retries)
+      assert.are.same({ 1, 2 }, { retries[1].attempt, retries[2].attempt })
+      assert.are.equal(tonumber(status), retries[1].status)
+      -- full jitter: attempt n waits within [0, 200 * 2^(n-1)] ms
+      assert.is_true(retries[1].wait_ms >= 0 and retries[1].wait_ms <= 200)
+      assert.is_true(retries[2].wait_ms >= 0 and retries[2].wait_ms <= 400)
+      assert.are.equal(3, analytics_requests())
+    end)
+  end
+
+  it("does not take the rate-limit window's reset time as the wait for a 5xx", function()
+    -- every answer carries X-RateLimit-Retry-After (time to the window's end)
+    local events, on_event = recorder()
+    local c = client({ on_event = on_event })
+    assert(c.analytics:list_session_events("psManyEvents"))
+    srv:faults({ { match = "/analytics/", kind = "502", count = 1 } })
+    local t0 = core.now_ms()
+    assert(c.analytics:list_session_events("psManyEvents"))
+    local retries = of_type(events, "retry")
+    assert.are.equal(1, #retries)
+    assert.is_true(retries[1].wait_ms <= 200, "waited " .. retries[1].wait_ms)
+    assert.is_true(core.now_ms() - t0 < 1000)
+  end)
+
+  it("honours X-RateLimit-Retry-After on a 429", function()
+    srv:faults({ { match = "/analytics/", kind = "429", count = 1, retry_after = "1" } })
+    local events, on_event = recorder()
+    local t0 = core.now_ms()
+    local page = assert(client({ on_event = on_event }).analytics:list_session_events("psManyEvents"))
+    assert.are.equal(25, #page.data)
+    local retries = of_type(events, "retry")
+    assert.are.equal(1, #retries)
+    assert.are.equal(429, retries[1].status)
+    assert.are.equal(1000, retries[1].wait_ms)
+    assert.is_true(core.now_ms() - t0 >= 950)
+  end)
+
+  it("gives up after max_retries with the attempts counted", function()
+    srv:faults({ { match = "/analytics/", kind = "502", count = -1 } })
+    local page, err = client({ max_retries = 2 }).analytics:list_session_events("psManyEvents")
+    assert.is_nil(page)
+    assert.is_true(apivideo.is_error(err))
+    assert.are.equal("http", err.kind)
+    assert.are.equal(502, err.status)
+    assert.are.equal(3, err.attempts)
+    assert.truthy(err.body:find("<html>", 1, true))
+    assert.are.equal(3, analytics_requests())
+    assert.truthy(tostring(err):find("after 3 attempts", 1, true))
+  end)
+
+  it("never retries other 4xx answers", function()
+    local page, err = client().analytics:list_video_sessions("nope", { period = "2023" })
+    assert.is_nil(page)
+    assert.are.equal(404, err.status)
+    assert.are.equal(1, err.attempts)
+    assert.are.equal(1, analytics_requests())
+  end)
+
+  it("retries resets, truncated bodies and timeouts", function()
+    for _, fault in ipairs({
+      { kind = "reset" }, { kind = "truncated" }, { kind = "delay", delay_ms = 1500 },
+    }) do
+      srv:reset()
+      fault.match, fault.count = "/analytics/", 1
+      srv:faults({ fault })
+      local events, on_event = recorder()
+      local page, err = client({ timeout_ms = 500, on_event = on_event })
+        .analytics:list_session_events("psManyEvents")
+      assert.is_nil(err, fault.kind)
+      assert.are.equal(25, #page.data)
+      local retries = of_type(events, "retry")
+      if fault.kind == "reset" and #retries == 0 then
+        -- a connection closed without an answer on reuse is re-sent by
+        -- libcurl itself; the server still saw the request twice
+        assert.are.equal(2, analytics_requests())
+      else
+        assert.are.equal(1, #retries, fault.kind)
+        assert.are.equal(fault.kind == "delay" and "timeout" or "network", retries[1].kind)
+      end
+    end
+  end)
+
+  it("stops when the next wait would exceed max_retry_wait_ms", function()
+    srv:faults({ { match = "/analytics/", kind = "429", count = 1, retry_after = "5" } })
+    local page, err = client({ max_retry_wait_ms = 2000 }).analytics:list_session_events("psManyEvents")
+    -- a 5 s wait is clamped to the 2 s budget, then taken
+    assert.is_nil(err)
+    assert.truthy(page)
+    srv:reset()
+    srv:faults({ { match = "/analytics/", kind = "500", count = -1 } })
+    local t0 = core.now_ms()
+    local _, e2 = client({ max_retries = 50, max_retry_wait_ms = 300 }).analytics:list_session_events("psManyEvents")
+    assert.are.equal(500, e2.status)
+    assert.is_true(core.now_ms() - t0 < 2000)
+    assert.is_true(e2.attempts < 50)
+  end)
+
+  it("retries token calls on network failures only", function()
+    srv:faults({ { match = "/auth/api-key", kind = "reset", count = 1 } })
+    assert(client().analytics:list_session_events("psManyEvents"))
+    assert.are.equal(2, srv:stats().auth_api_key)
+    srv:reset()
+    srv:faults({ { match = "/auth/api-key", kind = "500", count = 1 } })
+    local page, err = client().analytics:list_session_events("psManyEvents")
+    assert.is_nil(page)
+    assert.are.equal("auth", err.kind)
+    assert.are.equal(500, err.status)
+    assert.are.equal(1, srv:stats().auth_api_key)
+    assert.are.equal(0, analytics_requests())
+  end)
+end)
+
+describe("rate limits", function()
+  it("a walk that hits the limit waits instead of provoking 429s", function()
+    srv:config({ rate_limit = { limit = 8, window_s = 1 } })
+    local events, on_event = recorder()
+    local c = client({ concurrency = 4, on_event = on_event })
+    local n = 0
+    for _ in c.analytics:video_sessions("vi250", { period = "2023", page_size = 10 }) do n = n + 1 end
+    assert.are.equal(250, n)
+    local st = srv:stats()
+    assert.is_nil(st.status["429"])
+    assert.are.equal(25, st.api_requests)
+    assert.is_true(#of_type(events, "throttle") > 0)
+    for _, e in ipairs(of_type(events, "throttle")) do
+      assert.is_true(e.wait_ms > 0 and e.wait_ms <= 1000)
+    end
+  end)
+
+  it("clamps a negative, huge or non-numeric Retry-After", function()
+    for _, case in ipairs({
+      { value = "-5", max = 0 }, { value = "soon", max = 200 }, { value = "99999", max = 1000 },
+    }) do
+      srv:reset()
+      srv:faults({ { match = "/analytics/", kind = "429", count = 1, retry_after = case.value } })
+      local events, on_event = recorder()
+      assert(client({ on_event = on_event, max_retry_wait_ms = 1000 }).analytics:list_session_events("psManyEvents"))
+      local r = of_type(events, "retry")[1]
+      assert.is_true(r.wait_ms >= 0 and r.wait_ms <= case.max, case.value .. " waited " .. r.wait_ms)
+      if case.value == "99999" then assert.are.equal(1000, r.wait_ms) end
+    end
+  end)
+end)
+
+describe("timeouts", function()
+  it("aborts a stalled transfer after stall_timeout_ms with kind timeout", function()
+    srv:faults({ { match = "/analytics/", kind = "stall", count = 1, delay_ms = 20000 } })
+    local t0 = core.now_ms()
+    local page, err = client({ stall_timeout_ms = 1000, max_retries = 0 })
+      .analytics:list_session_events("psManyEvents")
+    assert.is_nil(page)
+    assert.are.equal("timeout", err.kind)
+    assert.are.equal(28, err.curl_code)
+    -- libcurl averages the speed over a few seconds: well before the 20 s stall ends
+    assert.is_true(core.now_ms() - t0 < 8000, "took " .. (core.now_ms() - t0))
+  end)
+
+  it("ends a slow answer at timeout_ms with kind timeout", function()
+    srv:faults({ { match = "/analytics/", kind = "delay", count = 1, delay_ms = 2000 } })
+    local page, err = client({ timeout_ms = 300, max_retries = 0 }).analytics:list_session_events("psManyEvents")
+    assert.is_nil(page)
+    assert.are.equal("timeout", err.kind)
+    assert.are.equal("GET", err.method)
+  end)
+end)
+
+describe("fault matrix", function()
+  -- each fault once, max_retries 3: transient faults are retried away, bad
+  -- bodies are decode errors (not retried), a 401 is one re-authentication.
+  local MATRIX = {
+    { kind = "500", outcome = "ok" }, { kind = "502", outcome = "ok" }, { kind = "503", outcome = "ok" },
+    { kind = "429", retry_after = "0", outcome = "ok" }, { kind = "truncated", outcome = "ok" },
+    { kind = "reset", outcome = "ok" }, { kind = "delay", delay_ms = 1000, outcome = "ok" },
+    { kind = "401", outcome = "ok" }, { kind = "invalid_json", outcome = "decode" },
+    { kind = "empty", outcome = "decode" }, { kind = "array", outcome = "decode" },
+    { kind = "missing_data", outcome = "decode" }, { kind = "bad_types", outcome = "decode" },
+    { kind = "deep", outcome = "decode" },
+  }
+  for _, op in ipairs(OPS) do
+    for _, f in ipairs(MATRIX) do
+      it(op.name .. " × " .. f.kind .. " → " .. f.outcome, function()
+        srv:faults({ { match = op.match, kind = f.kind, count = 1, delay_ms = f.delay_ms, retry_after = f.retry_after } })
+        local page, err = op.call(client({ timeout_ms = 400 }))
+        if f.outcome == "ok" then
+          assert.is_nil(err)
+          assert.are.equal(5, #page.data)
+        else
+          assert.is_nil(page)
+          assert.is_true(apivideo.is_error(err))
+          assert.are.equal(f.outcome, err.kind)
+          assert.are.equal(1, err.attempts)
+          assert.are.equal(1, analytics_requests())
+        end
+      end)
+    end
+  end
+
+  it("a body over max_body_bytes is an error, not more memory", function()
+    local page, err = client({ max_body_bytes = 1000 }).analytics:list_video_sessions("vi250", { period = "2023" })
+    assert.is_nil(page)
+    assert.are.equal("decode", err.kind)
+    assert.truthy(err.title:find("max_body_bytes", 1, true))
+  end)
+
+  it("an HTML 502 keeps its first bytes in err.body", function()
+    srv:faults({ { match = "/analytics/", kind = "502", count = -1 } })
+    local _, err = client({ max_retries = 0 }).analytics:list_session_events("psManyEvents")
+    assert.are.equal("Bad Gateway", err.title)
+    assert.truthy(err.body:match("^<html>"))
+  end)
+end)
+
+describe("walks under faults", function()
+  it("yields every session of vi10k exactly once, in order, with faults at random pages", function()
+    math.randomseed(42)
+    local kinds = { "500", "502", "503", "truncated", "429" }
+    local faults = {}
+    for i = 1, 8 do
+      faults[i] = { match = "/analytics/videos/vi10k", kind = kinds[(i - 1) % #kinds + 1], count = 1,
+        skip = math.random(0, 90), retry_after = "0" }
+    end
+    srv:faults(faults)
+    local events, on_event = recorder()
+    local c = client({ concurrency = 4, on_event = on_event })
+    local i = 0
+    for s in c.analytics:video_sessions("vi10k", { period = "2023", page_size = 100 }) do
+      i = i + 1
+      assert.are.equal(string.format("psvi10k_%06d", i), s.session.session_id)
+    end
+    assert.are.equal(10000, i)
+    -- every fault the server fired was retried, and nothing else was
+    local fired = 0
+    for _, f in ipairs(srv:control("GET", "faults")) do fired = fired + f.fired end
+    assert.is_true(fired >= 5)
+    assert.are.equal(fired, #of_type(events, "retry"))
+  end)
+end)
+
+describe("security", function()
+  local dir
+
+  setup(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir))
+    local cmds = {
+      "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=apivideo test CA'",
+      "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj '/CN=localhost'",
+      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext",
+      "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext",
+    }
+    for _, cmd in ipairs(cmds) do assert(os.execute("cd " .. dir .. " && " .. cmd .. " >/dev/null 2>&1")) end
+  end)
+
+  teardown(function() os.execute("rm -rf " .. dir) end)
+
+  it("verifies TLS: a private CA works through ca_file and fails without it", function()
+    local tls = S.start({ tls_cert = dir .. "/srv.pem", tls_key = dir .. "/srv.key" })
+    local ok, err = pcall(function()
+      assert.truthy(tls.tls_url:match("^https://"))
+      local good = apivideo.new({ api_key = "standin-key", base_url = tls.tls_url, ca_file = dir .. "/ca.pem" })
+      local page = assert(good.analytics:list_session_events("psManyEvents", { page_size = 3 }))
+      assert.are.equal(3, #page.data)
+      local bad = apivideo.new({ api_key = "standin-key", base_url = tls.tls_url, max_retries = 0 })
+      local p2, e2 = bad.analytics:list_session_events("psManyEvents")
+      assert.is_nil(p2)
+      assert.are.equal("network", e2.kind)
+      assert.are.equal(60, e2.curl_code) -- CURLE_PEER_FAILED_VERIFICATION
+    end)
+    tls:stop()
+    assert(ok, err)
+  end)
+
+  it("does not follow a redirect to another port", function()
+    local other = S.start()
+    local ok, err = pcall(function()
+      srv:faults({ { match = "/analytics/", kind = "302", count = 1,
+        location = other.url .. "/analytics/sessions/psManyEvents/events" } })
+      local page, e = client({ max_retries = 0 }).analytics:list_session_events("psManyEvents")
+      assert.is_nil(page)
+      assert.are.equal("http", e.kind)
+      assert.are.equal(302, e.status)
+      assert.are.equal(0, other:stats().requests)
+    end)
+    other:stop()
+    assert(ok, err)
+  end)
+
+  it("never lets the key or a token into strings, errors, events or the server's log", function()
+    local key = "Sekr3t-Key-" .. tostring(os.time())
+    srv:config({ api_key = key })
+    local produced = {}
+    local function add(v)
+      if type(v) == "table" then
+        for k, x in pairs(v) do add(k); add(x) end
+      elseif v ~= nil then
+        produced[#produced + 1] = tostring(v)
+      end
+    end
+    local c = apivideo.new({ api_key = key, base_url = srv.url, max_retries = 1, timeout_ms = 300,
+      on_event = function(e) add(e) end })
+    add(tostring(c))
+    add(tostring(c.analytics))
+    assert(c.analytics:list_session_events("psManyEvents"))
+    local token = c.auth.token.access
+    srv:faults({ { match = "/analytics/", kind = "401", count = 1 }, { match = "/analytics/", kind = "500", count = 1 } })
+    assert(c.analytics:list_session_events("psManyEvents"))
+    local _, e404 = c.analytics:list_video_sessions("missing", { period = "2023" })
+    add(e404); add(tostring(e404))
+    srv:faults({ { match = "/analytics/", kind = "delay", delay_ms = 1000, count = -1 } })
+    local _, etimeout = c.analytics:list_session_events("psManyEvents")
+    add(etimeout); add(tostring(etimeout))
+    local bad = apivideo.new({ api_key = key .. "x", base_url = srv.url, on_event = function(e) add(e) end })
+    local _, eauth = bad.analytics:list_session_events("psManyEvents")
+    add(eauth); add(tostring(eauth)); add(tostring(bad))
+    add(srv:log())
+    assert.are.equal("auth", eauth.kind)
+    assert.is_true(#produced > 20)
+    for _, s in ipairs(produced) do
+      assert.is_nil(s:find(key, 1, true), "key leaked into: " .. s)
+      assert.is_nil(s:find(token, 1, true), "token leaked into: " .. s)
+    end
+  end)
+end)

@@ -233,7 +233,8 @@ describe("fault matrix", function()
   for _, op in ipairs(OPS) do
     for _, f in ipairs(MATRIX) do
       it(op.name .. " × " .. f.kind .. " → " .. f.outcome, function()
-        srv:faults({ { match = op.match, kind = f.kind, count = 1, delay_ms = f.delay_ms, retry_after = f.retry_after } })
+        srv:faults({ { match = op.match, kind = f.kind, count = 1, delay_ms = f.delay_ms,
+          retry_after = f.retry_after } })
         local page, err = op.call(client({ timeout_ms = 400 }))
         if f.outcome == "ok" then
           assert.is_nil(err)
@@ -357,7 +358,8 @@ describe("security", function()
     add(tostring(c.analytics))
     assert(c.analytics:list_session_events("psManyEvents"))
     local token = c.auth.token.access
-    srv:faults({ { match = "/analytics/", kind = "401", count = 1 }, { match = "/analytics/", kind = "500", count = 1 } })
+    srv:faults({ { match = "/analytics/", kind = "401", count = 1 },
+      { match = "/analytics/", kind = "500", count = 1 } })
     assert(c.analytics:list_session_events("psManyEvents"))
     local _, e404 = c.analytics:list_video_sessions("missing", { period = "2023" })
     add(e404); add(tostring(e404))

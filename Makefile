@@ -6,6 +6,8 @@
 #   make test-all        the suite under Lua 5.1, 5.2, 5.3, 5.4 and LuaJIT
 #   make asan            the suite with the C core under AddressSanitizer + UBSan
 #   make valgrind        the suite under valgrind (definite leaks and memory errors fail)
+#   make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)
+#   make soak            20 000 requests with 5 % faults; memory and fds must stay flat
 #   make lint            luacheck + clang-format check
 #   make clean
 LUA_VERSION ?= 5.4
@@ -30,7 +32,7 @@ INST_PREFIX ?= /usr/local
 INST_LIBDIR ?= $(INST_PREFIX)/lib/lua/$(LUA_VERSION)
 INST_LUADIR ?= $(INST_PREFIX)/share/lua/$(LUA_VERSION)
 
-.PHONY: all deps test test-all asan valgrind demo install lint format clean
+.PHONY: all deps test test-all asan valgrind fuzz soak demo install lint format clean
 
 all: $(SO)
 
@@ -70,6 +72,16 @@ valgrind: deps
 	@APIVIDEO_SLOW=1 TEST_WRAPPER="valgrind --quiet --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$(CURDIR)/valgrind.supp" \
 	  sh scripts/test.sh
+
+# libFuzzer targets (clang) for every C path that reads outside data; FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
+
+# 20 000 requests through one client with 5 % injected faults: RSS and fds must stay flat.
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/with-standin.sh lua5.4 scripts/soak.lua
 
 demo:
 	@sh scripts/deps.sh demo

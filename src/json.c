@@ -34,6 +34,13 @@ static int is_null(lua_State *L, int idx) {
     return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == NULL;
 }
 
+#if AVC_HAS_INTEGERS
+/* An integral number a double holds exactly (|n| <= 2^53). */
+static int integral(lua_Number n) {
+    return n >= -9007199254740992.0 && n <= 9007199254740992.0 && n == floor(n);
+}
+#endif
+
 /* Shapes the table on top of the stack, in place. */
 static void shape(lua_State *L) {
     unsigned seen = 0;
@@ -54,7 +61,7 @@ static void shape(lua_State *L) {
 #if AVC_HAS_INTEGERS
         else if (vt == LUA_TNUMBER && !lua_isinteger(L, -1)) {
             lua_Number n = lua_tonumber(L, -1);
-            if (n >= -9007199254740992.0 && n <= 9007199254740992.0 && n == floor(n)) {
+            if (integral(n)) {
                 lua_pushvalue(L, -2);
                 lua_pushinteger(L, (lua_Integer)n);
                 lua_rawset(L, -5);
@@ -78,6 +85,10 @@ static void shape(lua_State *L) {
         lua_pushstring(L, renames[i].to);
         lua_pushlstring(L, renames[i].from, renames[i].len);
         lua_rawget(L, -3);
+        if (lua_isnil(L, -1)) { /* it was null: never erase the other spelling */
+            lua_pop(L, 2);
+            continue;
+        }
         lua_rawset(L, -3);
         lua_pushlstring(L, renames[i].from, renames[i].len);
         lua_pushnil(L);
@@ -110,12 +121,21 @@ int avc_json_decode(lua_State *L, const char *s, size_t len) {
         return 1;
     }
     lua_pop(L, 1);
-    if (lua_istable(L, -1))
+    if (lua_istable(L, -1)) {
         shape(L);
-    else if (is_null(L, -1)) {
+    } else if (is_null(L, -1)) {
         lua_pop(L, 1);
         lua_pushnil(L);
     }
+#if AVC_HAS_INTEGERS
+    else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+        lua_Number n = lua_tonumber(L, -1);
+        if (integral(n)) {
+            lua_pop(L, 1);
+            lua_pushinteger(L, (lua_Integer)n);
+        }
+    }
+#endif
     return 0;
 }
 

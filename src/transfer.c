@@ -11,6 +11,7 @@
 
 int avc_buf_append(avc_buf *b, const char *p, size_t n, size_t limit) {
     if (n > limit || b->len > limit - n) return -1; /* over the cap */
+    if (n == 0) return 0;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 16384;
         char *data;

@@ -1,6 +1,6 @@
 -- Injected faults (POST /_standin/faults).  A fault matches requests whose path
 -- contains `match`; it lets `skip` matching requests through, then fires `count`
--- times.  Only the first eligible fault of the list fires for a request.
+-- times (on every `every`-th matching request, when given).  Only the first eligible fault of the list fires for a request.
 local util = require("standin.util")
 
 local M = {}
@@ -32,7 +32,7 @@ function M.set(faults)
         return nil, "fault " .. n .. ": " .. k .. " must be a string"
       end
     end
-    for _, k in ipairs({ "count", "skip", "delay_ms" }) do
+    for _, k in ipairs({ "count", "skip", "delay_ms", "every" }) do
       if f[k] ~= nil and type(f[k]) ~= "number" then
         return nil, "fault " .. n .. ": " .. k .. " must be a number"
       end
@@ -43,6 +43,7 @@ function M.set(faults)
       skip = f.skip or 0,
       delay_ms = f.delay_ms or 0,
       location = f.location, retry_after = f.retry_after,
+      every = (f.every and f.every >= 1) and math.floor(f.every) or nil, -- fire on every Nth match
       seen = 0, fired = 0,
     }
   end
@@ -69,7 +70,8 @@ function M.pick(raw_path, path)
     local m = f.match
     if m == nil or m == "" or raw_path:find(m, 1, true) or path:find(m, 1, true) then
       f.seen = f.seen + 1
-      if not chosen and f.seen > f.skip and (f.count < 0 or f.fired < f.count) then
+      local due = f.every == nil or (f.seen - f.skip) % f.every == 0
+      if not chosen and due and f.seen > f.skip and (f.count < 0 or f.fired < f.count) then
         f.fired = f.fired + 1
         chosen = f
       end

@@ -99,7 +99,8 @@ local function base_url_of(opts, env)
     check.fail(FN, "bad option 'base_url' (string expected, got " .. type(base) .. ")")
   end
   base = url.trim_base(base)
-  if not base:match("^[hH][tT][tT][pP][sS]?://[^/?#@%s]+[^?#%s]*$") then
+  local authority = base:match("^[hH][tT][tT][pP][sS]?://([^/?#]*)")
+  if not authority or authority == "" or authority:find("[@%s]") or base:find("[?#%s]") then
     check.fail(FN, "bad option 'base_url' (http:// or https:// URL without credentials, query or fragment expected)")
   end
   return base
@@ -323,6 +324,7 @@ end
 
 --- Runs fn(...) as a task and drives the engine until it is done.
 function Client:_run(fn, ...)
+  if self.engine.closed then error("apivideo: the client is closed", 3) end
   return self.engine:run(fn, ...)
 end
 

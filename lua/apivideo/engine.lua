@@ -292,6 +292,7 @@ end
 
 --- Cancels every task and closes the multi handle. Idempotent.
 function Engine:close()
+  self.closed = true
   for _, task in pairs(self.tasks) do task:cancel() end
   self.ready, self.timers, self.waiting = {}, {}, {}
   self.multi:close()
@@ -299,6 +300,7 @@ end
 
 --- Transfers in flight.
 function Engine:in_flight()
+  if self.closed then return 0 end
   return self.multi:count()
 end
 

@@ -37,6 +37,9 @@ function M.parse(s)
   if rest ~= "Z" and rest ~= "z" then
     local sign, oh, om = rest:match("^([+-])(%d%d):?(%d%d)$")
     if not sign then return nil, "timestamp without a time zone: '" .. s .. "'" end
+    if tonumber(oh) > 23 or tonumber(om) > 59 then
+      return nil, "time zone offset out of range: '" .. s .. "'"
+    end
     offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "+" and 1 or -1)
   end
   return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec + frac - offset

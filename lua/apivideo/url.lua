@@ -51,9 +51,15 @@ end
 function M.is_loopback(host)
   if not host then return false end
   if host == "localhost" or host == "::1" then return true end
-  local a, b, c, d = host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  a, b, c, d = tonumber(a), tonumber(b), tonumber(c), tonumber(d)
-  return a == 127 and b <= 255 and c <= 255 and d <= 255
+  local parts = { host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$") }
+  if #parts ~= 4 then return false end
+  for i, p in ipairs(parts) do
+    -- a leading zero makes libcurl read the part as octal (0127 is 87)
+    if #p > 1 and p:sub(1, 1) == "0" then return false end
+    parts[i] = tonumber(p)
+    if parts[i] > 255 then return false end
+  end
+  return parts[1] == 127
 end
 
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

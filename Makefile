@@ -31,6 +31,7 @@ OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 INST_PREFIX ?= /usr/local
 INST_LIBDIR ?= $(INST_PREFIX)/lib/lua/$(LUA_VERSION)
 INST_LUADIR ?= $(INST_PREFIX)/share/lua/$(LUA_VERSION)
+INST_BINDIR ?= $(INST_PREFIX)/bin
 
 .PHONY: all deps test test-all asan valgrind fuzz soak demo install lint format clean
 
@@ -92,9 +93,11 @@ install: $(SO)
 	install -d $(DESTDIR)$(INST_LIBDIR)/apivideo $(DESTDIR)$(INST_LUADIR)/apivideo
 	install -m 0755 $(SO) $(DESTDIR)$(INST_LIBDIR)/apivideo/core.so
 	install -m 0644 lua/apivideo/*.lua $(DESTDIR)$(INST_LUADIR)/apivideo/
+	install -d $(DESTDIR)$(INST_BINDIR)
+	install -m 0755 bin/apivideo-analytics $(DESTDIR)$(INST_BINDIR)/apivideo-analytics
 
 lint:
-	luacheck lua spec examples standin
+	luacheck lua spec examples standin bench fuzz test bin/apivideo-analytics
 	clang-format --dry-run --Werror src/*.c src/*.h
 
 format:

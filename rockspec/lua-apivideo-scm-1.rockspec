@@ -33,6 +33,7 @@ build = {
     ["apivideo"] = "lua/apivideo/init.lua",
     ["apivideo.analytics"] = "lua/apivideo/analytics.lua",
     ["apivideo.auth"] = "lua/apivideo/auth.lua",
+    ["apivideo.cli"] = "lua/apivideo/cli.lua",
     ["apivideo.check"] = "lua/apivideo/check.lua",
     ["apivideo.client"] = "lua/apivideo/client.lua",
     ["apivideo.engine"] = "lua/apivideo/engine.lua",
@@ -41,5 +42,8 @@ build = {
     ["apivideo.store"] = "lua/apivideo/store.lua",
     ["apivideo.time"] = "lua/apivideo/time.lua",
     ["apivideo.url"] = "lua/apivideo/url.lua",
+  },
+  install = {
+    bin = { ["apivideo-analytics"] = "bin/apivideo-analytics" },
   },
 }

@@ -21,7 +21,7 @@ local function cwd()
   local pwd = os.getenv("PWD")
   if pwd and pwd ~= "" then return pwd end
   local p = io.popen("pwd")
-  local d = p:read("l")
+  local d = p:read("*l")
   p:close()
   return d
 end
@@ -52,7 +52,7 @@ function M.root()
   for _, c in ipairs(candidates) do
     if exists(c .. "/standin/start") then
       local p = io.popen("cd " .. shell_quote(c) .. " && pwd")
-      local abs = p:read("l")
+      local abs = p:read("*l")
       p:close()
       M._root = abs
       return abs
@@ -120,7 +120,7 @@ function M.start(opts)
   flag("--tls-cert", opts.tls_cert)
   flag("--tls-key", opts.tls_key)
   local p = io.popen(table.concat(cmd, " ") .. " 2>&1")
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   local url, prefix = out:match("APIVIDEO_STANDIN_URL=(%S+) APIVIDEO_STANDIN_PREFIX=(%S+)")
   if not url then error("standin/start failed:\n" .. out, 2) end

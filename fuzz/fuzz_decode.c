@@ -14,16 +14,22 @@
  *  - the shaped value, walked completely (every key and value touched):
  *    no JSON null left as an object field value (null stays only as an array
  *    element), no camelCase name of the renamed set left anywhere, integral
- *    numbers within +-2^53 are integers (Lua 5.3+), only string or positive
- *    integer keys, nesting within the module's max_depth;
+ *    numbers within +-2^53 are integers (Lua 5.3+; a top-level number too),
+ *    only string or positive integer keys, nesting within the module's
+ *    max_depth;
  *  - a differential oracle: the same bytes through a separate, identically
  *    configured cjson.safe instance, then compared field by field with the
  *    shaped value (nothing lost, nothing invented, numbers and strings
  *    unchanged, renamed fields carry the camelCase field's value), and the
- *    two decoders must agree on success / failure and on the message;
+ *    two decoders must agree on success / failure and on the message. When
+ *    an object has both spellings of a renamed field, a non-null camelCase
+ *    value wins; a null camelCase value leaves the snake_case field as it
+ *    is (never erased);
  *  - transfer:result(true) agrees with core.decode (json, json_error, body,
  *    body_size), transfer:result(false) returns the body verbatim, and so
  *    does result(true) after a failed transfer (partial body, too large);
+ *    avc_buf_append takes a zero-byte append (libcurl may make one), also on
+ *    a buffer that never held anything;
  *  - the Lua stack is balanced after every input; every FUZZ_GC_EVERY
  *    inputs (env, default 1) a full GC runs and the Lua heap must be back
  *    near its size after start-up, so values kept alive by mistake show up
@@ -37,10 +43,6 @@
  * decoder under the fuzzer). Build with -DFUZZ_SYSTEM_CJSON to `require` the
  * system cjson.so instead. Either way cjson itself is not instrumented: the
  * fuzzer is guided by coverage of src/ and by the dictionary fuzz/decode.dict.
- *
- * -DFUZZ_STRICT also enforces the invariants that src/ currently breaks on
- * purpose-free edge cases (see fuzz/README.md, "Known findings"); without it
- * exactly those cases are tolerated and everything else is checked.
  */
 #include <math.h>
 #include <stdint.h>
@@ -66,12 +68,6 @@ int luaopen_cjson_safe(lua_State *L);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#ifdef FUZZ_STRICT
-#define STRICT 1
-#else
-#define STRICT 0
-#endif
 
 #define TWO53 9007199254740992.0
 
@@ -160,8 +156,8 @@ static void walk(int idx, int depth, int top) {
         CHECK(!top, "JSON null at top level was not turned into nil");
         break; /* the caller checks it is an array element */
     case LUA_TNUMBER:
-        if (!lua_isinteger(L, idx) && integral_in_range(lua_tonumber(L, idx)))
-            CHECK(top && !STRICT, "integral number within 2^53 left as a float");
+        CHECK(lua_isinteger(L, idx) || !integral_in_range(lua_tonumber(L, idx)),
+              "integral number within 2^53 left as a float");
         break;
     case LUA_TSTRING: touch_string(L, idx); break;
     case LUA_TTABLE:
@@ -203,6 +199,15 @@ static int same_field(int r, int s) {
     return same_shaped(r, s, 0);
 }
 
+/* The reason of a failed comparison of both spellings of a renamed field. */
+static const char *collision(const char *what, const char *inner) {
+    static char msg[512];
+    char in[sizeof msg];
+    snprintf(in, sizeof in, "%s", inner != NULL ? inner : "?"); /* inner may be msg */
+    snprintf(msg, sizeof msg, "both spellings of a renamed field: %s (%s)", what, in);
+    return msg;
+}
+
 static int same_table(int r, int s) {
     int ok = 1;
     if (lua_type(L, s) != LUA_TTABLE) MISMATCH("object/array became a non-table");
@@ -229,19 +234,14 @@ static int same_table(int r, int s) {
                 if (!ok) {
                 } else if (lua_isnil(L, -1)) {
                     ok = same_field(rv, rv + 1);
-                } else {
-                    /* Both names on the wire: either value may win, but in
-                     * strict mode a non-null value must not vanish. */
-                    int lost = lua_isnil(L, rv + 1) && !(is_null(L, rv) && is_null(L, rv + 2));
-                    const char *w;
+                } else if (!is_null(L, rv)) {
+                    /* both names on the wire: a non-null camelCase value wins */
                     ok = same_field(rv, rv + 1);
-                    w = why;
-                    if (!ok) ok = same_field(rv + 2, rv + 1);
-                    if (!ok) why = w;
-                    if (ok && lost && STRICT) {
-                        why = "renaming erased a non-null snake_case field (collision)";
-                        ok = 0;
-                    }
+                    if (!ok) why = collision("snake_case field has not the camelCase value", why);
+                } else {
+                    /* a null camelCase value never erases the snake_case field */
+                    ok = same_field(rv + 2, rv + 1);
+                    if (!ok) why = collision("null camelCase field changed its snake_case twin", why);
                 }
                 lua_pop(L, 2);
             } else {
@@ -295,9 +295,9 @@ static int same_table(int r, int s) {
                 k = lua_tolstring(L, -3, &klen);
                 j = rename_to(k, klen);
             }
-            if (j >= 0) {
+            if (j >= 0) { /* only a non-null camelCase field brings its snake_case name */
                 lua_getfield(L, r, renames[j].from);
-                ok = !lua_isnil(L, -1);
+                ok = !lua_isnil(L, -1) && !is_null(L, -1);
                 lua_pop(L, 1);
             } else {
                 ok = 0;
@@ -345,7 +345,7 @@ static int same_shaped(int r, int s, int top) {
                 MISMATCH("integer changed");
         } else {
             lua_Number n = lua_tonumber(L, r);
-            if (integral_in_range(n) && (!top || STRICT)) {
+            if (integral_in_range(n)) {
                 if (!lua_isinteger(L, s)) MISMATCH("integral number within 2^53 not an integer");
                 if ((lua_Number)lua_tointeger(L, s) != n) MISMATCH("number changed");
             } else if (!integral_in_range(n) && lua_isinteger(L, s)) {
@@ -423,9 +423,19 @@ static void check_result(const uint8_t *data, size_t size, int value, int err) {
     int res;
     /* what write_cb leaves behind for a body of these bytes */
     T->body.len = 0;
-    if (size > 0 || STRICT) /* libcurl may call write_cb with 0 bytes */
-        CHECK(avc_buf_append(&T->body, (const char *)data, size, T->max_body) == 0,
-              "avc_buf_append refused a body under max_body");
+    CHECK(avc_buf_append(&T->body, (const char *)data, size, T->max_body) == 0,
+          "avc_buf_append refused a body under max_body");
+    CHECK(T->body.len == size, "avc_buf_append stored another length");
+    {
+        /* libcurl may call write_cb with 0 bytes, even before any data */
+        avc_buf z = {NULL, 0, 0};
+        CHECK(avc_buf_append(&z, (const char *)data, 0, T->max_body) == 0 && z.len == 0,
+              "avc_buf_append: zero-byte append to an empty buffer");
+        CHECK(avc_buf_append(&T->body, (const char *)data + size, 0, T->max_body) == 0 &&
+                  T->body.len == size,
+              "avc_buf_append: zero-byte append to a filled buffer");
+        avc_buf_free(&z);
+    }
     T->state = AVC_DONE;
     T->result = CURLE_OK;
 

@@ -3,7 +3,6 @@
 #   fuzz/run.sh [decode] [headers]        (no argument: both; works from any directory)
 # Environment:
 #   FUZZ_SECONDS=60    time per target (-max_total_time)
-#   FUZZ_STRICT=1      also enforce the known findings listed in fuzz/README.md
 #   FUZZ_FRESH=1       throw the work corpora away and start again from the seeds
 #   FUZZ_GC_EVERY=1    full Lua GC + heap check every N inputs (read by the targets)
 #   FUZZ_ARGS=...      extra libFuzzer flags, e.g. "-seed=1 -jobs=4"
@@ -22,9 +21,9 @@ SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
 LUA_INCDIR=${LUA_INCDIR:-/usr/include/lua5.4}
 first() { for f in "$@"; do [ -e "$f" ] && { echo "$f"; return; }; done; }
 CJSON_LIB=${CJSON_LIB:-$(first /usr/lib/*/liblua5.4-cjson.a)}
-STRICT=${FUZZ_STRICT:-0}
 
 die() { echo "fuzz/run.sh: $*" >&2; exit 2; }
+[ -z "${FUZZ_STRICT:-}" ] || echo "fuzz/run.sh: FUZZ_STRICT is gone, every check is always on" >&2
 [[ "$SECONDS_PER_TARGET" =~ ^[0-9]+$ && "$SECONDS_PER_TARGET" -gt 0 ]] || die "FUZZ_SECONDS must be a positive integer"
 command -v "$CC" >/dev/null || die "$CC not found (apt-get install clang libclang-rt-dev)"
 [ -f "$LUA_INCDIR/lua.h" ] || die "no lua.h in $LUA_INCDIR (apt-get install liblua5.4-dev)"
@@ -39,8 +38,6 @@ done
 SAN="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 WARN="-std=c99 -Wall -Wextra -Werror"
 DEFS=""
-suffix=""
-if [ "$STRICT" = 1 ]; then DEFS="-DFUZZ_STRICT"; suffix="-strict"; fi
 CJSON_LINK=()
 if [ -n "$CJSON_LIB" ] && [ -f "$CJSON_LIB" ]; then
   CJSON_LINK=("$CJSON_LIB")
@@ -52,7 +49,7 @@ mkdir -p "$OUT/logs"
 
 build() { # name, sources...
   local name=$1; shift
-  local bin="$OUT/fuzz_$name$suffix"
+  local bin="$OUT/fuzz_$name"
   # shellcheck disable=SC2086
   "$CC" $SAN $WARN $DEFS -I"$ROOT/src" -I"$LUA_INCDIR" -o "$bin" "$@" \
     >"$OUT/logs/build-$name.log" 2>&1 || { cat "$OUT/logs/build-$name.log" >&2; die "building fuzz_$name failed"; }
@@ -75,22 +72,23 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN
 
 # the functions each target is there for: their edge coverage goes into the summary
 declare -A FOCUS=(
-  [decode]="shape avc_json_decode avc_l_decode l_result avc_buf_append avc_headers_push"
-  [headers]="avc_headers_add_line avc_headers_push avc_buf_append"
+  [decode]="shape integral avc_json_decode avc_l_decode l_result avc_buf_append avc_headers_push"
+  [headers]="avc_headers_add_line is_tchar is_ws avc_headers_push avc_buf_append"
 )
 declare -A MAXLEN=([decode]=16384 [headers]=4096)
 
 status=0
 for t in "${targets[@]}"; do
-  bin="$OUT/fuzz_$t$suffix"
+  bin="$OUT/fuzz_$t"
   work="$OUT/corpus/$t"
-  art="$OUT/artifacts/$t$suffix"
-  log="$OUT/logs/$t$suffix.log"
+  art="$OUT/artifacts/$t"
+  log="$OUT/logs/$t.log"
   [ "${FUZZ_FRESH:-0}" = 1 ] && rm -rf "$work"
   mkdir -p "$work" "$art"
   cp -f "$HERE/corpus/$t"/* "$work"/
   extra=()
-  # known findings / fixed crashes are replayed (read-only) on every run
+  # open findings (fuzz/crashes/<target>/, see fuzz/README.md) are replayed
+  # read-only on every run; fixed ones are seeds in fuzz/corpus/ (copied above)
   if compgen -G "$HERE/crashes/$t/*" >/dev/null; then extra=("$HERE/crashes/$t"); fi
   rc=0
   # shellcheck disable=SC2086
@@ -120,7 +118,7 @@ for t in "${targets[@]}"; do
   # coverage of the functions under test, over the whole work corpus
   focus=""
   if [ -z "$bad" ]; then
-    covlog="$OUT/logs/$t$suffix.coverage"
+    covlog="$OUT/logs/$t.coverage"
     (cd "$OUT" && "$bin" -runs=0 -print_coverage=1 -max_len="${MAXLEN[$t]}" "$work") >"$covlog" 2>&1 || true
     focus=$(awk -v want="${FOCUS[$t]}" '
       BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) keep[w[i]] = 1 }
@@ -130,18 +128,18 @@ for t in "${targets[@]}"; do
       }
       END { if (a) printf "%d/%d edges (%.0f%%):%s", c, a, 100 * c / a, s }' "$covlog")
   fi
-  line="fuzz_$t$suffix: ${execs:-0} execs in ${secs} s (${rate}/s), corpus ${corp:-?} inputs/bytes, coverage ${cov:-?}/${total:-?} edges${pct}, ${ft:-?} features"
+  line="fuzz_$t: ${execs:-0} execs in ${secs} s (${rate}/s), corpus ${corp:-?} inputs/bytes, coverage ${cov:-?}/${total:-?} edges${pct}, ${ft:-?} features"
   [ -n "$focus" ] && line="$line; target functions $focus"
   if [ -n "$bad" ]; then
     status=1
     reason=$( (grep -hoE 'invariant broken: .*|runtime error: .*|ERROR: [A-Za-z]+: [a-z-]+.*' "$log" || true) | head -n 1)
-    echo "fuzz_$t$suffix: FAILED after ${execs:-0} execs, coverage ${cov:-?}/${total:-?} edges: ${reason:-$bad} ($bad; log $log)"
+    echo "fuzz_$t: FAILED after ${execs:-0} execs, coverage ${cov:-?}/${total:-?} edges: ${reason:-$bad} ($bad; log $log)"
     echo "---- $log (last 60 lines) ----" >&2
     tail -n 60 "$log" >&2
     for a in "$art"/*; do [ -e "$a" ] && echo "artifact: $a" >&2; done
   else
-    note=$(grep -h 'over the push allocation budget tolerated' "$log" | tail -n 1 || true)
-    grep -q 'disabled leak detection after every mutation' "$log" && note="${note:+$note; }per-input leak detection was switched off by libFuzzer (LSan still ran at exit)"
+    note=""
+    grep -q 'disabled leak detection after every mutation' "$log" && note="per-input leak detection was switched off by libFuzzer (LSan still ran at exit)"
     echo "$line; OK${note:+ ($note)}"
   fi
 done

@@ -1,6 +1,7 @@
 -- Injected faults (POST /_standin/faults).  A fault matches requests whose path
 -- contains `match`; it lets `skip` matching requests through, then fires
--- `count` times (on every `every`-th matching request, when given).  Only the first eligible fault of the list fires for a request.
+-- `count` times (on every `every`-th matching request, when given).  Only the
+-- first eligible fault of the list fires for a request.
 local util = require("standin.util")
 
 local M = {}

@@ -5,7 +5,6 @@
  * involved in parsing, so it can run inside a libcurl callback and be fuzzed
  * on its own.
  */
-#include <ctype.h>
 #include <string.h>
 
 #include "core.h"
@@ -13,9 +12,11 @@
 /* The white space trimmed around values: SP, HTAB, CR, LF, VT and FF. */
 static int is_ws(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
-/* RFC 9110 tchar: the only bytes a field name may have. */
+/* RFC 9110 tchar: the only bytes a field name may have. Plain ASCII ranges,
+ * never the C library's locale-dependent classes. */
 static int is_tchar(unsigned char c) {
-    return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 /*
@@ -52,7 +53,7 @@ int avc_headers_add_line(avc_buf *h, const char *p, size_t n) {
         return -2;
     }
     for (i = start; i < start + name_end; i++)
-        h->data[i] = (char)tolower((unsigned char)h->data[i]);
+        if (h->data[i] >= 'A' && h->data[i] <= 'Z') h->data[i] = (char)(h->data[i] - 'A' + 'a');
     return 0;
 }
 

@@ -41,8 +41,18 @@ static int integral(lua_Number n) {
 }
 #endif
 
+/*
+ * The documented camelCase names, as Lua strings of this state. Short Lua
+ * strings are interned, so a key cjson creates with the same bytes is the
+ * very same string: comparing pointers finds a rename without a memcmp on
+ * every key of every record. The strings stay alive in the module state.
+ */
+typedef struct rename_keys {
+    const char *from[NRENAMES];
+} rename_keys;
+
 /* Shapes the table on top of the stack, in place. */
-static void shape(lua_State *L) {
+static void shape(lua_State *L, const rename_keys *rk, int strings) {
     unsigned seen = 0;
     size_t i;
     luaL_checkstack(L, 6, "apivideo.core: JSON too deep");
@@ -51,7 +61,7 @@ static void shape(lua_State *L) {
         int vt = lua_type(L, -1);
         int string_key = lua_type(L, -2) == LUA_TSTRING;
         if (vt == LUA_TTABLE) {
-            shape(L);
+            shape(L, rk, strings);
         } else if (string_key && is_null(L, -1)) {
             /* clearing an existing field is allowed during lua_next */
             lua_pushvalue(L, -2);
@@ -69,10 +79,9 @@ static void shape(lua_State *L) {
         }
 #endif
         if (string_key) {
-            size_t len;
-            const char *k = lua_tolstring(L, -2, &len);
+            const char *k = lua_tostring(L, -2);
             for (i = 0; i < NRENAMES; i++)
-                if (renames[i].len == len && memcmp(renames[i].from, k, len) == 0) {
+                if (k == rk->from[i]) {
                     seen |= 1u << i;
                     break;
                 }
@@ -82,15 +91,15 @@ static void shape(lua_State *L) {
     /* New keys cannot be added during the walk; rename afterwards. */
     for (i = 0; seen != 0 && i < NRENAMES; i++) {
         if (!(seen & (1u << i))) continue;
-        lua_pushstring(L, renames[i].to);
-        lua_pushlstring(L, renames[i].from, renames[i].len);
+        lua_rawgeti(L, strings, 2 * (int)i + 2); /* the snake_case name */
+        lua_rawgeti(L, strings, 2 * (int)i + 1); /* the camelCase name */
         lua_rawget(L, -3);
         if (lua_isnil(L, -1)) { /* it was null: never erase the other spelling */
             lua_pop(L, 2);
             continue;
         }
         lua_rawset(L, -3);
-        lua_pushlstring(L, renames[i].from, renames[i].len);
+        lua_rawgeti(L, strings, 2 * (int)i + 1);
         lua_pushnil(L);
         lua_rawset(L, -3);
     }
@@ -122,7 +131,14 @@ int avc_json_decode(lua_State *L, const char *s, size_t len) {
     }
     lua_pop(L, 1);
     if (lua_istable(L, -1)) {
-        shape(L);
+        const rename_keys *rk;
+        lua_getfield(L, AVC_STATE_IDX, "rename_keys");
+        rk = lua_touserdata(L, -1);
+        lua_pop(L, 1); /* the state table keeps it alive */
+        lua_getfield(L, AVC_STATE_IDX, "rename_strings");
+        lua_insert(L, -2);
+        shape(L, rk, lua_gettop(L) - 1);
+        lua_remove(L, -2);
     } else if (is_null(L, -1)) {
         lua_pop(L, 1);
         lua_pushnil(L);
@@ -180,5 +196,19 @@ int avc_json_init(lua_State *L, int state, int max_depth) {
     lua_getfield(L, -1, "decode");
     lua_setfield(L, state, "decode");
     lua_setfield(L, state, "cjson");
+    {
+        rename_keys *rk = lua_newuserdata(L, sizeof *rk);
+        size_t i;
+        lua_setfield(L, state, "rename_keys");
+        /* anchors the strings: [2i+1] = camelCase, [2i+2] = snake_case */
+        lua_createtable(L, 2 * NRENAMES, 0);
+        for (i = 0; i < NRENAMES; i++) {
+            rk->from[i] = lua_pushlstring(L, renames[i].from, renames[i].len);
+            lua_rawseti(L, -2, 2 * (int)i + 1);
+            lua_pushstring(L, renames[i].to);
+            lua_rawseti(L, -2, 2 * (int)i + 2);
+        }
+        lua_setfield(L, state, "rename_strings");
+    }
     return 0;
 }

@@ -8,6 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 LUA_VERSION=${LUA_VERSION:-5.4}
 if [ "$LUA_VERSION" = jit ]; then lua=luajit; else lua=lua$LUA_VERSION; fi
+lua=${LUA_BIN:-$lua} # another interpreter for the same ABI (the sanitizer build)
 # BUILD_DIR: where apivideo/core.so is (the sanitizer build differs);
 # TEST_WRAPPER: a command the interpreter runs under (valgrind ...).
 BUILD_DIR=${BUILD_DIR:-build/lua$LUA_VERSION}

@@ -6,6 +6,7 @@
 local apivideo = require("apivideo")
 local S = require("spec.support.standin")
 local socket = require("socket")
+local V = require("spec.support.compat")
 
 local srv = S.shared()
 
@@ -40,10 +41,10 @@ end
 -- Days since 1970-01-01 (proleptic Gregorian), for expected period counts.
 local function days(y, m, d)
   if m <= 2 then y = y - 1 end
-  local era = y // 400
+  local era = V.idiv(y, 400)
   local yoe = y - era * 400
-  local doy = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
-  return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+  local doy = V.idiv(153 * ((m + 9) % 12) + 2, 5) + d - 1
+  return era * 146097 + yoe * 365 + V.idiv(yoe, 4) - V.idiv(yoe, 100) + doy - 719468
 end
 
 -- Sessions of an n-session source whose loadedAt lies in [from, to) (dates as {y, m, d}):
@@ -54,7 +55,7 @@ local function expected_count(n, from, to)
   local a, b = days(from[1], from[2], from[3]) * day_ms, days(to[1], to[2], to[3]) * day_ms
   local count = 0
   for i = 1, n do
-    local t = t0 + ((i - 1) * 365 * day_ms) // n
+    local t = t0 + V.idiv((i - 1) * 365 * day_ms, n)
     if t >= a and t < b then count = count + 1 end
   end
   return count
@@ -83,7 +84,7 @@ describe("analytics pages", function()
     assert.are.same({ 250, 25, 10, 2, 10 },
       { p.items_total, p.pages_total, p.page_size, p.current_page, p.current_page_items })
     for _, k in ipairs({ "items_total", "pages_total", "page_size", "current_page", "current_page_items" }) do
-      assert.are.equal("integer", math.type(p[k]), k)
+      assert.is_true(V.is_integer(p[k]), k)
     end
     for _, k in ipairs({ "itemsTotal", "pagesTotal", "pageSize", "currentPage", "currentPageItems" }) do
       assert.is_nil(p[k], k)
@@ -99,7 +100,7 @@ describe("analytics pages", function()
     local rl = page.rate_limit
     assert.are.same({ limit = 500, remaining = 499, retry_after = 30 }, rl)
     for _, k in ipairs({ "limit", "remaining", "retry_after" }) do
-      assert.are.equal("integer", math.type(rl[k]), k)
+      assert.is_true(V.is_integer(rl[k]), k)
     end
     assert.are.equal("psvi250_000011", page.data[1].session.session_id)
   end)
@@ -191,11 +192,11 @@ describe("analytics pages", function()
       assert.is_nil(ev.emittedAt)
       if ev.type:find("^seek") then
         assert.is_nil(ev.at)
-        assert.are.equal("integer", math.type(ev.from))
-        assert.are.equal("integer", math.type(ev.to))
+        assert.is_true(V.is_integer(ev.from))
+        assert.is_true(V.is_integer(ev.to))
         if ev.type == "seek.forward" then assert.is_true(ev.to > ev.from) else assert.is_true(ev.to < ev.from) end
       else
-        assert.are.equal("integer", math.type(ev.at))
+        assert.is_true(V.is_integer(ev.at))
         assert.is_nil(ev.from)
         assert.is_nil(ev.to)
       end

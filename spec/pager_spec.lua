@@ -7,6 +7,7 @@
 local apivideo = require("apivideo")
 local S = require("spec.support.standin")
 local socket = require("socket")
+local V = require("spec.support.compat")
 
 local srv = S.shared()
 
@@ -186,40 +187,69 @@ describe("iterators", function()
     -- Inside the loop the caller drives the engine once (c:step(0), as a host
     -- loop would): the prefetched pages the pager spawned then have their
     -- transfers in flight, and with 100 ms of latency none can be done yet.
-    it("break cancels what is in flight at once (items iterators)", function()
+    --
+    -- How the walk ends depends on the Lua version (README, "Iterators"):
+    -- on 5.4 the generic for closes its fourth value (the walk's closer) at
+    -- the break or error itself; elsewhere the walk is cancelled when its
+    -- iterator is garbage collected. Each loop therefore sits in a function
+    -- of its own: right after the loop, 5.4 must have nothing in flight;
+    -- once that function has returned nothing references the iterator, and
+    -- after two full collections the other versions must have nothing in
+    -- flight either.
+    local function closed_at_once(c)
+      if V.CLOSES_LOOPS then assert.are.equal(0, c:in_flight()) end
+    end
+    local function closed_once_collected(c)
+      if not V.CLOSES_LOOPS then V.collect() end
+      assert.are.equal(0, c:in_flight())
+    end
+
+    it("break cancels what is in flight (at once on 5.4, when the iterator is collected elsewhere; items)", function()
       srv:config({ latency_ms = 100 })
       local c = new_client({ concurrency = 4 })
       local n, during = 0, nil
-      for _ in c.analytics:video_sessions("vi10k", { period = "2023", page_size = 10 }) do
-        n = n + 1
-        if n == 15 then
-          c:step(0)
-          during = c:in_flight()
-          break
+      local function walk()
+        for _ in c.analytics:video_sessions("vi10k", { period = "2023", page_size = 10 }) do
+          n = n + 1
+          if n == 15 then
+            c:step(0)
+            during = c:in_flight()
+            break
+          end
         end
+        closed_at_once(c)
       end
+      walk()
+      closed_once_collected(c)
       assert.are.equal(15, n)
       assert.is_true(during > 0, "prefetched pages were in flight at the break")
-      assert.are.equal(0, c:in_flight())
       local sent = srv:stats().requests
       socket.sleep(0.3)
       assert.are.equal(sent, srv:stats().requests) -- nothing new was started
       assert.is_true(sent <= 1 + 2 + 4, sent) -- token, pages 1-2, at most 4 prefetched
       assert.is_nil(srv:log()[sent + 1])
 
-      for _ in c.analytics:session_events("psManyEvents", { page_size = 5 }) do -- luacheck: ignore 512
-        c:step(0)
-        assert.are.equal(4, c:in_flight()) -- pages 2..5
-        break
+      local function events()
+        for _ in c.analytics:session_events("psManyEvents", { page_size = 5 }) do -- luacheck: ignore 512
+          c:step(0)
+          assert.are.equal(4, c:in_flight()) -- pages 2..5
+          break
+        end
+        closed_at_once(c)
       end
-      assert.are.equal(0, c:in_flight())
+      events()
+      closed_once_collected(c)
       local P5 = { period = "2023", page_size = 5 }
-      for _ in c.analytics:live_stream_sessions("li500", P5) do -- luacheck: ignore 512
-        c:step(0)
-        assert.are.equal(4, c:in_flight())
-        break
+      local function live()
+        for _ in c.analytics:live_stream_sessions("li500", P5) do -- luacheck: ignore 512
+          c:step(0)
+          assert.are.equal(4, c:in_flight())
+          break
+        end
+        closed_at_once(c)
       end
-      assert.are.equal(0, c:in_flight())
+      live()
+      closed_once_collected(c)
       -- the client is still usable afterwards
       local page, err = c.analytics:list_session_events("psvi250_000001")
       assert.is_nil(err)
@@ -227,48 +257,156 @@ describe("iterators", function()
       assert.are.equal(0, c:in_flight())
     end)
 
-    it("break cancels what is in flight at once (page iterators)", function()
+    it("break cancels what is in flight (at once on 5.4, when the iterator is collected elsewhere; pages)", function()
       srv:config({ latency_ms = 100 })
       local c = new_client({ concurrency = 3 })
       local got = 0
-      for page in c.analytics:video_session_pages("vi250", { period = "2023", page_size = 10 }) do
-        got = page.pagination.current_page
-        c:step(0)
-        if got == 2 then
-          assert.is_true(c:in_flight() > 0)
+      local function videos()
+        for page in c.analytics:video_session_pages("vi250", { period = "2023", page_size = 10 }) do
+          got = page.pagination.current_page
+          c:step(0)
+          if got == 2 then
+            assert.is_true(c:in_flight() > 0)
+            break
+          end
+        end
+        closed_at_once(c)
+      end
+      videos()
+      closed_once_collected(c)
+      assert.are.equal(2, got)
+      local P10 = { period = "2023", page_size = 10 }
+      local function live()
+        for _ in c.analytics:live_stream_session_pages("li500", P10) do -- luacheck: ignore 512
+          c:step(0)
+          assert.are.equal(3, c:in_flight())
           break
         end
+        closed_at_once(c)
       end
-      assert.are.equal(2, got)
-      assert.are.equal(0, c:in_flight())
-      local P10 = { period = "2023", page_size = 10 }
-      for _ in c.analytics:live_stream_session_pages("li500", P10) do -- luacheck: ignore 512
-        c:step(0)
-        assert.are.equal(3, c:in_flight())
-        break
+      live()
+      closed_once_collected(c)
+      local function events()
+        for _ in c.analytics:session_event_pages("psManyEvents", { page_size = 10 }) do -- luacheck: ignore 512
+          c:step(0)
+          assert.are.equal(3, c:in_flight())
+          break
+        end
+        closed_at_once(c)
       end
-      assert.are.equal(0, c:in_flight())
-      for _ in c.analytics:session_event_pages("psManyEvents", { page_size = 10 }) do -- luacheck: ignore 512
-        c:step(0)
-        assert.are.equal(3, c:in_flight())
-        break
-      end
-      assert.are.equal(0, c:in_flight())
+      events()
+      closed_once_collected(c)
     end)
 
-    it("an error raised in the loop body cancels what is in flight", function()
+    it("an error raised in the loop body cancels what is in flight (at once on 5.4, when collected elsewhere)",
+      function()
+        srv:config({ latency_ms = 100 })
+        local c = new_client({ concurrency = 4 })
+        local ok, msg = pcall(function()
+          for _ in c.analytics:session_events("psManyEvents", { page_size = 5 }) do
+            c:step(0)
+            assert(c:in_flight() == 4)
+            error("caller failed")
+          end
+        end)
+        assert.is_false(ok)
+        assert.matches("caller failed", msg)
+        closed_at_once(c)
+        closed_once_collected(c)
+      end)
+
+    it("the fourth value of the iterator call ends the walk at once on every Lua (close())", function()
       srv:config({ latency_ms = 100 })
       local c = new_client({ concurrency = 4 })
-      local ok, msg = pcall(function()
-        for _ in c.analytics:session_events("psManyEvents", { page_size = 5 }) do
-          c:step(0)
-          assert(c:in_flight() == 4)
-          error("caller failed")
-        end
-      end)
-      assert.is_false(ok)
-      assert.matches("caller failed", msg)
+      -- items: page 1 is handed out, pages 2..5 are in flight
+      local f, _, _, walk = c.analytics:video_sessions("vi250", { period = "2023", page_size = 10 })
+      assert.are.equal(sid("vi250", 1), f().session.session_id)
+      c:step(0)
+      assert.are.equal(4, c:in_flight())
+      walk:close()
       assert.are.equal(0, c:in_flight())
+      walk:close() -- idempotent
+      assert.are.equal(0, c:in_flight())
+      -- the iterator ends without another request (at most the rest of the page it holds)
+      local rest = 0
+      while f() do rest = rest + 1 end
+      assert.is_true(rest <= 9, rest)
+      assert.is_nil(f())
+      -- pages: the same, and the page iterator returns nil at once
+      local pf, _, _, pwalk = c.analytics:session_event_pages("psManyEvents", { page_size = 10 })
+      assert.are.equal(1, pf().pagination.current_page)
+      c:step(0)
+      assert.are.equal(4, c:in_flight())
+      pwalk:close()
+      assert.are.equal(0, c:in_flight())
+      assert.is_nil(pf())
+      local sent = srv:stats().requests
+      assert.is_true(sent <= 1 + 2 * (1 + 4), sent) -- token, two first pages, at most 4 prefetched each
+      socket.sleep(0.2)
+      assert.are.equal(sent, srv:stats().requests) -- nothing new was started
+    end)
+  end)
+
+  describe("cooperative mode (option yield)", function()
+    -- The host's loop resumes the walk's coroutine once per "frame"; with
+    -- yield = coroutine.yield the client hands control back between
+    -- non-blocking steps instead of blocking while requests travel.
+    -- A generic for can carry such a walk wherever an iterator may yield;
+    -- on Lua 5.1 the for loop calls its iterator across a C boundary, so the
+    -- walk calls the iterator function directly there (on every Lua as well).
+    local function host_loop(c, co)
+      local resumes, with_requests_in_flight, waits = 0, 0, {}
+      while true do
+        local ok, v = coroutine.resume(co)
+        assert(ok, v)
+        resumes = resumes + 1
+        if coroutine.status(co) == "dead" then return v, resumes, with_requests_in_flight, waits end
+        waits[#waits + 1] = v == nil and "nil" or v
+        if c:in_flight() > 0 then with_requests_in_flight = with_requests_in_flight + 1 end
+        socket.sleep(0.002) -- the rest of the host's frame
+      end
+    end
+
+    local forms = { "direct calls" }
+    if V.YIELD_IN_FOR then forms[2] = "a generic for" end
+    local P = { period = "2023", page_size = 25 }
+
+    it("walks in a coroutine: every item in order, control back to the host while pages travel ("
+      .. table.concat(forms, ", ") .. ")", function()
+      local want = {}
+      for i = 1, 250 do want[i] = sid("vi250", i) end
+      for _, form in ipairs(forms) do
+        fresh_server()
+        srv:config({ latency_ms = 50 })
+        local c = new_client({ concurrency = 4, auth = "basic", yield = coroutine.yield })
+        local co = coroutine.create(function()
+          local ids = {}
+          if form == "a generic for" then
+            for s in c.analytics:video_sessions("vi250", P) do ids[#ids + 1] = s.session.session_id end
+          else
+            local f = c.analytics:video_sessions("vi250", P)
+            while true do
+              local s = f()
+              if s == nil then break end
+              ids[#ids + 1] = s.session.session_id
+            end
+          end
+          return ids
+        end)
+        local ids, resumes, in_flight, waits = host_loop(c, co)
+        assert.are.same(want, ids, form)
+        -- 10 requests of 50 ms each: the client yielded while they travelled
+        assert.is_true(resumes > 10, form .. ": " .. resumes .. " resumes")
+        assert.is_true(in_flight > 0, form .. ": the host never had control while a request was in flight")
+        for _, w in ipairs(waits) do
+          assert.is_true(w == "nil" or (type(w) == "number" and w >= 0), form .. ": yield(" .. tostring(w) .. ")")
+        end
+        assert.are.equal(0, c:in_flight())
+        local st = srv:stats()
+        assert.are.equal(10, st.api_requests, form)
+        assert.are.equal(4, st.max_in_flight, form) -- prefetch works the same in cooperative mode
+        assert.are.same(range(1, 10), sorted(pages_requested()))
+      end
     end)
   end)
 

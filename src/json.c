@@ -203,7 +203,8 @@ int avc_json_init(lua_State *L, int state, int max_depth) {
         /* anchors the strings: [2i+1] = camelCase, [2i+2] = snake_case */
         lua_createtable(L, 2 * NRENAMES, 0);
         for (i = 0; i < NRENAMES; i++) {
-            rk->from[i] = lua_pushlstring(L, renames[i].from, renames[i].len);
+            lua_pushlstring(L, renames[i].from, renames[i].len);
+            rk->from[i] = lua_tostring(L, -1);
             lua_rawseti(L, -2, 2 * (int)i + 1);
             lua_pushstring(L, renames[i].to);
             lua_rawseti(L, -2, 2 * (int)i + 2);

@@ -17,6 +17,7 @@
 #define AVC_VERSION "0.1.0"
 #define AVC_MULTI_MT "apivideo.core.multi"
 #define AVC_TRANSFER_MT "apivideo.core.transfer"
+#define AVC_SHARE_MT "apivideo.core.share"
 
 /* Defaults; each can be changed per multi handle or per transfer. */
 #define AVC_DEFAULT_MAX_BODY ((size_t)64 * 1024 * 1024)
@@ -35,6 +36,10 @@ typedef struct avc_buf {
     size_t len;
     size_t cap;
 } avc_buf;
+
+typedef struct avc_share {
+    CURLSH *sh;
+} avc_share;
 
 typedef struct avc_multi avc_multi;
 typedef struct avc_transfer avc_transfer;
@@ -66,7 +71,7 @@ struct avc_transfer {
 
 struct avc_multi {
     CURLM *multi;
-    CURLSH *share;
+    CURLSH *share;      /* owned by a share userdata kept in the user value */
     avc_transfer *head; /* every live transfer created by this handle */
     int attached;       /* how many are in the multi handle now */
     size_t max_body;
@@ -86,6 +91,11 @@ void avc_headers_push(lua_State *L, const avc_buf *h);
 /* multi.c */
 int avc_open_multi(lua_State *L);
 void avc_multi_register(lua_State *L);
+
+/* share.c */
+int avc_open_share(lua_State *L);
+CURLSH *avc_check_share(lua_State *L, int idx);
+void avc_share_register(lua_State *L);
 
 /* transfer.c */
 void avc_transfer_register(lua_State *L);

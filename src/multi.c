@@ -1,6 +1,7 @@
 /*
  * The multi handle: many transfers in flight at once, over connections, DNS
- * answers and TLS sessions kept in one share handle. It never blocks unless
+ * answers and TLS sessions kept in a share handle (its own, or one that
+ * several multi handles use together). It never blocks unless
  * asked to: perform(0) only moves bytes that are ready, perform(ms) waits in
  * curl_multi_poll for at most that long, so the same loop serves a blocking
  * caller, an nginx worker and a game's frame loop.
@@ -8,6 +9,7 @@
  * Lua values owned by a multi live in its user value table:
  *   [lightuserdata transfer] = transfer userdata   while running
  *   [1 .. n] (done_head .. done_tail-1)            finished, not yet collected
+ *   share = share userdata                          the pool it draws on
  */
 #define _POSIX_C_SOURCE 200809L
 #include <string.h>
@@ -36,6 +38,7 @@ int avc_l_now_ms(lua_State *L) {
 /* core.multi([opts]) */
 int avc_open_multi(lua_State *L) {
     avc_multi *m;
+    int share;
     lua_Number max_body = (lua_Number)AVC_DEFAULT_MAX_BODY;
     long max_host = 0, max_total = 0;
     if (!lua_isnoneornil(L, 1)) {
@@ -51,25 +54,32 @@ int avc_open_multi(lua_State *L) {
             luaL_argerror(L, 1, "max_body must be between 1 and 4 GiB");
         if (max_host < 0 || max_total < 0)
             luaL_argerror(L, 1, "connection limits must not be negative");
+        lua_getfield(L, 1, "share");
+    } else {
+        lua_pushnil(L);
     }
+    /* the share first: created (or given) before the multi, it is finalized after it */
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        avc_open_share(L);
+    }
+    share = lua_gettop(L);
     m = lua_newuserdata(L, sizeof *m);
     memset(m, 0, sizeof *m);
     m->closed = 1; /* until both handles exist, __gc has nothing to free */
     luaL_getmetatable(L, AVC_MULTI_MT);
     lua_setmetatable(L, -2);
     lua_newtable(L);
+    lua_pushvalue(L, share);
+    lua_setfield(L, -2, "share"); /* keeps the share alive as long as the multi */
     avc_setuservalue(L, -2);
 
     m->max_body = (size_t)max_body;
     m->done_head = m->done_tail = 1;
+    m->share = avc_check_share(L, share);
     m->multi = curl_multi_init();
-    m->share = curl_share_init();
+    if (m->multi == NULL) return luaL_error(L, "apivideo.core: curl_multi_init failed");
     m->closed = 0;
-    if (m->multi == NULL || m->share == NULL)
-        return luaL_error(L, "apivideo.core: libcurl init failed");
-    curl_share_setopt(m->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(m->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(m->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     curl_multi_setopt(m->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     if (max_host > 0) curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host);
     if (max_total > 0) curl_multi_setopt(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, max_total);
@@ -92,7 +102,6 @@ static int l_close(lua_State *L) {
     }
     m->head = NULL;
     if (m->multi) curl_multi_cleanup(m->multi);
-    if (m->share) curl_share_cleanup(m->share);
     m->multi = NULL;
     m->share = NULL;
     m->closed = 1;
@@ -208,6 +217,13 @@ static int l_count(lua_State *L) {
     return 1;
 }
 
+/* multi:queued() -> finished transfers not yet taken with next_done() */
+static int l_queued(lua_State *L) {
+    avc_multi *m = check_multi(L, 1);
+    lua_pushinteger(L, m->done_tail - m->done_head);
+    return 1;
+}
+
 static int l_wakeup(lua_State *L) {
     curl_multi_wakeup(check_multi(L, 1)->multi);
     return 0;
@@ -223,14 +239,10 @@ static int l_tostring(lua_State *L) {
 }
 
 void avc_multi_register(lua_State *L) {
-    static const luaL_Reg methods[] = {{"add", l_add},
-                                       {"perform", l_perform},
-                                       {"next_done", l_next_done},
-                                       {"timeout", l_timeout},
-                                       {"count", l_count},
-                                       {"wakeup", l_wakeup},
-                                       {"close", l_close},
-                                       {NULL, NULL}};
+    static const luaL_Reg methods[] = {
+        {"add", l_add},         {"perform", l_perform}, {"next_done", l_next_done},
+        {"timeout", l_timeout}, {"count", l_count},     {"queued", l_queued},
+        {"wakeup", l_wakeup},   {"close", l_close},     {NULL, NULL}};
     luaL_newmetatable(L, AVC_MULTI_MT);
     lua_pushvalue(L, -2);
     avc_setfuncs(L, methods, 1);

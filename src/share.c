@@ -1,0 +1,62 @@
+/*
+ * The share handle: connections, DNS answers and TLS sessions that several
+ * multi handles (several clients in one Lua state: the requests of an nginx
+ * worker, say) use together, so a new client starts on warm connections.
+ * It outlives every multi that uses it: each multi keeps it in its user
+ * value, and it is only cleaned up once libcurl says nothing uses it.
+ */
+#include <string.h>
+
+#include "core.h"
+
+/* core.share() -> share */
+int avc_open_share(lua_State *L) {
+    avc_share *s = lua_newuserdata(L, sizeof *s);
+    memset(s, 0, sizeof *s);
+    luaL_getmetatable(L, AVC_SHARE_MT);
+    lua_setmetatable(L, -2);
+    s->sh = curl_share_init();
+    if (s->sh == NULL) return luaL_error(L, "apivideo.core: curl_share_init failed");
+    curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    return 1;
+}
+
+CURLSH *avc_check_share(lua_State *L, int idx) {
+    avc_share *s = luaL_checkudata(L, idx, AVC_SHARE_MT);
+    if (s->sh == NULL) luaL_error(L, "apivideo.core: share handle is closed");
+    return s->sh;
+}
+
+/*
+ * Idempotent close == __gc. libcurl refuses while an easy handle still uses
+ * the share; then it stays open (and close returns false) rather than pull
+ * the connections from under a transfer.
+ */
+static int l_close(lua_State *L) {
+    avc_share *s = luaL_checkudata(L, 1, AVC_SHARE_MT);
+    if (s->sh != NULL && curl_share_cleanup(s->sh) == CURLSHE_OK) s->sh = NULL;
+    lua_pushboolean(L, s->sh == NULL);
+    return 1;
+}
+
+static int l_tostring(lua_State *L) {
+    avc_share *s = luaL_checkudata(L, 1, AVC_SHARE_MT);
+    lua_pushstring(L, s->sh ? "apivideo.core.share" : "apivideo.core.share (closed)");
+    return 1;
+}
+
+void avc_share_register(lua_State *L) {
+    static const luaL_Reg methods[] = {{"close", l_close}, {NULL, NULL}};
+    luaL_newmetatable(L, AVC_SHARE_MT);
+    lua_pushvalue(L, -2);
+    avc_setfuncs(L, methods, 1);
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}

@@ -38,6 +38,15 @@ local RETRY_STATUS = { [429] = true, [500] = true, [502] = true, [503] = true, [
 local BACKOFF_BASE_MS, BACKOFF_CAP_MS = 200, 10000
 local MAX_MS = 2147483647
 
+-- One pool per Lua state (an nginx worker, a game): every client draws its
+-- connections, DNS answers and TLS sessions from it, so a client made per
+-- request starts on warm connections.
+local pool
+local function shared_pool()
+  pool = pool or core.share()
+  return pool
+end
+
 local Client = {}
 Client.__index = Client
 Client.__name = "apivideo.client"
@@ -155,9 +164,9 @@ function M.new(opts)
   local headers = { "Accept: application/json", "AV-Origin-Client: lua:" .. M.VERSION }
   if app then headers[#headers + 1] = app end
   self.base_headers = headers
+  local driver, driver_check = engine_mod.default_driver(yield)
   self.engine = engine_mod.new({
-    max_body = self.max_body_bytes,
-    driver = engine_mod.default_driver(yield),
+    max_body = self.max_body_bytes, share = shared_pool(), driver = driver, check = driver_check,
   })
   self.auth = auth.new(self, mode, key, store)
   self.analytics = require("apivideo.analytics").new(self)
@@ -201,7 +210,14 @@ function M.rate_limit(headers)
   return { limit = int(limit), remaining = int(remaining), retry_after = int(after) }
 end
 
---- Inside a task: waits until the rate-limit budget allows one more request.
+-- Rate-limit bookkeeping, conservative on purpose (a 429 costs more than a
+-- short wait): within a window the budget is the lowest X-RateLimit-Remaining
+-- any answer reported (answers are handled in no particular order, and a
+-- stale one must never raise it), minus every request still in flight (the
+-- server may count one late). Once the window's reset time has passed, the
+-- budget is unknown again and the next answers set it.
+
+--- Inside a task: waits until the budget allows one more request.
 function Client:_acquire(req)
   local rate = self.rate
   while true do
@@ -215,18 +231,25 @@ function Client:_acquire(req)
   rate.in_flight = rate.in_flight + 1
 end
 
+--- Takes what an answer says about the budget.
 function Client:_release(resp)
   local rate = self.rate
   rate.in_flight = rate.in_flight - 1
   local headers = resp.headers
   local remaining = header_number(headers, "x-ratelimit-remaining")
   if resp.status == 429 then remaining = 0 end
-  if remaining ~= nil then
-    local after = header_number(headers, "x-ratelimit-retry-after") or 1
-    if after < 0 then after = 0 end
-    if after * 1000 > self.max_retry_wait_ms then after = self.max_retry_wait_ms / 1000 end
-    rate.remaining = remaining
-    rate.reset_at = core.now_ms() + after * 1000
+  if remaining == nil then return end
+  local after = header_number(headers, "x-ratelimit-retry-after") or 1
+  if after < 0 then after = 0 end
+  if after * 1000 > self.max_retry_wait_ms then after = self.max_retry_wait_ms / 1000 end
+  local now = core.now_ms()
+  local reset_at = now + after * 1000
+  if rate.remaining == nil or rate.reset_at <= now or resp.status == 429 then
+    -- a new window, or a 429: its Retry-After is the one that counts
+    rate.remaining, rate.reset_at = remaining, reset_at
+  else
+    if remaining < rate.remaining then rate.remaining = remaining end
+    if reset_at > rate.reset_at then rate.reset_at = reset_at end
   end
 end
 

@@ -58,14 +58,40 @@ local NAP_MIN_MS, NAP_MAX_MS = 1, 16
 -- ngx.sleep for a short nap that grows (1 → 16 ms) while nothing finishes
 -- and shrinks to libcurl's own timeout hint or the next timer. In a phase
 -- where ngx.sleep cannot yield it raises instead of blocking the worker.
-function M.ngx_driver(ngx_)
-  local nap = NAP_MIN_MS
-  return function(engine, wait_ms)
+-- The nginx request running now (a coroutine is tied to the request that
+-- created it: resuming it from another request crashes the worker).
+local function ngx_request(ngx_)
+  local ok, base = pcall(require, "resty.core.base")
+  if ok and type(base.get_request) == "function" then
+    return function() return base.get_request() end
+  end
+  return function() return ngx_.ctx end
+end
+
+--- Raises unless this nginx phase can yield and this request may drive the
+-- engine: tasks created by one request must never be resumed by another.
+local function ngx_check(ngx_)
+  local current_request = ngx_request(ngx_)
+  return function(engine)
     local phase = ngx_.get_phase()
     if not NGX_YIELDABLE[phase] then
       error("apivideo: cannot wait for the network in nginx phase '" .. tostring(phase)
         .. "' (it cannot yield); call from rewrite, access or content handlers, or an ngx.timer", 0)
     end
+    local req = current_request()
+    if engine.owner ~= req then
+      if next(engine.tasks) ~= nil then
+        error("apivideo: this client is busy in another nginx request; create one client per request"
+          .. " (share the token with token_store = ngx.shared.DICT)", 0)
+      end
+      engine.owner = req
+    end
+  end
+end
+
+function M.ngx_driver(ngx_)
+  local nap = NAP_MIN_MS
+  return function(engine, wait_ms)
     local _, finished = engine.multi:perform(0)
     if finished > 0 then
       nap = NAP_MIN_MS
@@ -82,22 +108,27 @@ function M.ngx_driver(ngx_)
 end
 
 --- The driver for this host: `yield` when given, nginx's when running inside
--- nginx with the Lua module, else blocking.
+-- nginx with the Lua module, else blocking;
+-- and the check every new task must pass first (nil when none).
 function M.default_driver(yield)
   if yield then return M.yielding_driver(yield) end
   local ngx_ = rawget(_G, "ngx")
   if type(ngx_) == "table" and type(ngx_.get_phase) == "function" and type(ngx_.sleep) == "function" then
-    return M.ngx_driver(ngx_)
+    return M.ngx_driver(ngx_), ngx_check(ngx_)
   end
   return blocking_driver
 end
 
---- Creates an engine. opts: max_body (bytes), driver (function(engine, wait_ms)).
+--- Creates an engine. opts: max_body (bytes), share (a core.share() pool),
+-- driver (function(engine, wait_ms)), check (function(engine)).
 function M.new(opts)
   opts = opts or {}
+  local driver, check = opts.driver, opts.check
+  if not driver then driver, check = M.default_driver() end
   return setmetatable({
-    multi = core.multi({ max_body = opts.max_body }),
-    driver = opts.driver or M.default_driver(),
+    multi = core.multi({ max_body = opts.max_body, share = opts.share }),
+    driver = driver,
+    check = check, -- raises when tasks may not start here (an nginx phase that cannot yield)
     waiting = {}, -- transfer -> task
     tasks = {}, -- coroutine -> task
     ready = {}, -- queue of { task, args }
@@ -124,6 +155,7 @@ end
 
 --- Starts fn(...) as a task; it first runs at the engine's next step.
 function Engine:spawn(fn, ...)
+  if self.check then self.check(self) end
   local task = setmetatable({ engine = self, watchers = {} }, Task)
   task.co = coroutine.create(function(...)
     return fn(...)
@@ -215,8 +247,10 @@ function Task:cancel()
   finish(engine, self)
 end
 
---- Hands finished transfers and due timers to their tasks.
-function Engine:_collect()
+--- Hands finished transfers and due timers to their tasks. With pred, stops
+-- as soon as pred() holds: the other finished transfers stay queued (and
+-- undecoded) while the caller gets its result and sends the next requests.
+function Engine:_collect(pred)
   local multi = self.multi
   local t = multi:next_done()
   while t do
@@ -227,6 +261,10 @@ function Engine:_collect()
     if task then
       task.transfer = nil
       self:_schedule(task, result)
+      if pred then
+        self:_run_ready()
+        if pred() then return end
+      end
     end
     t = multi:next_done()
   end
@@ -263,7 +301,7 @@ end
 
 --- True while transfers, timers or runnable tasks remain.
 function Engine:pending()
-  return self.multi:count() > 0 or #self.timers > 0 or #self.ready > 0
+  return self.multi:count() > 0 or self.multi:queued() > 0 or #self.timers > 0 or #self.ready > 0
 end
 
 --- Drives the engine with its driver until pred() is true.
@@ -274,13 +312,21 @@ function Engine:run_until(pred)
   while true do
     self:_run_ready()
     if pred() then return end
+    self:_collect(pred) -- what already finished comes first
+    if pred() then return end
     local wait = self:_next_wait()
     if wait == nil and self.multi:count() == 0 and #self.ready == 0 then
       error("apivideo: internal: waiting with nothing in flight", 2)
     end
     self.driver(self, wait)
-    self:_collect()
+    self:_collect(pred)
   end
+end
+
+--- Starts what runnable tasks want to send, without waiting or collecting.
+function Engine:kick()
+  self:_run_ready()
+  self.multi:perform(0)
 end
 
 --- Runs fn(...) as a task to completion and returns its results.
@@ -293,7 +339,13 @@ end
 --- Cancels every task and closes the multi handle. Idempotent.
 function Engine:close()
   self.closed = true
-  for _, task in pairs(self.tasks) do task:cancel() end
+  -- collected before cancelling (cancel removes from self.tasks; see Pager:close)
+  local list, co, task = {}, next(self.tasks)
+  while co ~= nil do
+    list[#list + 1] = task
+    co, task = next(self.tasks, co)
+  end
+  for i = 1, #list do list[i]:cancel() end
   self.ready, self.timers, self.waiting = {}, {}, {}
   self.multi:close()
 end

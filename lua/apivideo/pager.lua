@@ -68,7 +68,7 @@ function Pager:next_page()
     self.next = n + 1
     self:_fill(n + 1, n + self.concurrency)
     -- start those requests now, so they travel while the caller works
-    self.client.engine:step(0)
+    self.client.engine:kick()
   else
     self:close()
   end
@@ -78,10 +78,16 @@ end
 --- Ends the walk and cancels every request still in flight. Idempotent.
 function Pager:close()
   self.finished = true
-  for n, task in pairs(self.tasks) do
-    task:cancel()
-    self.tasks[n] = nil
+  local tasks = self.tasks
+  self.tasks = {}
+  -- collect first, cancel after: LuaJIT 2.1 (Debian's luajit2) can spin for
+  -- ever in a compiled pairs() loop over a table changed during the walk
+  local list, n, task = {}, next(tasks)
+  while n ~= nil do
+    list[#list + 1] = task
+    n, task = next(tasks, n)
   end
+  for i = 1, #list do list[i]:cancel() end
 end
 
 --- A generic-for iterator over pages: fn, nil, nil, closer.

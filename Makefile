@@ -8,15 +8,18 @@
 #   make valgrind        the suite under valgrind (definite leaks and memory errors fail)
 #   make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make soak            20 000 requests with 5 % faults; memory and fds must stay flat
+#   make bench           the benchmark table (BENCH_QUICK=1: a short smoke)
 #   make lint            luacheck + clang-format check
 #   make clean
 LUA_VERSION ?= 5.4
 ifeq ($(LUA_VERSION),jit)
 LUA_INCDIR ?= /usr/include/luajit-2.1
 LUA ?= luajit
+LUA_ABI := 5.1
 else
 LUA_INCDIR ?= /usr/include/lua$(LUA_VERSION)
 LUA ?= lua$(LUA_VERSION)
+LUA_ABI := $(LUA_VERSION)
 endif
 CURL_INCDIR ?= /usr/include
 CURL_LIBDIR ?= /usr/lib
@@ -29,11 +32,11 @@ SO := $(BUILD)/apivideo/core.so
 SRCS := $(wildcard src/*.c)
 OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 INST_PREFIX ?= /usr/local
-INST_LIBDIR ?= $(INST_PREFIX)/lib/lua/$(LUA_VERSION)
-INST_LUADIR ?= $(INST_PREFIX)/share/lua/$(LUA_VERSION)
+INST_LIBDIR ?= $(INST_PREFIX)/lib/lua/$(LUA_ABI)
+INST_LUADIR ?= $(INST_PREFIX)/share/lua/$(LUA_ABI)
 INST_BINDIR ?= $(INST_PREFIX)/bin
 
-.PHONY: all deps test test-all asan valgrind fuzz soak demo install lint format clean
+.PHONY: all deps test test-all asan valgrind fuzz soak bench demo install lint format clean
 
 all: $(SO)
 
@@ -89,6 +92,11 @@ fuzz:
 soak: deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/with-standin.sh lua5.4 scripts/soak.lua
+
+# The side-by-side benchmark (bench/README.md); BENCH_QUICK=1 for a short smoke.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bash bench/run.sh
 
 demo:
 	@sh scripts/deps.sh demo

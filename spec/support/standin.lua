@@ -7,6 +7,7 @@
 --   local shared = S.shared()   -- APIVIDEO_STANDIN_URL if set, else one server per process
 --
 -- Control requests use luasocket + cjson, never the project's own client.
+local socket = require("socket")
 local http = require("socket.http")
 local ltn12 = require("ltn12")
 local cjson = require("cjson")
@@ -94,6 +95,13 @@ end
 
 function Server:stats() return self:control("GET", "stats") end
 function Server:reset() return self:control("POST", "reset") end
+-- Waits (up to max_s, default 2) for requests of earlier tests to finish
+-- (cancelled ones may still sleep in the server's latency), then resets.
+function Server:idle_reset(max_s)
+  local deadline = socket.gettime() + (max_s or 2)
+  while self:stats().in_flight > 0 and socket.gettime() < deadline do socket.sleep(0.01) end
+  return self:reset()
+end
 function Server:config(t) return self:control("POST", "config", t) end
 function Server:faults(list) return self:control("POST", "faults", { faults = list or {} }) end
 function Server:revoke() return self:control("POST", "revoke") end

@@ -9,6 +9,8 @@
 #   make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make soak            20 000 requests with 5 % faults; memory and fds must stay flat
 #   make bench           the benchmark table (BENCH_QUICK=1: a short smoke)
+#   make docs            API reference (LDoc) into build/docs
+#   make check-c         cppcheck + clang-tidy on src/
 #   make lint            luacheck + clang-format check
 #   make clean
 LUA_VERSION ?= 5.4
@@ -36,7 +38,7 @@ INST_LIBDIR ?= $(INST_PREFIX)/lib/lua/$(LUA_ABI)
 INST_LUADIR ?= $(INST_PREFIX)/share/lua/$(LUA_ABI)
 INST_BINDIR ?= $(INST_PREFIX)/bin
 
-.PHONY: all deps test test-all test-compat asan valgrind fuzz soak bench demo install lint format clean
+.PHONY: all deps docs check-c test test-all test-compat asan valgrind fuzz soak bench demo install lint format clean
 
 all: $(SO)
 
@@ -110,6 +112,20 @@ install: $(SO)
 	install -m 0644 lua/apivideo/*.lua $(DESTDIR)$(INST_LUADIR)/apivideo/
 	install -d $(DESTDIR)$(INST_BINDIR)
 	install -m 0755 bin/apivideo-analytics $(DESTDIR)$(INST_BINDIR)/apivideo-analytics
+
+# API reference: build/docs/index.html (Debian: lua-ldoc lua-discount)
+docs:
+	ldoc --fatalwarnings .
+
+# Static analysis of the C core (Debian: cppcheck clang-tidy)
+TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,-cert-dcl37-c,-cert-dcl51-cpp,misc-*,-misc-no-recursion,performance-*,portability-*
+check-c:
+	cppcheck --quiet --error-exitcode=1 --std=c99 --enable=warning,style,performance,portability --force \
+	  --library=lua --library=libcurl --library=posix --library=gnu -ULUA_USER_H -Isrc -I$(LUA_INCDIR) \
+	  --suppress=missingIncludeSystem --suppress=variableScope --suppress=leakReturnValNotUsed:src/core.c \
+	  --inline-suppr src/*.c
+	clang-tidy --quiet --warnings-as-errors='*' --checks='$(TIDY_CHECKS)' src/*.c -- \
+	  -std=c99 -I$(LUA_INCDIR) -I$(CURL_INCDIR) 2>/dev/null
 
 lint:
 	luacheck lua spec examples standin bench fuzz test bin/apivideo-analytics

@@ -40,6 +40,7 @@ build = {
     ["apivideo.errors"] = "lua/apivideo/errors.lua",
     ["apivideo.pager"] = "lua/apivideo/pager.lua",
     ["apivideo.store"] = "lua/apivideo/store.lua",
+    ["apivideo.types"] = "lua/apivideo/types.lua",
     ["apivideo.time"] = "lua/apivideo/time.lua",
     ["apivideo.url"] = "lua/apivideo/url.lua",
   },

@@ -1,12 +1,21 @@
---- The three Analytics operations and their iterators.
+--- The three Analytics operations and their iterators: `client.analytics`.
 --
---   analytics:list_video_sessions(video_id, opts)            -> page | nil, err
---   analytics:list_live_stream_sessions(live_stream_id, opts) -> page | nil, err
---   analytics:list_session_events(session_id, opts)          -> page | nil, err
---   analytics:video_sessions / live_stream_sessions / session_events (items)
---   analytics:video_session_pages / live_stream_session_pages / session_event_pages
+--     analytics:list_video_sessions(video_id, opts)            -> page | nil, err
+--     analytics:list_live_stream_sessions(live_stream_id, opts) -> page | nil, err
+--     analytics:list_session_events(session_id, opts)          -> page | nil, err
+--     analytics:video_sessions / live_stream_sessions / session_events (items)
+--     analytics:video_session_pages / live_stream_session_pages / session_event_pages
 --
 -- A page is { data = {...}, pagination = {...}, rate_limit = {...} | nil }.
+--
+-- The nine methods are built in a loop from the `OPS` table below, so their
+-- doc comments and LuaLS annotations live in types.lua (a `---@meta` file,
+-- never loaded), which `config.ld` merges into this module: keep the two in
+-- step when an operation or an option changes.
+--
+-- Bad arguments raise at once, naming the method and the argument: a wrong
+-- type, an empty id, a `period` outside the five formats, page numbers out of
+-- range, metadata that is not strings, an unknown option key. Nothing is sent.
 -- @module apivideo.analytics
 local check = require("apivideo.check")
 local client_mod = require("apivideo.client")
@@ -16,9 +25,15 @@ local url = require("apivideo.url")
 
 local M = {}
 
+---@class apivideo.Analytics
+---@field client apivideo.Client the client whose requests these are
 local Analytics = {}
 Analytics.__index = Analytics
 
+--- The Analytics object of a client (its `analytics` field).
+-- @local
+---@param client apivideo.Client
+---@return apivideo.Analytics
 function M.new(client)
   return setmetatable({ client = client }, Analytics)
 end

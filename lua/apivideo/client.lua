@@ -3,6 +3,9 @@
 -- One request goes through `Client:_exchange` inside an engine task:
 -- rate-limit budget → Authorization → transfer → classification → (401:
 -- one re-authentication and replay) → (retryable: wait, then again).
+--
+-- For users: `apivideo.new(options)` makes a `Client`; `Options` lists what it
+-- takes. The methods whose names start with `_` are internal.
 -- @module apivideo.client
 local core = require("apivideo.core")
 local auth = require("apivideo.auth")
@@ -19,6 +22,41 @@ local ENVIRONMENTS = {
   production = "https://ws.api.video",
   sandbox = "https://sandbox.api.video",
 }
+
+--- The options of `apivideo.new`. Every key is checked: an unknown one (a
+-- typo) or a value of the wrong type raises; only `api_key` is required.
+-- @table Options
+---@class apivideo.Options
+---@field api_key string the API key (required, non-empty); never printed, logged or put in an error
+---@field environment? "production"|"sandbox" `https://ws.api.video` (default) or `https://sandbox.api.video`
+---@field base_url? string overrides `environment`: an http(s) URL without credentials, query or fragment
+---@field auth? "bearer"|"basic" a token from `POST /auth/api-key` (default), or HTTP Basic on every request
+---@field timeout_ms? integer the whole request, >= 1 (default 30000)
+---@field connect_timeout_ms? integer connecting, >= 1 (default 10000)
+---@field stall_timeout_ms? integer abort a transfer that receives nothing for this long; 0 turns it off (default 15000)
+---@field max_retries? integer retries of 429, 5xx, network failures and timeouts, 0 to 100 (default 3)
+---@field max_retry_wait_ms? integer total time spent waiting between the retries of one call (default 60000)
+---@field concurrency? integer pages in flight while walking, 1 to 64; 1 = one request at a time (default 4)
+---@field application? {name:string,version:string} sent as `AV-Origin-App`: name `[A-Za-z0-9_-]{1,50}`, version `1.2.3`
+---@field ca_file? string a CA bundle to trust (TLS verification is always on)
+---@field max_body_bytes? integer larger responses end with an error of kind `"decode"` (default 64 MiB)
+---@field on_event? fun(event:apivideo.ClientEvent) told of retries, waits, token exchanges and throttling
+---@field allow_insecure_http? boolean allow the key over plain `http://` to a host that is not loopback (default false)
+---@field yield? fun(wait_ms:integer?) cooperative mode: called (e.g. `coroutine.yield`) whenever the client would wait
+---@field token_store? apivideo.MemoryStore|table share one bearer token: `ngx.shared.DICT` or `apivideo.memory_store()`
+
+--- What the `on_event` option is told. It never carries a credential.
+-- @table ClientEvent
+---@class apivideo.ClientEvent
+---@field type "retry"|"reauth"|"throttle"|"token" a retry, a replay after a 401, a rate-limit wait, a token exchange
+---@field method string the request's method
+---@field path string the request's path
+---@field status? integer the HTTP status that caused a retry or a replay
+---@field kind? string retries: the error's kind
+---@field attempt? integer retries: the attempt that failed
+---@field wait_ms? number retries and throttling: how long the client waits
+---@field action? "api-key"|"refresh" tokens: which exchange
+---@field expires_in? number tokens: the token's lifetime in seconds
 
 local OPTIONS = {
   api_key = true, environment = true, base_url = true, auth = true, timeout_ms = true,
@@ -47,10 +85,21 @@ local function shared_pool()
   return pool
 end
 
+--- A client: what `apivideo.new` returns.
+-- `client.analytics` holds the operations (`apivideo.analytics`). Clients
+-- of one Lua state share one pool of connections, DNS answers and TLS
+-- sessions. On Lua 5.4 a client can be a to-be-closed variable
+-- (`local c <close> = apivideo.new(...)`).
+-- @type Client
+---@class apivideo.Client
+---@field analytics apivideo.Analytics the Analytics operations
+---@field base_url string the API's base URL, without a trailing slash
 local Client = {}
 Client.__index = Client
 Client.__name = "apivideo.client"
 
+--- `tostring(client)`: `"apivideo.client (<base_url>, <auth mode>)"`; never the key.
+---@return string
 function Client:__tostring()
   return "apivideo.client (" .. self.base_url .. ", " .. self.auth.mode .. ")"
 end
@@ -116,6 +165,9 @@ local function base_url_of(opts, env)
 end
 
 --- Validates the options and builds a client (see apivideo.new).
+-- @local
+---@param opts apivideo.Options
+---@return apivideo.Client
 function M.new(opts)
   if type(opts) ~= "table" then
     check.fail(FN, "bad argument 'options' (table expected, got " .. type(opts) .. ")")
@@ -175,6 +227,8 @@ end
 
 --- Reports an event to the on_event option, if set. Events never carry a
 -- credential: only type, method, path, status, attempt, wait_ms and the like.
+-- @local
+---@param event apivideo.ClientEvent
 function Client:_emit(event)
   if self.on_event then self.on_event(event) end
 end
@@ -201,6 +255,9 @@ end
 M.retry_after = retry_after
 
 --- The rate-limit facts of a response, or nil when it carried none.
+-- @local
+---@param headers table<string,string> response headers, lower-case names
+---@return apivideo.RateLimit?
 function M.rate_limit(headers)
   local limit = header_number(headers, "x-ratelimit-limit")
   local remaining = header_number(headers, "x-ratelimit-remaining")
@@ -218,6 +275,7 @@ end
 -- budget is unknown again and the next answers set it.
 
 --- Inside a task: waits until the budget allows one more request.
+-- @local
 function Client:_acquire(req)
   local rate = self.rate
   while true do
@@ -232,6 +290,7 @@ function Client:_acquire(req)
 end
 
 --- Takes what an answer says about the budget.
+-- @local
 function Client:_release(resp)
   local rate = self.rate
   rate.in_flight = rate.in_flight - 1
@@ -255,6 +314,7 @@ end
 
 --- Classifies a transfer result: nil for a success, else the error object
 -- and whether the request may be retried.
+-- @local
 function Client:_classify(req, full_url, resp)
   local method = req.method
   if resp.curl_code ~= 0 then
@@ -284,6 +344,7 @@ end
 
 --- Milliseconds to wait before attempt n+1: what the server asked for
 -- (bounded by max_retry_wait_ms), else exponential backoff with full jitter.
+-- @local
 function Client:_retry_wait(err, attempt)
   if err.retry_after then
     local ms = err.retry_after * 1000
@@ -297,6 +358,7 @@ end
 --- Inside a task: performs one logical request (with auth, throttling and
 -- retries). req: method, path, query, body, auth (bool), token_call (bool).
 -- Returns the transfer result or nil, err.
+-- @local
 function Client:_exchange(req)
   local full_url = self.base_url .. req.path .. (req.query or "")
   local attempts, retries, waited, replayed = 0, 0, 0, false
@@ -346,6 +408,7 @@ function Client:_exchange(req)
 end
 
 --- Runs fn(...) as a task and drives the engine until it is done.
+-- @local
 function Client:_run(fn, ...)
   if self.engine.closed then error("apivideo: the client is closed", 3) end
   return self.engine:run(fn, ...)
@@ -354,16 +417,20 @@ end
 --- One non-blocking step of the engine (for hosts with their own loop):
 -- moves data, resumes finished requests. Waits at most timeout_ms (default 0).
 -- Returns true while work is pending.
+---@param timeout_ms? integer the longest wait, in milliseconds (default 0: do not wait)
+---@return boolean pending # true while transfers, timers or walks are pending
 function Client:step(timeout_ms)
   return self.engine:step(timeout_ms)
 end
 
 --- Transfers in flight right now.
+---@return integer count # 0 once the client is closed
 function Client:in_flight()
   return self.engine:in_flight()
 end
 
 --- Cancels everything in flight and frees the libcurl handles. Idempotent.
+-- A closed client raises on any further call.
 function Client:close()
   self.engine:close()
 end

@@ -10,6 +10,30 @@ local M = {}
 
 local BODY_LIMIT = 4096
 
+--- An error object. Runtime failures return `nil, err` (walks raise `err`).
+-- `tostring(err)` is one line, e.g. `apivideo: HTTP 404 The requested
+-- resource was not found. (videoId) GET /analytics/videos/vi123`. Fields
+-- that do not apply are nil.
+-- @usage local page, err = client.analytics:list_session_events(id)
+-- if not page then
+--   if err.kind == "http" and err.status == 404 then ... end
+--   error(tostring(err))
+-- end
+-- @table Error
+---@class apivideo.Error
+---@field kind "http"|"network"|"timeout"|"decode"|"auth" what failed: the API, the network, a time limit, a body, auth
+---@field status? integer the HTTP status
+---@field type? string from the API's problem+json body: the problem's URI
+---@field title? string from the problem body (or the reason phrase, or what went wrong)
+---@field name? string from the problem body: the parameter at fault
+---@field detail? string from the problem body
+---@field problems? table[] from the problem body: one problem per parameter
+---@field method? string the request's method
+---@field url? string the request's URL (no credentials, ever)
+---@field retry_after? number seconds to wait, from `X-RateLimit-Retry-After` / `Retry-After`
+---@field body? string the first 4 KiB of a body that was not problem JSON
+---@field curl_code? integer libcurl's error code, for network failures and timeouts
+---@field attempts? integer how many times the request was sent
 local Error = { __name = "apivideo.error" }
 Error.__index = Error
 M.Error = Error
@@ -23,6 +47,9 @@ local function path_of(url)
 end
 
 --- One line: "apivideo: HTTP 404 <title> (<name>) GET /path".
+-- @local
+---@param e apivideo.Error
+---@return string
 function Error.__tostring(e)
   local parts = { "apivideo:" }
   if e.kind == "http" or (e.kind == "auth" and e.status) then
@@ -44,12 +71,17 @@ function Error.__tostring(e)
   return (table.concat(parts, " "):gsub("[\r\n]+", " "))
 end
 
---- Is `v` an error object of this library?
+--- Is `v` an error object of this library? (`apivideo.is_error`)
+---@param v any any value
+---@return boolean is_error # true for an error object, false for anything else
 function M.is_error(v)
   return type(v) == "table" and getmetatable(v) == Error
 end
 
 --- Creates an error; `fields.kind` must be one of the five kinds.
+-- @local
+---@param fields table the error's fields
+---@return apivideo.Error
 function M.new(fields)
   assert(KINDS[fields.kind], "apivideo: internal: bad error kind")
   return setmetatable(fields, Error)
@@ -59,6 +91,8 @@ local PROBLEM_FIELDS = { "type", "title", "name", "detail", "status" }
 
 --- Builds the error for a completed HTTP response with a non-2xx status.
 -- `resp` is a transfer result from apivideo.core.
+-- @local
+---@return apivideo.Error
 function M.from_response(kind, method, url, resp)
   local e = { kind = kind, method = method, url = url, status = resp.status }
   local json = resp.json
@@ -87,6 +121,9 @@ local REASONS = {
 }
 
 --- The standard reason phrase of a status, or "HTTP error".
+-- @local
+---@param status integer
+---@return string
 function M.reason(status)
   return REASONS[status] or "HTTP error"
 end

@@ -8,6 +8,8 @@
 --
 -- Runtime failures come back as `nil, err` (iterators raise `err`), where
 -- `err` is an error object (`apivideo.is_error`); bad arguments raise at once.
+-- The client is `apivideo.client`, its operations `apivideo.analytics`, the
+-- error object `apivideo.errors`.
 -- @module apivideo
 local client = require("apivideo.client")
 local core = require("apivideo.core")
@@ -16,22 +18,47 @@ local store = require("apivideo.store")
 local time = require("apivideo.time")
 
 local M = {
+  --- The library's version, e.g. `"0.1.0"` (also sent as `AV-Origin-Client: lua:0.1.0`).
   _VERSION = client.VERSION,
   --- The value JSON null takes inside arrays (null object fields become nil).
+  -- It is lua-cjson's `cjson.null` (a light userdata).
   null = core.null,
 }
 
---- Creates a client. See README.md for every option.
+--- Creates a client. It raises on a bad option: an unknown key (a typo is
+-- never ignored), a wrong type, a missing or empty `api_key`, an unknown
+-- environment, a bad `application`; see `Options` in `apivideo.client`.
+-- Nothing is sent until the first call.
+-- @function new
+-- @usage local client = apivideo.new({ api_key = os.getenv("APIVIDEO_API_KEY"), environment = "sandbox" })
+---@param opts apivideo.Options the options; only `api_key` is required
+---@return apivideo.Client client # the new client
 M.new = client.new
 
 --- True when v is an error object of this library.
+-- @function is_error
+-- @usage if not ok and apivideo.is_error(err) then print(err.kind, err.status) end
+---@param v any any value
+---@return boolean is_error # true for an error object, false for anything else
 M.is_error = errors.is_error
 
 --- A token store in process memory (the interface of ngx.shared.DICT):
 -- clients given the same store share one bearer token.
+-- @function memory_store
+-- @usage local shared = apivideo.memory_store()
+-- local a = apivideo.new({ api_key = key, token_store = shared })
+-- local b = apivideo.new({ api_key = key, token_store = shared }) -- no second token exchange
+---@return apivideo.MemoryStore store # a new, empty store
 M.memory_store = store.new
 
 --- Seconds since the epoch (with milliseconds) of an ISO-8601 timestamp, or nil, err.
+-- Takes the API's timestamps: `"2019-06-24T11:45:01.109Z"`, or with an offset
+-- (`"+02:00"`).
+-- @function parse_time
+-- @usage apivideo.parse_time("2019-06-24T11:45:01.109Z") --> 1561376701.109
+---@param s string the timestamp
+---@return number? seconds # seconds since 1970-01-01T00:00:00Z, nil when `s` is not a timestamp
+---@return string? err # why `s` was refused
 M.parse_time = time.parse
 
 return M

@@ -17,6 +17,9 @@ local DAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
 
 --- "2019-06-24T11:45:01.109Z" or with an offset ("+02:00") -> 1561376701.109.
 -- Returns nil and a message for anything else.
+---@param s string
+---@return number? seconds
+---@return string? err
 function M.parse(s)
   if type(s) ~= "string" then return nil, "timestamp must be a string" end
   local y, mo, d, h, mi, sec, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")

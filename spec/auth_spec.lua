@@ -4,6 +4,7 @@
 -- credential ever shows up in anything the library hands back.
 -- Every claim about requests is checked on what the SERVER saw (stats / log).
 local apivideo = require("apivideo")
+local core = require("apivideo.core")
 local S = require("spec.support.standin")
 local socket = require("socket")
 
@@ -50,9 +51,27 @@ local function new_client(opts)
   return apivideo.new(o)
 end
 
+local received_at = setmetatable({}, { __mode = "k" }) -- event -> core.now_ms() when reported
+
 local function recorder()
   local events = {}
-  return events, function(ev) events[#events + 1] = ev end
+  return events, function(ev)
+    received_at[ev] = core.now_ms()
+    events[#events + 1] = ev
+  end
+end
+
+-- Sleeps until `ms` after the client received its first token (its "token"
+-- event): the renewal tests aim between renew_at and expires_at, which the
+-- client counts from that moment, whatever the calls in between took.
+local function sleep_after_first_token(events, ms)
+  local first
+  for _, ev in ipairs(events) do
+    if ev.type == "token" then first = ev break end
+  end
+  assert(first, "no token event")
+  local left = received_at[first] + ms - core.now_ms()
+  if left > 0 then socket.sleep(left / 1000) end
 end
 
 local function of_type(events, t)
@@ -157,15 +176,15 @@ describe("bearer authentication", function()
   end)
 
   it("renews the token before it expires through POST /auth/refresh (margin: a tenth of the lifetime)", function()
-    -- lifetime 3 s -> margin 0.3 s -> renewal due after 2.7 s, expiry at 3 s.
-    srv:config({ token_ttl_s = 3 })
+    -- lifetime 2 s -> margin 0.2 s -> renewal due after 1.8 s, expiry at 2 s.
+    srv:config({ token_ttl_s = 2 })
     local events, on_event = recorder()
     local c = new_client({ on_event = on_event })
     assert.is_table((c.analytics:list_video_sessions("vi250", ONE)))
     -- still fresh: no renewal
     assert.is_table((c.analytics:list_video_sessions("vi250", ONE)))
     assert.are.equal(0, srv:stats().auth_refresh)
-    socket.sleep(2.85)
+    sleep_after_first_token(events, 1900)
     local page, err = c.analytics:list_video_sessions("vi250", ONE)
     assert.is_nil(err)
     assert.is_table(page)
@@ -188,13 +207,13 @@ describe("bearer authentication", function()
   end)
 
   it("falls back to /auth/api-key when the refresh token is refused", function()
-    srv:config({ token_ttl_s = 3 })
+    srv:config({ token_ttl_s = 2 }) -- renewal due after 1.8 s, expiry at 2 s
     local events, on_event = recorder()
     local c = new_client({ on_event = on_event })
     assert.is_table((c.analytics:list_video_sessions("vi250", ONE)))
     -- reset revokes every token, refresh tokens included, and zeroes the counters
     srv:reset()
-    socket.sleep(2.85)
+    sleep_after_first_token(events, 1900)
     local page, err = c.analytics:list_video_sessions("vi250", ONE)
     assert.is_nil(err)
     assert.is_table(page)

@@ -344,9 +344,11 @@ describe("security", function()
     dir = os.tmpname()
     os.remove(dir)
     assert(os.execute("mkdir -p " .. dir))
+    -- P-256 keys: generated in milliseconds (an RSA key takes a random 0.2-2 s)
+    local ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1"
     local cmds = {
-      "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=apivideo test CA'",
-      "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj '/CN=localhost'",
+      "openssl req -x509 " .. ec .. " -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=apivideo test CA'",
+      "openssl req " .. ec .. " -nodes -keyout srv.key -out srv.csr -subj '/CN=localhost'",
       "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext",
       "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext",
     }

@@ -144,6 +144,7 @@ for _, op in ipairs(OPS) do
   local function walker(self, fname, id, opts)
     local path, pairs_list, first, size = prepare(op, fname, id, opts)
     local client = self.client
+    client:_check_open(4)
     return pager_mod.new(client, function(n)
       return fetch_page(client, path, query_for(pairs_list, n, size, true))
     end, first)

@@ -410,8 +410,13 @@ end
 --- Runs fn(...) as a task and drives the engine until it is done.
 -- @local
 function Client:_run(fn, ...)
-  if self.engine.closed then error("apivideo: the client is closed", 3) end
+  self:_check_open(4)
   return self.engine:run(fn, ...)
+end
+
+--- Raises "the client is closed" (at the given level) once close() was called.
+function Client:_check_open(level)
+  if self.engine.closed then error("apivideo: the client is closed", level or 3) end
 end
 
 --- One non-blocking step of the engine (for hosts with their own loop):
@@ -420,6 +425,7 @@ end
 ---@param timeout_ms? integer the longest wait, in milliseconds (default 0: do not wait)
 ---@return boolean pending # true while transfers, timers or walks are pending
 function Client:step(timeout_ms)
+  self:_check_open()
   return self.engine:step(timeout_ms)
 end
 

@@ -333,18 +333,4 @@ describe("apivideo client", function()
       assert.equal(0, n)
     end)
   end)
-
-  describe("connection pool", function()
-    it("clients in one Lua state reuse each other's connections", function()
-      srv:reset()
-      for _ = 1, 3 do
-        local c = apivideo.new({ api_key = KEY, base_url = srv.url, auth = "basic" })
-        assert(c.analytics:list_session_events("psManyEvents", { page_size = 2 }))
-        c:close()
-      end
-      local st = srv:stats()
-      assert.equal(3, st.api_requests)
-      assert.equal(1, st.connections)
-    end)
-  end)
 end)

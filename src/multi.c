@@ -61,7 +61,8 @@ int avc_open_multi(lua_State *L) {
     /* the share first: created (or given) before the multi, it is finalized after it */
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
-        avc_open_share(L);
+        lua_pushcfunction(L, avc_open_share); /* a private one, with connections */
+        lua_call(L, 0, 1);
     }
     share = lua_gettop(L);
     m = lua_newuserdata(L, sizeof *m);

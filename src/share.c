@@ -1,7 +1,7 @@
 /*
- * The share handle: connections, DNS answers and TLS sessions that several
- * multi handles (several clients in one Lua state: the requests of an nginx
- * worker, say) use together, so a new client starts on warm connections.
+ * The share handle: DNS answers, TLS sessions and (optionally) connections
+ * that several multi handles (several clients in one Lua state: the requests
+ * of an nginx worker, say) use together.
  * It outlives every multi that uses it: each multi keeps it in its user
  * value, and it is only cleaned up once libcurl says nothing uses it.
  */
@@ -9,9 +9,20 @@
 
 #include "core.h"
 
-/* core.share() -> share */
+/*
+ * core.share([opts]) -> share. opts.connections = false keeps connections out
+ * of it (each multi handle then reuses its own): DNS answers and TLS sessions
+ * are always shared.
+ */
 int avc_open_share(lua_State *L) {
-    avc_share *s = lua_newuserdata(L, sizeof *s);
+    int connections = 1;
+    avc_share *s;
+    if (lua_istable(L, 1)) {
+        lua_getfield(L, 1, "connections");
+        connections = lua_isnil(L, -1) || lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    s = lua_newuserdata(L, sizeof *s);
     memset(s, 0, sizeof *s);
     luaL_getmetatable(L, AVC_SHARE_MT);
     lua_setmetatable(L, -2);
@@ -19,7 +30,7 @@ int avc_open_share(lua_State *L) {
     if (s->sh == NULL) return luaL_error(L, "apivideo.core: curl_share_init failed");
     curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    if (connections) curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     return 1;
 }
 

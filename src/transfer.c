@@ -172,9 +172,10 @@ avc_transfer *avc_transfer_new(lua_State *L, avc_multi *m, int spec) {
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
     SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
-    /* no CURLOPT_PIPEWAIT: with one connection cache shared by several multi
-     * handles, a transfer waiting on a connection that another multi is
-     * still setting up (and may never drive again) would wait for ever */
+    /* wait for a connection being set up to tell whether it multiplexes
+     * (HTTP/2) rather than open another: safe because connections are never
+     * shared between multi handles (see the client's pool) */
+    SETOPT(CURLOPT_PIPEWAIT, 1L);
     SETOPT(CURLOPT_SHARE, m->share);
     SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
     SETOPT(CURLOPT_WRITEDATA, (void *)t);

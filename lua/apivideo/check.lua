@@ -15,7 +15,8 @@ local function user_level()
   while true do
     local info = debug.getinfo(level, "S")
     if not info then return 0 end
-    if not info.source:find("apivideo[/\\][%w_]+%.lua$") then return level - 1 end
+    -- a tail call (Lua 5.1 shows it as a frame of its own) is not the caller
+    if info.what ~= "tail" and not info.source:find("apivideo[/\\][%w_]+%.lua$") then return level - 1 end
     level = level + 1
   end
 end

@@ -76,12 +76,14 @@ local RETRY_STATUS = { [429] = true, [500] = true, [502] = true, [503] = true, [
 local BACKOFF_BASE_MS, BACKOFF_CAP_MS = 200, 10000
 local MAX_MS = 2147483647
 
--- One pool per Lua state (an nginx worker, a game): every client draws its
--- connections, DNS answers and TLS sessions from it, so a client made per
--- request starts on warm connections.
+-- One pool per Lua state (an nginx worker, a game): every client shares its
+-- DNS answers and TLS sessions. Connections stay with each client's own multi
+-- handle: a connection cache shared between multi handles deadlocked (a
+-- transfer waiting on a connection another multi was setting up) and lost
+-- reuse once many clients had come and gone.
 local pool
 local function shared_pool()
-  pool = pool or core.share()
+  pool = pool or core.share({ connections = false })
   return pool
 end
 

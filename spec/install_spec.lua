@@ -28,31 +28,38 @@ describe("rockspec #once", function()
     assert.are.equal(0, code, out)
   end)
 
-  it("installs offline and the installed module serves a request", function()
-    local out, code = sh("luarocks --lua-version=5.4 --tree='" .. tree
-      .. "' make --deps-mode=none rockspec/lua-apivideo-scm-1.rockspec")
-    assert.are.equal(0, code, out)
-    local srv = S.shared()
-    local script = table.concat({
-      "package.path = '" .. tree .. "/share/lua/5.4/?.lua;" .. tree .. "/share/lua/5.4/?/init.lua;' .. package.path",
-      "package.cpath = '" .. tree .. "/lib/lua/5.4/?.so;' .. package.cpath",
-      "local apivideo = require('apivideo')",
-      "print(package.searchpath('apivideo.core', package.cpath))",
-      "print(package.searchpath('apivideo', package.path))",
-      "local c = apivideo.new({ api_key = 'standin-key', base_url = '" .. srv.url .. "' })",
-      "local page = assert(c.analytics:list_video_sessions('vi250', { period = '2023', page_size = 3 }))",
-      "print(apivideo._VERSION, #page.data, page.data[1].session.session_id)",
-    }, "\n")
-    local f = assert(io.open(tree .. ".lua", "w"))
-    f:write(script)
-    f:close()
-    -- run from / so nothing of this checkout is on the default paths
-    out, code = sh("cd / && lua5.4 '" .. tree .. ".lua'")
-    os.remove(tree .. ".lua")
-    assert.are.equal(0, code, out)
-    local so, init, rest = out:match("^([^\n]+)\n([^\n]+)\n([^\n]+)")
-    assert.are.equal(tree .. "/lib/lua/5.4/apivideo/core.so", so)
-    assert.are.equal(tree .. "/share/lua/5.4/apivideo/init.lua", init)
-    assert.are.equal("0.1.0\t3\tpsvi250_000001", rest)
-  end)
+  for _, v in ipairs({ "5.1", "5.3", "5.4" }) do
+    it("installs offline into a Lua " .. v .. " tree, CLI included, and the installed module serves a request",
+      function()
+        local t = tree .. "-" .. v
+        local out, code = sh("luarocks --lua-version=" .. v .. " --tree='" .. t
+          .. "' make --deps-mode=none rockspec/lua-apivideo-scm-1.rockspec")
+        assert.are.equal(0, code, out)
+        local f = io.open(t .. "/bin/apivideo-analytics", "r")
+        assert.truthy(f, "the CLI script was not installed")
+        f:close()
+        local srv = S.shared()
+        local script = table.concat({
+          "package.path = '" .. t .. "/share/lua/" .. v .. "/?.lua;" .. t .. "/share/lua/" .. v
+            .. "/?/init.lua;' .. package.path",
+          "package.cpath = '" .. t .. "/lib/lua/" .. v .. "/?.so;' .. package.cpath",
+          "local apivideo = require('apivideo')",
+          "print(package.loaded['apivideo.core'] and 'core' or 'no core')",
+          "for _, m in ipairs({ 'analytics', 'auth', 'check', 'cli', 'client', 'engine', 'errors', 'pager',",
+          "  'store', 'time', 'url' }) do require('apivideo.' .. m) end",
+          "local c = apivideo.new({ api_key = 'standin-key', base_url = '" .. srv.url .. "' })",
+          "local page = assert(c.analytics:list_video_sessions('vi250', { period = '2023', page_size = 3 }))",
+          "print(apivideo._VERSION, #page.data, page.data[1].session.session_id)",
+        }, "\n")
+        local sf = assert(io.open(t .. ".lua", "w"))
+        sf:write(script)
+        sf:close()
+        -- run from / so nothing of this checkout is on the default paths
+        out, code = sh("cd / && lua" .. v .. " '" .. t .. ".lua'")
+        os.remove(t .. ".lua")
+        sh("rm -rf '" .. t .. "'")
+        assert.are.equal(0, code, out)
+        assert.are.equal("core\n0.1.0\t3\tpsvi250_000001\n", out)
+      end)
+  end
 end)

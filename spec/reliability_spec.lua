@@ -357,13 +357,21 @@ describe("security", function()
 
   teardown(function() os.execute("rm -rf " .. dir) end)
 
-  it("verifies TLS: a private CA works through ca_file and fails without it", function()
+  it("verifies TLS: a private CA works through ca_file (over HTTP/2) and fails without it", function()
     local tls = S.start({ tls_cert = dir .. "/srv.pem", tls_key = dir .. "/srv.key" })
     local ok, err = pcall(function()
       assert.truthy(tls.tls_url:match("^https://"))
       local good = apivideo.new({ api_key = "standin-key", base_url = tls.tls_url, ca_file = dir .. "/ca.pem" })
       local page = assert(good.analytics:list_session_events("psManyEvents", { page_size = 3 }))
       assert.are.equal(3, #page.data)
+      -- the stand-in offers HTTP/2 over TLS, and libcurl takes it
+      local m = core.multi()
+      local t = m:add({ url = tls.tls_url .. "/_standin/stats", ca_file = dir .. "/ca.pem" })
+      while m:count() > 0 do m:perform(100) end
+      local r = t:result(true)
+      assert.are.equal(200, r.status)
+      assert.are.equal("2", r.http_version)
+      m:close()
       local bad = apivideo.new({ api_key = "standin-key", base_url = tls.tls_url, max_retries = 0 })
       local p2, e2 = bad.analytics:list_session_events("psManyEvents")
       assert.is_nil(p2)

@@ -57,8 +57,7 @@ build() { # name, sources...
 S=$ROOT/src
 for t in "${targets[@]}"; do
   case "$t" in
-    decode)  build decode "$HERE/fuzz_decode.c" "$S/core.c" "$S/json.c" "$S/headers.c" "$S/multi.c" \
-               "$S/transfer.c" "${CJSON_LINK[@]}" -lcurl -llua5.4 -lm ;;
+    decode)  build decode "$HERE/fuzz_decode.c" "$S"/*.c "${CJSON_LINK[@]}" -lcurl -llua5.4 -lm ;;
     headers) build headers "$HERE/fuzz_headers.c" "$S/headers.c" "$S/transfer.c" "$S/json.c" \
                -lcurl -llua5.4 -lm ;;
   esac

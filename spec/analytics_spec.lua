@@ -14,11 +14,7 @@ local srv = S.shared()
 -- of an earlier test may still sleep in their latency there and would
 -- otherwise consume this test's faults or counters), then resets it.
 local function fresh_server()
-  for _ = 1, 200 do
-    if srv:stats().in_flight == 0 then break end
-    socket.sleep(0.01)
-  end
-  srv:reset()
+  srv:idle_reset()
 end
 
 local function new_client(opts)

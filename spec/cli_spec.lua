@@ -6,7 +6,6 @@
 -- Works on every Lua the suite runs under (no 5.3+ syntax).
 local apivideo = require("apivideo")
 local cjson = require("cjson")
-local socket = require("socket")
 local S = require("spec.support.standin")
 local cli = require("apivideo.cli")
 
@@ -193,11 +192,7 @@ local function api_entries()
 end
 
 local function fresh_server()
-  for _ = 1, 200 do
-    if srv:stats().in_flight == 0 then break end
-    socket.sleep(0.01)
-  end
-  srv:reset()
+  srv:idle_reset()
   srv:config({ api_key = KEY })
 end
 

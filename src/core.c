@@ -33,6 +33,29 @@ static int l_curl_version(lua_State *L) {
     return 1;
 }
 
+/*
+ * Registers a named metatable: methods (with the module state, on top of the
+ * stack, as upvalue 1), __index to itself, __tostring, and close as __gc
+ * (and __close on 5.4): close must be idempotent.
+ */
+void avc_new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close,
+                  lua_CFunction tostring) {
+    luaL_newmetatable(L, name);
+    lua_pushvalue(L, -2);
+    avc_setfuncs(L, methods, 1);
+    lua_pushcfunction(L, close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, tostring);
+    lua_setfield(L, -2, "__tostring");
+#if LUA_VERSION_NUM >= 504
+    lua_pushcfunction(L, close);
+    lua_setfield(L, -2, "__close");
+#endif
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
+
 int luaopen_apivideo_core(lua_State *L);
 int luaopen_apivideo_core(lua_State *L) {
     static const luaL_Reg funcs[] = {{"multi", avc_open_multi},        {"share", avc_open_share},

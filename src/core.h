@@ -84,6 +84,10 @@ struct avc_multi {
 int avc_buf_append(avc_buf *b, const char *p, size_t n, size_t limit);
 void avc_buf_free(avc_buf *b);
 
+/* core.c */
+void avc_new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close,
+                  lua_CFunction tostring);
+
 /* headers.c */
 int avc_headers_add_line(avc_buf *h, const char *p, size_t n);
 void avc_headers_push(lua_State *L, const avc_buf *h);

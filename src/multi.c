@@ -244,18 +244,5 @@ void avc_multi_register(lua_State *L) {
         {"add", l_add},         {"perform", l_perform}, {"next_done", l_next_done},
         {"timeout", l_timeout}, {"count", l_count},     {"queued", l_queued},
         {"wakeup", l_wakeup},   {"close", l_close},     {NULL, NULL}};
-    luaL_newmetatable(L, AVC_MULTI_MT);
-    lua_pushvalue(L, -2);
-    avc_setfuncs(L, methods, 1);
-    lua_pushcfunction(L, l_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, l_tostring);
-    lua_setfield(L, -2, "__tostring");
-#if LUA_VERSION_NUM >= 504
-    lua_pushcfunction(L, l_close);
-    lua_setfield(L, -2, "__close");
-#endif
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    avc_new_type(L, AVC_MULTI_MT, methods, l_close, l_tostring);
 }

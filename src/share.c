@@ -60,14 +60,5 @@ static int l_tostring(lua_State *L) {
 
 void avc_share_register(lua_State *L) {
     static const luaL_Reg methods[] = {{"close", l_close}, {NULL, NULL}};
-    luaL_newmetatable(L, AVC_SHARE_MT);
-    lua_pushvalue(L, -2);
-    avc_setfuncs(L, methods, 1);
-    lua_pushcfunction(L, l_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, l_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    avc_new_type(L, AVC_SHARE_MT, methods, l_close, l_tostring);
 }

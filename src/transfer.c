@@ -365,18 +365,5 @@ void avc_transfer_register(lua_State *L) {
     static const luaL_Reg methods[] = {{"result", l_result}, {"cancel", l_cancel},
                                        {"close", l_close},   {"state", l_state},
                                        {"id", l_id},         {NULL, NULL}};
-    luaL_newmetatable(L, AVC_TRANSFER_MT);
-    lua_pushvalue(L, -2); /* the module state, upvalue of every method */
-    avc_setfuncs(L, methods, 1);
-    lua_pushcfunction(L, l_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, l_tostring);
-    lua_setfield(L, -2, "__tostring");
-#if LUA_VERSION_NUM >= 504
-    lua_pushcfunction(L, l_close);
-    lua_setfield(L, -2, "__close");
-#endif
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    avc_new_type(L, AVC_TRANSFER_MT, methods, l_close, l_tostring);
 }

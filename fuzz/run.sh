@@ -58,8 +58,7 @@ S=$ROOT/src
 for t in "${targets[@]}"; do
   case "$t" in
     decode)  build decode "$HERE/fuzz_decode.c" "$S"/*.c "${CJSON_LINK[@]}" -lcurl -llua5.4 -lm ;;
-    headers) build headers "$HERE/fuzz_headers.c" "$S/headers.c" "$S/transfer.c" "$S/json.c" \
-               -lcurl -llua5.4 -lm ;;
+    headers) build headers "$HERE/fuzz_headers.c" "$S"/*.c -lcurl -llua5.4 -lm ;;
   esac
 done
 

@@ -16,7 +16,7 @@ describe("apivideo client", function()
   end)
 
   before_each(function()
-    srv:reset()
+    srv:idle_reset()
   end)
 
   -- Valid options with overrides applied (a value of `false` in `without` removes a key).

@@ -154,7 +154,7 @@ describe("apivideo.core", function()
     end)
 
     before_each(function()
-      srv:reset()
+      srv:idle_reset()
     end)
 
     -- Drives m until t is no longer running (at most ms milliseconds).

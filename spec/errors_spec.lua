@@ -182,7 +182,7 @@ describe("apivideo.errors", function()
     end)
 
     before_each(function()
-      srv:reset()
+      srv:idle_reset()
     end)
 
     local function get(path)

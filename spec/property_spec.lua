@@ -46,7 +46,7 @@ describe("generated inputs #property", function()
   setup(function() math.randomseed(tonumber(os.getenv("APIVIDEO_PROPERTY_SEED")) or 20261126) end)
 
   it("every id, metadata entry and period is refused or reaches the server exactly", function()
-    srv:reset()
+    srv:idle_reset()
     local c = apivideo.new({ api_key = "standin-key", base_url = srv.url, auth = "basic", max_retries = 0 })
     local sent, refused = 0, 0
     for i = 1, N do

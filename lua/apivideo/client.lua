@@ -254,7 +254,6 @@ local function retry_after(status, headers)
   if n == nil then return nil end
   return n < 0 and 0 or n
 end
-M.retry_after = retry_after
 
 --- The rate-limit facts of a response, or nil when it carried none.
 -- @local

@@ -1,5 +1,7 @@
 --- ISO-8601 timestamps (as the API sends them) to seconds since the epoch.
 -- @module apivideo.time
+local check = require("apivideo.check")
+
 local M = {}
 
 local function days_from_civil(y, m, d)
@@ -13,7 +15,6 @@ local function days_from_civil(y, m, d)
   return era * 146097 + doe - 719468
 end
 
-local DAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
 
 --- "2019-06-24T11:45:01.109Z" or with an offset ("+02:00") -> 1561376701.109.
 -- Returns nil and a message for anything else.
@@ -22,12 +23,11 @@ local DAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
 ---@return string? err
 function M.parse(s)
   if type(s) ~= "string" then return nil, "timestamp must be a string" end
-  local y, mo, d, h, mi, sec, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
-  if not y then return nil, "not an ISO-8601 timestamp: '" .. s .. "'" end
-  y, mo, d, h, mi, sec = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(sec)
-  local leap = (y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0
-  if mo < 1 or mo > 12 or d < 1 or d > DAYS[mo] + ((mo == 2 and leap) and 1 or 0)
-      or h > 23 or mi > 59 or sec > 60 then
+  local day, h, mi, sec, rest = s:match("^(%d%d%d%d%-%d%d%-%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
+  if not day then return nil, "not an ISO-8601 timestamp: '" .. s .. "'" end
+  local y, mo, d = check.date(day) -- the calendar rules live in one place
+  h, mi, sec = tonumber(h), tonumber(mi), tonumber(sec)
+  if not y or h > 23 or mi > 59 or sec > 60 then
     return nil, "timestamp out of range: '" .. s .. "'"
   end
   local frac = 0

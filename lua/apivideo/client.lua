@@ -218,9 +218,10 @@ function M.new(opts)
   local headers = { "Accept: application/json", "AV-Origin-Client: lua:" .. M.VERSION }
   if app then headers[#headers + 1] = app end
   self.base_headers = headers
-  local driver, driver_check = engine_mod.default_driver(yield)
+  local driver, driver_check, hub_ngx = engine_mod.default_driver(yield)
   self.engine = engine_mod.new({
     max_body = self.max_body_bytes, share = shared_pool(), driver = driver, check = driver_check,
+    hub = hub_ngx,
   })
   self.auth = auth.new(self, mode, key, store)
   self.analytics = require("apivideo.analytics").new(self)

@@ -11,6 +11,7 @@
 -- passes a driver that yields to it between non-blocking steps.
 -- @module apivideo.engine
 local core = require("apivideo.core")
+local hub_mod = require("apivideo.hub")
 
 local M = {}
 
@@ -107,26 +108,43 @@ function M.ngx_driver(ngx_)
   end
 end
 
+--- The nginx driver over the worker's hub (apivideo.hub): the engine's
+-- transfers go through the worker's one multi handle and the request sleeps
+-- on a semaphore until one of them finishes or its next timer is due.
+function M.hub_driver(engine, wait_ms)
+  engine.multi:wait(wait_ms)
+end
+
 --- The driver for this host: `yield` when given, nginx's when running inside
--- nginx with the Lua module, else blocking;
--- and the check every new task must pass first (nil when none).
+-- nginx with the Lua module, else blocking; the check every new task must
+-- pass first (nil when none); and, inside nginx, the ngx table the worker's
+-- hub runs on (nil elsewhere, or when this nginx lacks ngx.semaphore).
 function M.default_driver(yield)
   if yield then return M.yielding_driver(yield) end
   local ngx_ = rawget(_G, "ngx")
   if type(ngx_) == "table" and type(ngx_.get_phase) == "function" and type(ngx_.sleep) == "function" then
+    if hub_mod.available(ngx_) then return M.hub_driver, ngx_check(ngx_), ngx_ end
     return M.ngx_driver(ngx_), ngx_check(ngx_)
   end
   return blocking_driver
 end
 
 --- Creates an engine. opts: max_body (bytes), share (a core.share() pool),
--- driver (function(engine, wait_ms)), check (function(engine)).
+-- driver (function(engine, wait_ms)), check (function(engine)), hub (the
+-- ngx table: send through the nginx worker's hub instead of an own multi).
 function M.new(opts)
   opts = opts or {}
-  local driver, check = opts.driver, opts.check
-  if not driver then driver, check = M.default_driver() end
+  local driver, check, hub_ngx = opts.driver, opts.check, opts.hub
+  if not driver then driver, check, hub_ngx = M.default_driver() end
+  local multi
+  if hub_ngx then
+    multi = hub_mod.lane({ ngx = hub_ngx, share = opts.share, max_body = opts.max_body })
+  else
+    multi = core.multi({ max_body = opts.max_body, share = opts.share })
+  end
   return setmetatable({
-    multi = core.multi({ max_body = opts.max_body, share = opts.share }),
+    multi = multi, -- a core.multi, or a lane of the nginx worker's hub
+    lane = hub_ngx and multi or nil,
     driver = driver,
     check = check, -- raises when tasks may not start here (an nginx phase that cannot yield)
     waiting = {}, -- transfer -> task
@@ -240,7 +258,7 @@ function Task:cancel()
   self.cancelled = true
   if self.transfer then
     engine.waiting[self.transfer] = nil
-    self.transfer:close()
+    if engine.lane then engine.lane:cancel(self.transfer) else self.transfer:close() end
     self.transfer = nil
   end
   if self.timer then self.timer.task = nil end
@@ -309,7 +327,9 @@ function Engine:run_until(pred)
   if self:current() then
     error("apivideo: a blocking call was made from inside an apivideo task", 3)
   end
+  local lane = self.lane
   while true do
+    if lane then lane:take_turn() end -- inside nginx: never hold the worker long
     self:_run_ready()
     if pred() then return end
     self:_collect(pred) -- what already finished comes first

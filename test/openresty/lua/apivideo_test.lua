@@ -39,24 +39,32 @@ local function int_arg(args, name, default, min, max)
   return n
 end
 
---- The nginx driver of the library over an ngx whose sleep records how long
--- the worker was held between two naps: wall time and the worker's CPU time
--- (os.clock), which preemption by other processes does not inflate.
-local function traced_ngx_driver()
+--- Wraps a client's engine to record how long the worker was held between
+-- two yields to nginx: wall time and the worker's CPU time (os.clock), which
+-- preemption by other processes does not inflate. The engine yields in its
+-- driver (waiting for data) and in its lane's take_turn (after a time slice);
+-- a call that returned at once does not end the hold.
+local function traced(engine)
   local trace = { naps = 0, max_hold_ms = 0, max_hold_cpu_ms = 0, held_cpu_ms = 0 }
   local last, last_cpu = core.now_ms(), os.clock()
-  local proxy = setmetatable({
-    sleep = function(s)
+  local lane = engine.lane
+  local function around(f)
+    return function(...)
       local held, cpu = core.now_ms() - last, (os.clock() - last_cpu) * 1000
-      if held > trace.max_hold_ms then trace.max_hold_ms = held end
-      if cpu > trace.max_hold_cpu_ms then trace.max_hold_cpu_ms = cpu end
-      trace.held_cpu_ms = trace.held_cpu_ms + cpu
-      trace.naps = trace.naps + 1
-      ngx.sleep(s)
-      last, last_cpu = core.now_ms(), os.clock()
-    end,
-  }, { __index = ngx })
-  return engine.ngx_driver(proxy), trace
+      local before = lane and lane.yields
+      f(...)
+      if lane == nil or lane.yields ~= before then
+        if held > trace.max_hold_ms then trace.max_hold_ms = held end
+        if cpu > trace.max_hold_cpu_ms then trace.max_hold_cpu_ms = cpu end
+        trace.held_cpu_ms = trace.held_cpu_ms + cpu
+        trace.naps = trace.naps + 1
+        last, last_cpu = core.now_ms(), os.clock()
+      end
+    end
+  end
+  engine.driver = around(engine.driver)
+  if lane then lane.take_turn = around(lane.take_turn) end
+  return trace
 end
 
 local function new_client(args, driver)
@@ -69,9 +77,12 @@ local function new_client(args, driver)
   })
   local trace
   if driver == "blocking" then
-    client.engine.driver = engine.blocking_driver -- the control
+    -- the control: an engine with its own multi handle that blocks in
+    -- curl_multi_poll, as a client unaware of nginx would
+    client.engine:close()
+    client.engine = engine.new({ driver = engine.blocking_driver, max_body = client.max_body_bytes })
   elseif args.trace == "1" then
-    client.engine.driver, trace = traced_ngx_driver()
+    trace = traced(client.engine)
   end
   return client, trace
 end

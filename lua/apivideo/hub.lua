@@ -1,0 +1,319 @@
+--- Inside nginx: one multi handle per worker, shared by every client.
+--
+-- A worker serves many requests at once and each builds its own client. If
+-- every client polled its own multi handle, each would wake the worker on its
+-- own timer whether or not anything had arrived, their timers would fall due
+-- in the same loop iteration, and every request would open (and close) its
+-- own connections. Instead, every client of the worker sends its transfers
+-- through the worker's hub:
+--
+--  * one multi handle, so connections stay open from one request to the next
+--    (the keepalive pool lua-resty-http users expect) and one poll covers all;
+--  * one pump, a light thread (`ngx.timer.at`) that moves the bytes while
+--    anything is in flight, with naps of 1-4 ms (or libcurl's own hint);
+--  * each client sees a lane: its own transfers and its own queue of finished
+--    ones. A request that waits sleeps on its lane's `ngx.semaphore` and is
+--    woken only when one of its own transfers finishes (or its next timer is
+--    due);
+--  * turns: answers of many requests often arrive together, and waking them
+--    all at once would hold the worker for as long as all of them take to
+--    decode and handle. The pump wakes at most TURNS_PER_TICK lanes per loop
+--    iteration, in the order their data arrived, and a lane that has run for
+--    SLICE_MS without waiting gives its turn back (`Lane:take_turn`) before it
+--    decodes the next page. nginx's own events (other requests) get the
+--    worker between any two turns.
+--
+-- Finished transfers are decoded by the request that owns them, in its own
+-- coroutine: the pump never runs a request's Lua code.
+--
+-- A lane has the shape of a `core.multi` (add, perform, next_done, timeout,
+-- count, queued, close), so the engine drives either without knowing which.
+-- @module apivideo.hub
+local core = require("apivideo.core")
+
+local M = {}
+
+local PUMP_NAP_MIN_MS, PUMP_NAP_MAX_MS = 1, 4
+local TURNS_PER_TICK, SLICE_MS = 2, 0.5
+local now_ms = core.now_ms
+-- a lane with nothing due waits at most this long before it looks again (a
+-- safety net: the pump wakes it as soon as one of its transfers finishes)
+local LANE_WAIT_MAX_MS = 1000
+
+local Hub = {}
+Hub.__index = Hub
+
+local Lane = {}
+Lane.__index = Lane
+
+--- Hands every finished transfer of the worker to the lane that sent it and
+-- wakes that lane if it is waiting.
+function Hub:_dispatch()
+  local multi, owner = self.multi, self.owner
+  local t = multi:next_done()
+  while t do
+    local lane = owner[t]
+    if lane then
+      owner[t] = nil
+      lane.transfers[t] = nil
+      lane.n = lane.n - 1
+      local tail = lane.tail + 1
+      lane.tail = tail
+      lane.done[tail] = t
+      if lane.waiting then self:_want_turn(lane) end
+    else
+      t:close() -- its lane was closed while it ran
+    end
+    t = multi:next_done()
+  end
+end
+
+--- Puts a lane in the queue of lanes waiting for a turn (once).
+function Hub:_want_turn(lane)
+  if lane.in_turns then return end
+  lane.in_turns = true
+  local tail = self.turns_tail + 1
+  self.turns_tail = tail
+  self.turns[tail] = lane
+end
+
+--- Wakes up to n waiting lanes, oldest first. Returns how many still wait.
+function Hub:_give_turns(n)
+  local turns = self.turns
+  local head, tail = self.turns_head, self.turns_tail
+  while n > 0 and head <= tail do
+    local lane = turns[head]
+    turns[head] = nil
+    head = head + 1
+    lane.in_turns = false
+    if lane.waiting then -- (a lane whose wait timed out meanwhile is skipped)
+      lane.waiting = false
+      lane.sema:post(1)
+      n = n - 1
+    end
+  end
+  if head > tail then head, tail = 1, 0 end
+  self.turns_head, self.turns_tail = head, tail
+  return tail - head + 1
+end
+
+--- Moves data on every transfer of the worker (waits at most ms: only the
+-- blocking driver passes more than 0) and dispatches what finished.
+function Hub:perform(ms)
+  local _, finished = self.multi:perform(ms or 0)
+  if finished > 0 then self:_dispatch() end
+  return finished
+end
+
+local function pump(premature, hub)
+  local ngx_ = hub.ngx
+  local multi = hub.multi
+  local nap = PUMP_NAP_MIN_MS
+  while not premature do
+    local in_flight = multi:count() > 0
+    if in_flight and hub:perform(0) > 0 then
+      nap = PUMP_NAP_MIN_MS
+    elseif nap < PUMP_NAP_MAX_MS then
+      nap = nap + 1
+    end
+    local waiting = hub:_give_turns(TURNS_PER_TICK)
+    if multi:count() == 0 and waiting == 0 then break end
+    local ms = nap
+    if waiting > 0 then
+      ms = PUMP_NAP_MIN_MS
+    else
+      local hint = multi:timeout()
+      if hint >= 0 and hint < ms then ms = hint end
+    end
+    -- (at least 1 ms: a 0 s sleep would resume within this same loop iteration)
+    ngx_.sleep((ms < PUMP_NAP_MIN_MS and PUMP_NAP_MIN_MS or ms) / 1000)
+  end
+  hub.pumping = false
+end
+
+--- Makes sure the pump runs; false when nginx refused the timer (too many
+-- pending timers, the worker exiting): the lanes then poll for themselves.
+function Hub:_ensure_pump()
+  if self.pumping then return true end
+  local ok = self.ngx.timer.at(0, pump, self)
+  if ok then self.pumping = true end
+  return ok and true or false
+end
+
+local hub -- this worker's (a forked worker gets its own: see M.get)
+
+--- The hub of this nginx worker, created on first use with the given share
+-- pool (DNS answers and TLS sessions of the Lua state).
+function M.get(ngx_, share)
+  local pid = ngx_.worker and ngx_.worker.pid and ngx_.worker.pid() or 0
+  if not hub or hub.pid ~= pid then
+    hub = setmetatable({
+      ngx = ngx_,
+      pid = pid,
+      multi = core.multi({ share = share }),
+      owner = {}, -- transfer -> lane
+      turns = {}, turns_head = 1, turns_tail = 0, -- lanes waiting for a turn
+      pumping = false,
+    }, Hub)
+  end
+  return hub
+end
+
+--- True when this nginx has what the hub needs (ngx.semaphore, ngx.timer).
+function M.available(ngx_)
+  if type(ngx_.timer) ~= "table" or type(ngx_.timer.at) ~= "function" then return false end
+  local ok, sema = pcall(require, "ngx.semaphore")
+  return ok and type(sema) == "table" and type(sema.new) == "function"
+end
+
+--- A lane for one client. opts: ngx, share, max_body.
+function M.lane(opts)
+  return setmetatable({
+    ngx = opts.ngx,
+    share = opts.share,
+    max_body = opts.max_body,
+    transfers = {}, -- in flight: transfer -> true
+    n = 0,
+    done = {}, head = 1, tail = 0, -- finished, not yet taken
+    waiting = false,
+    yields = 0, -- times this lane handed the worker back to nginx
+  }, Lane)
+end
+
+function Lane:_hub()
+  local h = self.hub
+  if not h then
+    h = M.get(self.ngx, self.share)
+    self.hub = h
+    self.sema = require("ngx.semaphore").new(0)
+  end
+  return h
+end
+
+--- Sends a transfer through the worker's multi handle (like multi:add).
+function Lane:add(spec)
+  if self.closed then error("apivideo.core: multi handle is closed", 2) end
+  local h = self:_hub()
+  if spec.max_body == nil then spec.max_body = self.max_body end
+  local t = h.multi:add(spec)
+  h.owner[t] = self
+  self.transfers[t] = true
+  self.n = self.n + 1
+  h:_ensure_pump() -- it sends the request at its next tick
+  return t
+end
+
+--- Moves data on the worker's transfers (ms > 0 blocks the worker: only the
+-- blocking driver asks for that). Returns in_flight, finished of this lane.
+function Lane:perform(ms)
+  if self.n > 0 or (ms and ms > 0) then
+    self:_hub():perform(ms)
+  end
+  return self.n, self.tail - self.head + 1
+end
+
+--- Pops the oldest finished transfer of this lane (nil when none).
+function Lane:next_done()
+  local head = self.head
+  if head > self.tail then return nil end
+  local t = self.done[head]
+  self.done[head] = nil
+  if head == self.tail then
+    self.head, self.tail = 1, 0
+  else
+    self.head = head + 1
+  end
+  return t
+end
+
+--- Milliseconds until libcurl wants to be called (-1: no hint).
+function Lane:timeout()
+  if not self.hub then return -1 end
+  return self.hub.multi:timeout()
+end
+
+--- Transfers of this lane in flight.
+function Lane:count()
+  return self.n
+end
+
+--- Finished transfers of this lane not yet taken.
+function Lane:queued()
+  return self.tail - self.head + 1
+end
+
+--- Stops one transfer of this lane (a cancelled task).
+function Lane:cancel(t)
+  if self.transfers[t] then
+    self.transfers[t] = nil
+    self.n = self.n - 1
+    if self.hub then self.hub.owner[t] = nil end
+  end
+  t:close()
+end
+
+-- Sleeps on the lane's semaphore until the pump gives it a turn, at most ms.
+local function sleep_for_turn(self, h, ms)
+  self.yields = self.yields + 1
+  if h:_ensure_pump() then
+    self.waiting = true
+    self.sema:wait(ms / 1000)
+    self.waiting = false
+  else -- no pump (nginx refused a timer): poll for ourselves
+    self.ngx.sleep(PUMP_NAP_MIN_MS / 1000)
+    h:perform(0)
+  end
+  self.turn_at = now_ms()
+end
+
+--- Waits until a transfer of this lane finishes or wait_ms (the engine's
+-- next timer) passes, yielding to nginx meanwhile.
+function Lane:wait(wait_ms)
+  local h = self:_hub()
+  if self.head <= self.tail then return end
+  if self.n == 0 then
+    if not wait_ms then return end
+    -- only a timer of the engine is due
+    self.yields = self.yields + 1
+    self.ngx.sleep((wait_ms < PUMP_NAP_MIN_MS and PUMP_NAP_MIN_MS or wait_ms) / 1000)
+    self.turn_at = now_ms()
+    return
+  end
+  if wait_ms == nil or wait_ms > LANE_WAIT_MAX_MS then wait_ms = LANE_WAIT_MAX_MS end
+  sleep_for_turn(self, h, wait_ms)
+end
+
+--- Called by the engine before it does more work for this lane: once the
+-- lane has held the worker for SLICE_MS since its turn began, it queues for
+-- another turn and yields, so that one request never holds the worker long.
+function Lane:take_turn()
+  local at = self.turn_at
+  if not at then
+    self.turn_at = now_ms()
+    return
+  end
+  if now_ms() - at < SLICE_MS then return end
+  local h = self:_hub()
+  h:_want_turn(self)
+  sleep_for_turn(self, h, LANE_WAIT_MAX_MS)
+end
+
+--- Cancels every transfer of this lane; the worker's hub stays. Idempotent.
+function Lane:close()
+  if self.closed then return end
+  self.closed = true
+  local owner = self.hub and self.hub.owner
+  for t in pairs(self.transfers) do
+    if owner then owner[t] = nil end
+    t:close()
+  end
+  for i = self.head, self.tail do self.done[i]:close() end
+  self.transfers, self.done, self.head, self.tail, self.n = {}, {}, 1, 0, 0
+end
+
+function Lane:__tostring()
+  if self.closed then return "apivideo.hub.lane (closed)" end
+  return ("apivideo.hub.lane (%d in flight)"):format(self.n)
+end
+
+return M

@@ -37,6 +37,7 @@ build = {
     ["apivideo.check"] = "lua/apivideo/check.lua",
     ["apivideo.client"] = "lua/apivideo/client.lua",
     ["apivideo.engine"] = "lua/apivideo/engine.lua",
+    ["apivideo.hub"] = "lua/apivideo/hub.lua",
     ["apivideo.errors"] = "lua/apivideo/errors.lua",
     ["apivideo.pager"] = "lua/apivideo/pager.lua",
     ["apivideo.store"] = "lua/apivideo/store.lua",

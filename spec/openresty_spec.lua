@@ -235,11 +235,9 @@ local function count_keys(t)
 end
 
 local WALK = "/walk?video=vi250&pages=10&page_size=10&concurrency=4"
--- The issue's target for /ping's p99 is 5 ms; measured here 11-16 ms (the
--- cosocket yardstick: ~2.4 ms; the blocking control: seconds). Until the
--- per-walk CPU cost comes down the spec guards the order of magnitude;
--- APIVIDEO_P99_LIMIT_MS=5 checks the target itself.
-local P99_LIMIT_MS = tonumber(os.getenv("APIVIDEO_P99_LIMIT_MS")) or 40
+-- The issue's target for /ping's p99 under 20 concurrent walks (best of up
+-- to three runs: other processes on this 2-CPU machine only ever add latency).
+local P99_LIMIT_MS = tonumber(os.getenv("APIVIDEO_P99_LIMIT_MS")) or 5
 local CONTROL_MIN_MS = 50
 local LOAD_S, CONTROL_S = 3, 5
 
@@ -318,6 +316,70 @@ describe("lua-apivideo in nginx (OpenResty) #once", function()
       assert.are.equal("blocking", res.driver)
     end)
 
+    it("connections outlive the request: later walks reuse the worker's connections", function()
+      local n = fresh(1)
+      standin:reset()
+      -- the whole video (a walk cut short closes the connections of the
+      -- pages it had prefetched: their answers are still on the way)
+      local whole = "/walk?video=vi250&pages=10&page_size=25&concurrency=4"
+      local all = expected("vi250", 250, 250, 10)
+      check_walk(get_json(n, whole), all, "first walk")
+      local first = standin:stats()
+      for i = 1, 3 do check_walk(get_json(n, whole), all, "walk " .. (i + 1)) end
+      local after = standin:stats()
+      note("4 walks, one after the other, in 4 requests: %s connections after the first, %s after all",
+        int(first.connections), int(after.connections))
+      assert.is_true(first.connections >= 1 and first.connections <= 5, "first walk: " .. first.connections)
+      assert.are.equal(first.connections, after.connections, "later requests opened connections of their own")
+      -- and the pump stops once nothing is in flight
+      local hub
+      for _ = 1, 50 do
+        hub = get_json(n, "/_test/hub")
+        if not hub.pumping then break end
+        os.execute("sleep 0.02")
+      end
+      assert.are.same({ in_flight = 0, owned = 0, turns_waiting = 0, pumping = false }, hub)
+    end)
+
+    it("retries inside nginx: 503 and a reset connection are retried, the walk is complete", function()
+      local n = fresh(1)
+      standin:reset()
+      get_json(n, WALK) -- a token in the store
+      standin:reset()
+      standin:faults({
+        { match = "/analytics/videos/vi250", kind = "503", skip = 2 },
+        { match = "/analytics/videos/vi250", kind = "reset", skip = 6 },
+      })
+      local res = get_json(n, WALK)
+      check_walk(res, want, "/walk with faults")
+      local stats = standin:stats()
+      note("walk with a 503 and a reset: %s API requests, statuses %s", int(stats.api_requests),
+        cjson.encode(stats.status))
+      assert.are.equal(1, stats.status["503"])
+      assert.is_true(stats.api_requests >= 11, "the failed requests were not sent again")
+    end)
+
+    it("a request nginx abandons mid-walk leaves nothing in flight and the worker serves on", function()
+      local n = fresh(1)
+      local before = get_json(n, WALK)
+      -- the walk takes about 200 ms; curl gives up after 80 and nginx kills the handler
+      run("curl -s -o /dev/null --max-time 0.08 " .. q(n.url .. "/walk_abortable?video=vi250&pages=10"))
+      local hub
+      for _ = 1, 100 do -- its transfers finish in the hub and are dropped
+        hub = get_json(n, "/_test/hub")
+        if hub.in_flight == 0 and hub.owned == 0 then break end
+        os.execute("sleep 0.02")
+      end
+      note("after the abandoned walk: hub %s", cjson.encode(hub))
+      assert.are.equal(0, hub.in_flight)
+      assert.are.equal(0, hub.owned)
+      local res = get_json(n, WALK)
+      check_walk(res, want, "walk after the abandoned one")
+      assert.are.equal(before.worker, res.worker, "the worker was replaced (it crashed?)")
+      local log = read_file(n.prefix .. "/logs/error.log") or ""
+      assert.is_nil(log:match("%[alert%][^\n]*"), "error.log: " .. tostring(log:match("%[alert%][^\n]*")))
+    end)
+
     it("/phase_error: a call from header_filter fails at once with a clear error, nothing is sent", function()
       local n = fresh(1)
       standin:reset()
@@ -369,12 +431,14 @@ describe("lua-apivideo in nginx (OpenResty) #once", function()
         n = fresh(1)
         standin:reset()
         get_json(n, WALK) -- a token in the store, as a running server has
-        local res = run_load(n, WALK, { duration = LOAD_S, ping = true })
+        local res = run_load(n, WALK .. "&trace=1", { duration = LOAD_S, ping = true })
         local stats = standin:stats()
+        local hold = res.trace or {}
         note("non-blocking run %d: %s walks (walk p50 %s ms), stand-in max in flight %s, "
-          .. "/ping %s req, p50 %s p90 %s p99 %s ms%s", attempt, int(res.walks), int(res.walk_ms.p50),
-          int(stats.max_in_flight), int(res.ping.requests), ms(res.ping.p50_ms), ms(res.ping.p90_ms),
-          ms(res.ping.p99_ms), stuck_note(res))
+          .. "/ping %s req, p50 %s p90 %s p99 %s ms, longest hold of the worker by a walk %s ms (%s ms CPU)%s",
+          attempt, int(res.walks), int(res.walk_ms.p50), int(stats.max_in_flight), int(res.ping.requests),
+          ms(res.ping.p50_ms), ms(res.ping.p90_ms), ms(res.ping.p99_ms), ms(hold.max_hold_ms),
+          ms(hold.max_hold_cpu_ms), stuck_note(res))
         if res.unanswered then
           stuck[#stuck + 1] = ("run %d: %s walk(s) never answered (%s)"):format(attempt, int(res.unanswered), res.stuck)
         else

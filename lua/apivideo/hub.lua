@@ -159,6 +159,20 @@ function M.get(ngx_, share)
   return hub
 end
 
+--- What this worker's hub holds now (nil before its first use):
+-- `{ in_flight = n, owned = n, turns_waiting = n, pumping = bool }`, where
+-- owned counts the transfers still tied to a client (in flight, not yet
+-- handed over) and turns_waiting the clients queued for a turn.
+function M.stats()
+  if not hub then return nil end
+  local owned = 0
+  for _ in pairs(hub.owner) do owned = owned + 1 end
+  return {
+    in_flight = hub.multi:count(), owned = owned,
+    turns_waiting = hub.turns_tail - hub.turns_head + 1, pumping = hub.pumping,
+  }
+end
+
 --- True when this nginx has what the hub needs (ngx.semaphore, ngx.timer).
 function M.available(ngx_)
   if type(ngx_.timer) ~= "table" or type(ngx_.timer.at) ~= "function" then return false end

@@ -44,10 +44,10 @@ end
 -- preemption by other processes does not inflate. The engine yields in its
 -- driver (waiting for data) and in its lane's take_turn (after a time slice);
 -- a call that returned at once does not end the hold.
-local function traced(engine)
+local function traced(eng)
   local trace = { naps = 0, max_hold_ms = 0, max_hold_cpu_ms = 0, held_cpu_ms = 0 }
   local last, last_cpu = core.now_ms(), os.clock()
-  local lane = engine.lane
+  local lane = eng.lane
   local function around(f)
     return function(...)
       local held, cpu = core.now_ms() - last, (os.clock() - last_cpu) * 1000
@@ -62,7 +62,7 @@ local function traced(engine)
       end
     end
   end
-  engine.driver = around(engine.driver)
+  eng.driver = around(eng.driver)
   if lane then lane.take_turn = around(lane.take_turn) end
   return trace
 end

@@ -70,13 +70,21 @@ function Pager:next_page()
     -- start those requests now, so they travel while the caller works
     self.client.engine:kick()
   else
-    self:close()
+    self:_stop() -- the last page: its items are still to be handed out
   end
   return page
 end
 
 --- Ends the walk and cancels every request still in flight. Idempotent.
+-- An items iterator of a closed walk ends at once, even in the middle of a
+-- page it holds.
 function Pager:close()
+  self.closed = true
+  self:_stop()
+end
+
+--- No more pages: cancels every request still in flight.
+function Pager:_stop()
   self.finished = true
   local tasks = self.tasks
   self.tasks = {}
@@ -99,6 +107,7 @@ end
 function M.items(pager)
   local data, i = nil, 0
   return function()
+    if pager.closed then return nil end
     while true do
       if data then
         i = i + 1

@@ -62,7 +62,10 @@ struct avc_transfer {
     size_t max_body;
     enum avc_state state;
     CURLcode result;
-    int too_large; /* body went past max_body */
+    int too_large;       /* body went past max_body */
+    long stall_ms;       /* abort when no byte arrived for this long (0: never) */
+    double last_data_ms; /* when the last byte (header or body) arrived */
+    int stalled;         /* aborted for stall_ms: reported as a timeout */
     int headers_too_large;
     int oom;
     lua_Integer id;
@@ -106,6 +109,8 @@ void avc_transfer_register(lua_State *L);
 avc_transfer *avc_transfer_new(lua_State *L, avc_multi *m, int spec_idx);
 void avc_transfer_detach(avc_transfer *t);
 void avc_transfer_release(avc_transfer *t);
+void avc_transfer_finish(avc_transfer *t, CURLcode rc);
+double avc_now_ms(void);
 
 /* json.c */
 int avc_json_decode(lua_State *L, const char *s, size_t len);

@@ -23,7 +23,7 @@ static avc_multi *check_multi(lua_State *L, int idx) {
     return m;
 }
 
-static double now_ms(void) {
+double avc_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
@@ -31,7 +31,7 @@ static double now_ms(void) {
 
 int avc_l_now_ms(lua_State *L);
 int avc_l_now_ms(lua_State *L) {
-    lua_pushnumber(L, now_ms());
+    lua_pushnumber(L, avc_now_ms());
     return 1;
 }
 
@@ -144,7 +144,7 @@ static int collect(lua_State *L, avc_multi *m) {
         if (msg->msg != CURLMSG_DONE) continue;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
         if (t == NULL || t->state != AVC_RUNNING) continue;
-        t->result = msg->data.result;
+        avc_transfer_finish(t, msg->data.result);
         curl_multi_remove_handle(m->multi, t->easy);
         m->attached--;
         t->state = AVC_DONE;
@@ -169,7 +169,7 @@ static int collect(lua_State *L, avc_multi *m) {
 static int l_perform(lua_State *L) {
     avc_multi *m = check_multi(L, 1);
     lua_Number timeout = luaL_optnumber(L, 2, 0);
-    double start = now_ms();
+    double start = avc_now_ms();
     int finished = 0;
     if (timeout <= 0 && m->attached > 0) {
         /* A step that must not wait is called often (every nap of an nginx
@@ -193,7 +193,7 @@ static int l_perform(lua_State *L) {
         if (mc != CURLM_OK) return luaL_error(L, "apivideo.core: %s", curl_multi_strerror(mc));
         finished += collect(L, m);
         if (finished > 0 || timeout <= 0) break;
-        left = (double)timeout - (now_ms() - start);
+        left = (double)timeout - (avc_now_ms() - start);
         if (left <= 0) break;
         mc = curl_multi_poll(m->multi, NULL, 0, left < 1 ? 1 : (int)left, NULL);
         if (mc != CURLM_OK) return luaL_error(L, "apivideo.core: %s", curl_multi_strerror(mc));

@@ -105,11 +105,11 @@ function Hub:perform(ms)
   return finished
 end
 
-local function pump(premature, hub)
+local function pump_loop(hub)
   local ngx_ = hub.ngx
   local multi = hub.multi
   local nap = PUMP_NAP_MIN_MS
-  while not premature do
+  while true do
     local in_flight = multi:count() > 0
     if in_flight and hub:perform(0) > 0 then
       nap = PUMP_NAP_MIN_MS
@@ -117,7 +117,7 @@ local function pump(premature, hub)
       nap = nap + 1
     end
     local waiting = hub:_give_turns(TURNS_PER_TICK)
-    if multi:count() == 0 and waiting == 0 then break end
+    if multi:count() == 0 and waiting == 0 then return end
     local ms = nap
     if waiting > 0 then
       ms = PUMP_NAP_MIN_MS
@@ -128,7 +128,16 @@ local function pump(premature, hub)
     -- (at least 1 ms: a 0 s sleep would resume within this same loop iteration)
     ngx_.sleep((ms < PUMP_NAP_MIN_MS and PUMP_NAP_MIN_MS or ms) / 1000)
   end
+end
+
+local function pump(premature, hub)
+  -- premature: the worker is exiting; the lanes poll for themselves
+  local ok, err = true, nil
+  if not premature then ok, err = pcall(pump_loop, hub) end
   hub.pumping = false
+  if not ok then -- the next lane that waits starts another pump
+    hub.ngx.log(hub.ngx.ERR, "apivideo: the worker's pump stopped: ", tostring(err))
+  end
 end
 
 --- Makes sure the pump runs; false when nginx refused the timer (too many
@@ -271,8 +280,11 @@ local function sleep_for_turn(self, h, ms)
   self.yields = self.yields + 1
   if h:_ensure_pump() then
     self.waiting = true
-    self.sema:wait(ms / 1000)
+    local woken = self.sema:wait(ms / 1000)
     self.waiting = false
+    -- not woken: the engine's timer is due, or (a safety net) the pump is
+    -- stuck; either way a step of our own costs little
+    if not woken then h:perform(0) end
   else -- no pump (nginx refused a timer): poll for ourselves
     self.ngx.sleep(PUMP_NAP_MIN_MS / 1000)
     h:perform(0)

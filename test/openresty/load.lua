@@ -60,11 +60,17 @@ local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'
 local wrk
 if opts.ping then
   if not opts.duration then usage("--ping needs --duration") end
-  local cmd = ("wrk -t1 -c%d -d%ds --timeout 30s --latency %s%s 2>&1"):format(
+  local cmd = ("wrk -t1 -c%d -d%ds --timeout 30s --latency %s%s"):format(
     opts.ping_connections, math.ceil(opts.duration),
     opts.ping_script and ("-s " .. shell_quote(opts.ping_script) .. " ") or "",
     shell_quote(opts.url .. opts.ping))
-  wrk = assert(io.popen(cmd, "r"))
+  -- wrk's event loop only takes file descriptors below 10 + 3 x connections:
+  -- descriptors inherited from whoever started us (a test runner holding a
+  -- few dozen sockets) would push its own above that and every connect
+  -- would fail. Close everything above stderr first.
+  local closing = "for fd in /proc/$$/fd/*; do n=${fd##*/}; "
+    .. "if [ \"$n\" -gt 2 ]; then eval \"exec $n>&-\"; fi; done 2>/dev/null; "
+  wrk = assert(io.popen("bash -c " .. shell_quote(closing .. "exec " .. cmd .. " 2>&1"), "r"))
 end
 
 -- wrk prints latencies as 812.00us, 1.23ms, 1.01s, 2.00m

@@ -72,6 +72,12 @@ struct avc_transfer {
     char errbuf[CURL_ERROR_SIZE];
 };
 
+/* a socket libcurl wants watched (CURLMOPT_SOCKETFUNCTION) */
+typedef struct avc_sock {
+    curl_socket_t fd;
+    int what; /* CURL_POLL_IN, _OUT or _INOUT */
+} avc_sock;
+
 struct avc_multi {
     CURLM *multi;
     CURLSH *share;      /* owned by a share userdata kept in the user value */
@@ -81,6 +87,13 @@ struct avc_multi {
     lua_Integer next_id;
     int done_head, done_tail; /* queue of finished transfers in the user value */
     int closed;
+    /* libcurl's event interface: the sockets it watches, its one timer */
+    avc_sock *socks;
+    int nsocks, capsocks;
+    void *pfds; /* struct pollfd[capsocks], scratch space of perform() */
+    int timer_set;
+    double timer_at; /* avc_now_ms() when libcurl wants its timeout action */
+    int oom;         /* the socket list could not grow: perform() raises */
 };
 
 /* growable byte buffers (transfer.c) */

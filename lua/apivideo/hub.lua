@@ -275,12 +275,20 @@ function Lane:cancel(t)
   t:close()
 end
 
+-- nginx takes whole milliseconds (and truncates): a wait under 1 ms would
+-- return at once without yielding, and the engine would spin until its
+-- timer is due. Every wait here is at least 1 ms, rounded up.
+local function whole_ms(ms)
+  ms = math.ceil(ms)
+  return ms < PUMP_NAP_MIN_MS and PUMP_NAP_MIN_MS or ms
+end
+
 -- Sleeps on the lane's semaphore until the pump gives it a turn, at most ms.
 local function sleep_for_turn(self, h, ms)
   self.yields = self.yields + 1
   if h:_ensure_pump() then
     self.waiting = true
-    local woken = self.sema:wait(ms / 1000)
+    local woken = self.sema:wait(whole_ms(ms) / 1000)
     self.waiting = false
     -- not woken: the engine's timer is due, or (a safety net) the pump is
     -- stuck; either way a step of our own costs little
@@ -301,7 +309,7 @@ function Lane:wait(wait_ms)
     if not wait_ms then return end
     -- only a timer of the engine is due
     self.yields = self.yields + 1
-    self.ngx.sleep((wait_ms < PUMP_NAP_MIN_MS and PUMP_NAP_MIN_MS or wait_ms) / 1000)
+    self.ngx.sleep(whole_ms(wait_ms) / 1000)
     self.turn_at = now_ms()
     return
   end
@@ -320,7 +328,8 @@ function Lane:take_turn()
   end
   if now_ms() - at < SLICE_MS then return end
   local h = self:_hub()
-  h:_want_turn(self)
+  -- (no pump, no turns: sleep_for_turn then naps and polls by itself)
+  if h:_ensure_pump() then h:_want_turn(self) end
   sleep_for_turn(self, h, LANE_WAIT_MAX_MS)
 end
 

@@ -210,6 +210,21 @@ describe("apivideo.core", function()
       m:close()
     end)
 
+    it("a burst to a new plain-http host goes out at once, on as many connections", function()
+      srv:config({ latency_ms = 100 }) -- (the next idle_reset puts the start flags back)
+      local m = core.multi()
+      local ts = {}
+      for i = 1, 4 do ts[i] = m:add({ url = srv.url .. PAGE .. "&currentPage=" .. i, headers = { AUTH } }) end
+      while m:count() > 0 do m:perform(1000) end
+      local stats = srv:stats()
+      srv:idle_reset()
+      for i = 1, 4 do assert.equal(200, ts[i]:result(false).status) end
+      m:close()
+      -- nothing waited for the first answer to learn whether HTTP/1.1 multiplexes
+      assert.equal(4, stats.max_in_flight)
+      assert.equal(4, stats.connections)
+    end)
+
     it("result(false) keeps the raw body and decodes nothing", function()
       local m = core.multi()
       local t = get(m, PAGE)

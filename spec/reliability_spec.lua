@@ -372,6 +372,23 @@ describe("security", function()
       assert.are.equal(200, r.status)
       assert.are.equal("2", r.http_version)
       m:close()
+      -- a burst to the HTTP/2 host waits for the first connection and shares it
+      local before = tls:stats().connections
+      m = core.multi()
+      local auth = { "Authorization: Basic " .. require("mime").b64("standin-key:") }
+      for i = 1, 4 do
+        m:add({ url = tls.tls_url .. "/analytics/videos/vi250?period=2023&pageSize=3&currentPage=" .. i,
+          ca_file = dir .. "/ca.pem", headers = auth })
+      end
+      local statuses = {}
+      while m:count() > 0 or m:queued() > 0 do
+        m:perform(100)
+        local d = m:next_done()
+        while d do statuses[#statuses + 1] = d:result(false).status; d = m:next_done() end
+      end
+      m:close()
+      assert.are.same({ 200, 200, 200, 200 }, statuses)
+      assert.are.equal(1, tls:stats().connections - before)
       local bad = apivideo.new({ api_key = "standin-key", base_url = tls.tls_url, max_retries = 0 })
       local p2, e2 = bad.analytics:list_session_events("psManyEvents")
       assert.is_nil(p2)

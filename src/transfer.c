@@ -4,6 +4,7 @@
  * error can cross a libcurl frame; everything they learn is turned into Lua
  * values later, by transfer:result(), outside of any libcurl call.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,14 @@ void avc_transfer_finish(avc_transfer *t, CURLcode rc) {
         snprintf(t->errbuf, sizeof t->errbuf, "no data received for %ld ms (stall_timeout_ms)",
                  t->stall_ms);
     }
+}
+
+/* The scheme is https (any case). */
+static int is_https(const char *url) {
+    const char *p;
+    for (p = "https:"; *p; p++, url++)
+        if (tolower((unsigned char)*url) != *p) return 0;
+    return 1;
 }
 
 static avc_transfer *check_transfer(lua_State *L, int idx) {
@@ -201,10 +210,13 @@ avc_transfer *avc_transfer_new(lua_State *L, avc_multi *m, int spec) {
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
     SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
-    /* wait for a connection being set up to tell whether it multiplexes
-     * (HTTP/2) rather than open another: safe because connections are never
-     * shared between multi handles (see the client's pool) */
-    SETOPT(CURLOPT_PIPEWAIT, 1L);
+    /* over TLS, wait for a connection being set up to tell whether it
+     * multiplexes (HTTP/2, by ALPN) rather than open another: safe because
+     * connections are never shared between multi handles (see the client's
+     * pool). Plain http:// never multiplexes (no h2c upgrade is asked for),
+     * and there the wait only made a burst of requests to a new host queue
+     * behind the first one's answer (51, 102, 102, 102 ms at 50 ms latency). */
+    if (is_https(url)) SETOPT(CURLOPT_PIPEWAIT, 1L);
     SETOPT(CURLOPT_SHARE, m->share);
     SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
     SETOPT(CURLOPT_WRITEDATA, (void *)t);

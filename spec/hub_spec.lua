@@ -369,7 +369,8 @@ describe("apivideo.hub under a fake nginx loop", function()
     assert.are.same({ in_flight = 0, owned = 0, turns_waiting = 0, pumping = false }, hub_mod.stats())
   end)
 
-  it("cancel: a cancelled transfer leaves count and owned and is never delivered", function()
+  it("cancel: a cancelled transfer leaves count and owned, finishes in the hub (its connection kept) and is"
+    .. " never delivered", function()
     srv:faults({ { match = SLOW_VIDEO, kind = "delay", delay_ms = SLOW_MS, count = -1 } })
     hub_mod.get(fake.ngx)
     local r = {}
@@ -389,20 +390,25 @@ describe("apivideo.hub under a fake nginx loop", function()
       lane:cancel(t2) -- again: nothing more changes
       r.again = counts()
       r.got = drain(lane)
-      r.t1, r.t3 = t1, t3
+      r.t1, r.t2, r.t3 = t1, t2, t3
     end)
     assert.is_true(fake:run(function() return th.dead end, BOUND_MS))
     assert.are.same({ 3, 3, 3, 0 }, r.before)
-    assert.are.same({ 2, 2, 2, 0 }, r.after)
-    assert.are.equal("closed", r.state)
-    assert.are.same({ 2, 2, 2, 0 }, r.again)
+    -- no longer the lane's nor owned, but still in flight: it finishes in the hub
+    assert.are.same({ 2, 2, 3, 0 }, r.after)
+    assert.are.equal("running", r.state)
+    assert.are.same({ 2, 2, 3, 0 }, r.again)
     assert.are.equal(2, #r.got)
     assert.is_true((r.got[1] == r.t1 and r.got[2] == r.t3) or (r.got[1] == r.t3 and r.got[2] == r.t1))
     assert.are.same({ 1, 3 }, pages_of(r.got))
     assert.is_true(fake:run(idle, BOUND_MS))
+    assert.are.equal("closed", r.t2:state()) -- the hub closed it once its answer was in
+    -- its answer was read to the end: its connection went back to the pool
+    assert.are.equal(3, srv:stats().connections)
   end)
 
-  it("close: a lane's transfers, in flight or queued, are closed; another lane still gets its own", function()
+  it("close: a lane's finished transfers are closed, those in flight finish in the hub; another lane still gets"
+    .. " its own", function()
     srv:faults({ { match = SLOW_VIDEO, kind = "delay", delay_ms = SLOW_MS, count = -1 } })
     hub_mod.get(fake.ngx)
     local r, closed_lane = {}, nil
@@ -429,8 +435,8 @@ describe("apivideo.hub under a fake nginx loop", function()
     end)
     assert.is_true(fake:run(function() return c.dead and d.dead and idle() end, BOUND_MS))
     assert.are.same({ 1, 1 }, r.before)
-    -- d's two are all the hub still owns
-    assert.are.same({ 0, 0, "closed", "closed", 2, 2 }, r.after)
+    -- d's two are all the hub still owns; c's slow one is still in flight, owned by nobody
+    assert.are.same({ 0, 0, "closed", "running", 2, 3 }, r.after)
     assert.is_false(r.add_ok)
     assert.is_truthy(tostring(r.add_err):find("multi handle is closed", 1, true))
     assert.are.equal("apivideo.hub.lane (closed)", r.name)

@@ -331,6 +331,13 @@ describe("lua-apivideo in nginx (OpenResty) #once", function()
         int(first.connections), int(after.connections))
       assert.is_true(first.connections >= 1 and first.connections <= 5, "first walk: " .. first.connections)
       assert.are.equal(first.connections, after.connections, "later requests opened connections of their own")
+      -- walks cut short (10 of 25 pages): the pages they had prefetched finish
+      -- in the hub instead of being cut off, so their connections stay too
+      for i = 1, 3 do check_walk(get_json(n, WALK), want, "short walk " .. i) end
+      local short = standin:stats()
+      note("3 walks cut short after 10 of 25 pages: %s connections, %s API requests in all",
+        int(short.connections), int(short.api_requests))
+      assert.are.equal(first.connections, short.connections, "a walk cut short cost connections")
       -- and the pump stops once nothing is in flight
       local hub
       for _ = 1, 50 do

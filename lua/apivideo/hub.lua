@@ -265,16 +265,6 @@ function Lane:queued()
   return self.tail - self.head + 1
 end
 
---- Stops one transfer of this lane (a cancelled task).
-function Lane:cancel(t)
-  if self.transfers[t] then
-    self.transfers[t] = nil
-    self.n = self.n - 1
-    if self.hub then self.hub.owner[t] = nil end
-  end
-  t:close()
-end
-
 -- nginx takes whole milliseconds (and truncates): a wait under 1 ms would
 -- return at once without yielding, and the engine would spin until its
 -- timer is due. Every wait here is at least 1 ms, rounded up.
@@ -333,15 +323,37 @@ function Lane:take_turn()
   sleep_for_turn(self, h, LANE_WAIT_MAX_MS)
 end
 
---- Cancels every transfer of this lane; the worker's hub stays. Idempotent.
+-- A transfer this lane no longer wants. Over HTTP/1.1 closing a transfer
+-- whose answer is on its way closes its connection too, and the next
+-- request of the worker pays for a new one (TCP, TLS). So it is left to
+-- finish, owned by nobody: the hub closes it when its answer is in, and its
+-- connection goes back to the worker's pool. Its own timeouts still bound it.
+local function disown(self, t)
+  if self.hub and self.hub.owner[t] == self then
+    self.hub.owner[t] = nil
+  else
+    t:close()
+  end
+end
+
+--- Stops one transfer of this lane (a cancelled task): it is never handed
+-- to the lane; it finishes in the hub, which then closes it.
+function Lane:cancel(t)
+  if self.transfers[t] then
+    self.transfers[t] = nil
+    self.n = self.n - 1
+    disown(self, t)
+  elseif t:state() ~= "running" then -- (one cancelled before is left to finish)
+    t:close()
+  end
+end
+
+--- Drops every transfer of this lane (those in flight finish in the hub, as
+-- with cancel; those already finished are closed); the hub stays. Idempotent.
 function Lane:close()
   if self.closed then return end
   self.closed = true
-  local owner = self.hub and self.hub.owner
-  for t in pairs(self.transfers) do
-    if owner then owner[t] = nil end
-    t:close()
-  end
+  for t in pairs(self.transfers) do disown(self, t) end
   for i = self.head, self.tail do self.done[i]:close() end
   self.transfers, self.done, self.head, self.tail, self.n = {}, {}, 1, 0, 0
 end

@@ -24,7 +24,9 @@
 --    worker between any two turns.
 --
 -- Finished transfers are decoded by the request that owns them, in its own
--- coroutine: the pump never runs a request's Lua code.
+-- coroutine: the pump never runs a request's Lua code. A transfer its client
+-- no longer wants (a walk cut short, a request that ended) is not cut off:
+-- it finishes in the hub, owned by nobody, so that its connection stays.
 --
 -- A lane has the shape of a `core.multi` (add, perform, next_done, timeout,
 -- count, queued, close), so the engine drives either without knowing which.

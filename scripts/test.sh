@@ -32,7 +32,7 @@ status=0
 ${TEST_WRAPPER:-} "$lua" /usr/bin/busted --lpath="$root/lua/?.lua;$root/lua/?/init.lua;$root/?.lua" \
   --cpath="$root/$BUILD_DIR/?.so" -o plainTerminal "$@" spec >"$work/out" 2>&1 || status=$?
 cat "$work/out"
-line=$(grep -E '^[0-9]+ successes? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$work/out" | tail -n 1 || true)
+line=$(grep -E '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$work/out" | tail -n 1 || true)
 if [ -z "$line" ]; then
   echo "0 passed, 1 failed"
   exit 1

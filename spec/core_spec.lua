@@ -225,6 +225,40 @@ describe("apivideo.core", function()
       assert.equal(4, stats.connections)
     end)
 
+    it("many sockets: new transfers start while earlier answers are being read, and complete", function()
+      -- 20 half answers wait in their sockets (their transfers go on) while
+      -- 20 more transfers are added: the step that reads the half answers
+      -- also starts the new connections, so the list of watched sockets grows
+      -- from inside libcurl's callbacks, halfway through the step's own loop
+      -- (a use-after-free under ASan when the poll array grew with it)
+      srv:config({ latency_ms = 200 }) -- (the next idle_reset puts the start flags back)
+      srv:faults({ { match = "/analytics/videos/vi10k", kind = "stall", count = 20, delay_ms = 3000 } })
+      local m = core.multi()
+      local held = {}
+      for i = 1, 20 do
+        held[i] = m:add({ url = srv.url .. "/analytics/videos/vi10k?period=2023&pageSize=3&currentPage=" .. i,
+          headers = { AUTH } })
+      end
+      local t0 = core.now_ms()
+      while core.now_ms() - t0 < 60 do m:perform(5) end -- connected, requests sent
+      socket.sleep(0.3) -- the 20 half answers arrive meanwhile
+      local ts = {}
+      for i = 1, 20 do ts[i] = m:add({ url = srv.url .. PAGE .. "&currentPage=" .. i, headers = { AUTH } }) end
+      local deadline = core.now_ms() + 10000
+      local function pending()
+        for i = 1, 20 do if ts[i]:state() == "running" then return true end end
+        return false
+      end
+      while pending() and core.now_ms() < deadline do m:perform(100) end
+      local statuses, still = {}, 0
+      for i = 1, 20 do statuses[i] = ts[i]:result(false) and ts[i]:result(false).status end
+      for i = 1, 20 do if held[i]:state() == "running" then still = still + 1 end end
+      m:close()
+      srv:idle_reset()
+      for i = 1, 20 do assert.equal(200, statuses[i], "transfer " .. i) end
+      assert.equal(20, still) -- the stalled ones were still going
+    end)
+
     it("result(false) keeps the raw body and decodes nothing", function()
       local m = core.multi()
       local t = get(m, PAGE)

@@ -75,7 +75,8 @@ struct avc_transfer {
 /* a socket libcurl wants watched (CURLMOPT_SOCKETFUNCTION) */
 typedef struct avc_sock {
     curl_socket_t fd;
-    int what; /* CURL_POLL_IN, _OUT or _INOUT */
+    int what;     /* CURL_POLL_IN, _OUT or _INOUT */
+    unsigned gen; /* changes whenever libcurl (re)registers this fd */
 } avc_sock;
 
 struct avc_multi {
@@ -90,7 +91,9 @@ struct avc_multi {
     /* libcurl's event interface: the sockets it watches, its one timer */
     avc_sock *socks;
     int nsocks, capsocks;
-    void *pfds; /* struct pollfd[capsocks], scratch space of perform() */
+    unsigned sockgen;
+    void *pfds; /* scratch space of perform(): struct pollfd[cappfds], then unsigned[cappfds] */
+    int cappfds;
     int timer_set;
     double timer_at; /* avc_now_ms() when libcurl wants its timeout action */
     int oom;         /* the socket list could not grow: perform() raises */
@@ -122,7 +125,6 @@ void avc_transfer_register(lua_State *L);
 avc_transfer *avc_transfer_new(lua_State *L, avc_multi *m, int spec_idx);
 void avc_transfer_detach(avc_transfer *t);
 void avc_transfer_release(avc_transfer *t);
-void avc_transfer_finish(avc_transfer *t, CURLcode rc);
 double avc_now_ms(void);
 
 /* json.c */

@@ -20,7 +20,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,7 +47,9 @@ int avc_l_now_ms(lua_State *L) {
     return 1;
 }
 
-/* CURLMOPT_SOCKETFUNCTION: keeps the list of sockets to watch. */
+/* CURLMOPT_SOCKETFUNCTION: keeps the list of sockets to watch. It only ever
+ * grows that list: step() sizes its own scratch space before it polls, since
+ * libcurl calls this from inside the socket actions step() makes. */
 static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
     avc_multi *m = userp;
     int i;
@@ -60,22 +64,22 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
         if (m->nsocks == m->capsocks) {
             int cap = m->capsocks ? m->capsocks * 2 : 16;
             avc_sock *socks = realloc(m->socks, (size_t)cap * sizeof *socks);
-            void *pfds;
-            if (socks == NULL) goto oom;
+            if (socks == NULL) {
+                /* left unwatched: its transfer ends at its own timeout, and
+                 * perform() raises. (-1 would make libcurl give up the whole
+                 * multi handle, every transfer of an nginx worker with it.) */
+                m->oom = 1;
+                return 0;
+            }
             m->socks = socks;
-            pfds = realloc(m->pfds, (size_t)cap * sizeof(struct pollfd));
-            if (pfds == NULL) goto oom;
-            m->pfds = pfds;
             m->capsocks = cap;
         }
         m->socks[i].fd = fd;
         m->nsocks++;
     }
     m->socks[i].what = what;
+    m->socks[i].gen = ++m->sockgen ? m->sockgen : ++m->sockgen; /* never 0 */
     return 0;
-oom:
-    m->oom = 1;
-    return -1; /* libcurl fails the transfer */
 }
 
 /* CURLMOPT_TIMERFUNCTION: when libcurl wants its timeout action. */
@@ -164,7 +168,7 @@ static int l_close(lua_State *L) {
     free(m->pfds);
     m->socks = NULL;
     m->pfds = NULL;
-    m->nsocks = m->capsocks = 0;
+    m->nsocks = m->capsocks = m->cappfds = 0;
     m->share = NULL;
     m->closed = 1;
     lua_newtable(L); /* drop every reference to transfers */
@@ -195,30 +199,73 @@ static int l_add(lua_State *L) {
     return 1;
 }
 
-/* Moves every finished transfer from the running table to the done queue. */
+/* Moves a transfer that ended from the running table (the table at the top
+ * of the stack) to the done queue. */
+static void mark_done(lua_State *L, avc_multi *m, avc_transfer *t, CURLcode rc) {
+    t->result = rc;
+    curl_multi_remove_handle(m->multi, t->easy);
+    m->attached--;
+    t->state = AVC_DONE;
+    lua_pushlightuserdata(L, t);
+    lua_rawget(L, -2);
+    lua_rawseti(L, -2, m->done_tail++);
+    lua_pushlightuserdata(L, t);
+    lua_pushnil(L);
+    lua_rawset(L, -3);
+}
+
+/* The earliest moment a running transfer counts as stalled (-1: none). */
+static double next_stall(const avc_multi *m) {
+    const avc_transfer *t;
+    double at = -1;
+    for (t = m->head; t != NULL; t = t->next) {
+        if (t->state == AVC_RUNNING && t->stall_ms > 0) {
+            double due = t->last_data_ms + (double)t->stall_ms;
+            if (at < 0 || due < at) at = due;
+        }
+    }
+    return at;
+}
+
+/* Moves every finished transfer to the done queue, and ends every transfer
+ * that received nothing for its stall_timeout_ms (libcurl's own low-speed
+ * limit counts whole seconds and averages over several: 1000 ms took 6-7 s;
+ * here the deadline is the last byte plus the limit, and the step loop never
+ * sleeps past it). */
 static int collect(lua_State *L, avc_multi *m) {
     CURLMsg *msg;
+    avc_transfer *t;
     int left, n = 0;
+    double now = avc_now_ms();
     avc_getuservalue(L, 1);
     while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
-        avc_transfer *t = NULL;
+        t = NULL;
         if (msg->msg != CURLMSG_DONE) continue;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
         if (t == NULL || t->state != AVC_RUNNING) continue;
-        avc_transfer_finish(t, msg->data.result);
-        curl_multi_remove_handle(m->multi, t->easy);
-        m->attached--;
-        t->state = AVC_DONE;
-        lua_pushlightuserdata(L, t);
-        lua_rawget(L, -2);
-        lua_rawseti(L, -2, m->done_tail++);
-        lua_pushlightuserdata(L, t);
-        lua_pushnil(L);
-        lua_rawset(L, -3);
+        mark_done(L, m, t, msg->data.result);
         n++;
+    }
+    for (t = m->head; t != NULL; t = t->next) {
+        if (t->state == AVC_RUNNING && t->stall_ms > 0 &&
+            now - t->last_data_ms >= (double)t->stall_ms) {
+            t->stalled = 1;
+            (void)snprintf(t->errbuf, sizeof t->errbuf,
+                           "no data received for %ld ms (stall_timeout_ms)", t->stall_ms);
+            mark_done(L, m, t, CURLE_OPERATION_TIMEDOUT);
+            n++;
+        }
     }
     lua_pop(L, 1);
     return n;
+}
+
+/* The socket is still watched under the registration it had (gen). */
+static int watched(const avc_multi *m, curl_socket_t fd, unsigned gen) {
+    int i;
+    for (i = 0; i < m->nsocks; i++)
+        if (m->socks[i].fd == fd) return m->socks[i].gen == gen;
+    return 0;
 }
 
 /*
@@ -226,13 +273,27 @@ static int collect(lua_State *L, avc_multi *m) {
  * ready ones to libcurl, then its timer if due. Returns 0, or -1 with errno.
  */
 static int step(avc_multi *m, int wait_ms) {
-    struct pollfd *pfds = m->pfds;
+    struct pollfd *pfds;
+    unsigned *gens;
     int i, n = m->nsocks, ready, running;
+    if (n > m->cappfds) { /* here, never inside a socket action */
+        int cap = m->capsocks;
+        void *p = realloc(m->pfds, (size_t)cap * (sizeof(struct pollfd) + sizeof(unsigned)));
+        if (p == NULL) {
+            errno = ENOMEM;
+            return -1;
+        }
+        m->pfds = p;
+        m->cappfds = cap;
+    }
+    pfds = m->pfds;
+    gens = (unsigned *)(pfds + m->cappfds);
     for (i = 0; i < n; i++) { /* a copy: libcurl changes the list while we act */
         pfds[i].fd = m->socks[i].fd;
         pfds[i].events = (short)(((m->socks[i].what & CURL_POLL_IN) ? POLLIN : 0) |
                                  ((m->socks[i].what & CURL_POLL_OUT) ? POLLOUT : 0));
         pfds[i].revents = 0;
+        gens[i] = m->socks[i].gen;
     }
     ready = poll(n > 0 ? pfds : NULL, (nfds_t)n, wait_ms);
     if (ready < 0) return errno == EINTR ? 0 : -1;
@@ -240,6 +301,9 @@ static int step(avc_multi *m, int wait_ms) {
         int ev = 0;
         if (pfds[i].revents == 0) continue;
         ready--;
+        /* an earlier action may have closed this socket, or closed it and
+         * opened another under the same number: what poll saw is stale */
+        if (!watched(m, pfds[i].fd, gens[i])) continue;
         if (pfds[i].revents & (POLLIN | POLLHUP)) ev |= CURL_CSELECT_IN;
         if (pfds[i].revents & POLLOUT) ev |= CURL_CSELECT_OUT;
         if (pfds[i].revents & (POLLERR | POLLNVAL)) ev |= CURL_CSELECT_ERR;
@@ -250,6 +314,15 @@ static int step(avc_multi *m, int wait_ms) {
         curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     }
     return 0;
+}
+
+/* Milliseconds until libcurl's timer or the first stall deadline (-1: none). */
+static double next_due(const avc_multi *m) {
+    double at = next_stall(m), left;
+    if (m->timer_set && (at < 0 || m->timer_at < at)) at = m->timer_at;
+    if (at < 0) return -1;
+    left = at - avc_now_ms();
+    return left > 0 ? left : 0;
 }
 
 /*
@@ -265,19 +338,18 @@ static int l_perform(lua_State *L) {
     int finished = 0;
     for (;;) {
         double left = timeout > 0 ? (double)timeout - (avc_now_ms() - start) : 0;
+        double due = next_due(m);
         int wait_ms;
         if (left < 0) left = 0;
-        if (m->timer_set) { /* never sleep past libcurl's timer */
-            double due = m->timer_at - avc_now_ms();
-            if (due < left) left = due < 0 ? 0 : due;
-        }
+        if (due >= 0 && due < left) left = due;       /* never sleep past a deadline */
+        if (left > 2147483647.0) left = 2147483647.0; /* poll() takes an int */
         wait_ms = left > 0 && left < 1 ? 1 : (int)left;
         if (step(m, wait_ms) != 0) return luaL_error(L, "apivideo.core: poll: %s", strerror(errno));
+        finished += collect(L, m);
         if (m->oom) {
             m->oom = 0;
             return luaL_error(L, "apivideo.core: out of memory (socket list)");
         }
-        finished += collect(L, m);
         if (finished > 0 || timeout <= 0) break;
         if (avc_now_ms() - start >= (double)timeout) break;
     }
@@ -301,14 +373,13 @@ static int l_next_done(lua_State *L) {
     return 1;
 }
 
-/* multi:timeout() -> ms until libcurl wants to be called again (-1: no hint). */
+/* multi:timeout() -> ms until libcurl's timer or a stall deadline is due
+ * (-1: nothing is). */
 static int l_timeout(lua_State *L) {
     avc_multi *m = check_multi(L, 1);
+    double due = next_due(m);
     lua_Integer ms = -1;
-    if (m->timer_set) {
-        double due = m->timer_at - avc_now_ms();
-        ms = due <= 0 ? 0 : (lua_Integer)due + (due > (double)(lua_Integer)due);
-    }
+    if (due >= 0) ms = (lua_Integer)ceil(due > 2147483647.0 ? 2147483647.0 : due);
     lua_pushinteger(L, ms);
     return 1;
 }

@@ -54,32 +54,6 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud) {
     return rc == 0 ? size * nmemb : 0; /* 0 makes libcurl end the transfer */
 }
 
-/*
- * stall_timeout_ms: libcurl's low-speed limit counts whole seconds and
- * averages the speed over several, so "nothing for 1000 ms" took 6-7 s. This
- * progress callback measures the time since the last byte itself. libcurl
- * calls it whenever it looks at the transfer, and at least once a second
- * while the low-speed limit (still set, as a backstop) is on.
- */
-static int stall_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                    curl_off_t ulnow) {
-    avc_transfer *t = ud;
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    if (avc_now_ms() - t->last_data_ms < (double)t->stall_ms) return 0;
-    t->stalled = 1;
-    return 1; /* CURLE_ABORTED_BY_CALLBACK, reported as a timeout */
-}
-
-/* Records how a transfer ended (from the multi handle's messages). */
-void avc_transfer_finish(avc_transfer *t, CURLcode rc) {
-    t->result = rc;
-    if (t->stalled && rc == CURLE_ABORTED_BY_CALLBACK) {
-        t->result = CURLE_OPERATION_TIMEDOUT;
-        snprintf(t->errbuf, sizeof t->errbuf, "no data received for %ld ms (stall_timeout_ms)",
-                 t->stall_ms);
-    }
-}
-
 /* The scheme is https (any case). */
 static int is_https(const char *url) {
     const char *p;
@@ -225,14 +199,9 @@ avc_transfer *avc_transfer_new(lua_State *L, avc_multi *m, int spec) {
     SETOPT(CURLOPT_HTTPHEADER, t->req_headers);
     if (timeout_ms > 0) SETOPT(CURLOPT_TIMEOUT_MS, timeout_ms);
     if (connect_ms > 0) SETOPT(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-    if (stall_ms > 0) { /* see stall_cb */
+    if (stall_ms > 0) { /* the step loop (multi.c) ends it once nothing came for that long */
         t->stall_ms = stall_ms;
         t->last_data_ms = avc_now_ms();
-        SETOPT(CURLOPT_XFERINFOFUNCTION, stall_cb);
-        SETOPT(CURLOPT_XFERINFODATA, (void *)t);
-        SETOPT(CURLOPT_NOPROGRESS, 0L);
-        SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
-        SETOPT(CURLOPT_LOW_SPEED_TIME, (stall_ms + 999) / 1000);
     }
     if (ca_file) SETOPT(CURLOPT_CAINFO, ca_file);
     if (user_agent) SETOPT(CURLOPT_USERAGENT, user_agent);

@@ -17,8 +17,9 @@
 --    due);
 --  * turns: answers of many requests often arrive together, and waking them
 --    all at once would hold the worker for as long as all of them take to
---    decode and handle. The pump wakes at most TURNS_PER_TICK lanes per loop
---    iteration, in the order their data arrived, and a lane that has run for
+--    decode and handle. The pump wakes TURNS_PER_TICK lanes per loop
+--    iteration (one more for every TURNS_BACKLOG queued), in the order their
+--    data arrived, and a lane that has run for
 --    SLICE_MS without waiting gives its turn back (`Lane:take_turn`) before it
 --    decodes the next page. nginx's own events (other requests) get the
 --    worker between any two turns.
@@ -37,9 +38,13 @@ local M = {}
 
 local PUMP_NAP_MIN_MS, PUMP_NAP_MAX_MS = 1, 4
 local TURNS_PER_TICK, SLICE_MS = 2, 0.5
+-- one more turn per tick for every TURNS_BACKLOG lanes queued
+local TURNS_BACKLOG = 16
+local PUMP_LOST_MS = 100
 local now_ms = core.now_ms
 -- a lane with nothing due waits at most this long before it looks again (a
--- safety net: the pump wakes it as soon as one of its transfers finishes)
+-- safety net: the pump wakes it as soon as one of its transfers finishes,
+-- and a lane that looks again replaces a pump that was lost)
 local LANE_WAIT_MAX_MS = 1000
 
 local Hub = {}
@@ -107,18 +112,22 @@ function Hub:perform(ms)
   return finished
 end
 
-local function pump_loop(hub)
+local function pump_loop(hub, gen)
   local ngx_ = hub.ngx
   local multi = hub.multi
   local nap = PUMP_NAP_MIN_MS
-  while true do
+  while hub.pump_gen == gen do -- (a newer pump replaced this one: it stops)
+    hub.pump_at = now_ms()
     local in_flight = multi:count() > 0
     if in_flight and hub:perform(0) > 0 then
       nap = PUMP_NAP_MIN_MS
     elseif nap < PUMP_NAP_MAX_MS then
       nap = nap + 1
     end
-    local waiting = hub:_give_turns(TURNS_PER_TICK)
+    -- a deep queue (an overloaded worker) drains faster, at a cost in latency
+    -- to everything else the worker serves
+    local queued = hub.turns_tail - hub.turns_head + 1
+    local waiting = hub:_give_turns(TURNS_PER_TICK + math.floor(queued / TURNS_BACKLOG))
     if multi:count() == 0 and waiting == 0 then return end
     local ms = nap
     if waiting > 0 then
@@ -132,23 +141,28 @@ local function pump_loop(hub)
   end
 end
 
-local function pump(premature, hub)
+local function pump(premature, hub, gen)
   -- premature: the worker is exiting; the lanes poll for themselves
   local ok, err = true, nil
-  if not premature then ok, err = pcall(pump_loop, hub) end
-  hub.pumping = false
+  if not premature then ok, err = pcall(pump_loop, hub, gen) end
+  if hub.pump_gen == gen then hub.pumping = false end
   if not ok then -- the next lane that waits starts another pump
     hub.ngx.log(hub.ngx.ERR, "apivideo: the worker's pump stopped: ", tostring(err))
   end
 end
 
---- Makes sure the pump runs; false when nginx refused the timer (too many
+--- Makes sure a pump runs; false when nginx refused the timer (too many
 -- pending timers, the worker exiting): the lanes then poll for themselves.
+-- A pump that has not ticked for PUMP_LOST_MS is taken for lost (nginx
+-- accepts a timer but never runs it when lua_max_running_timers is
+-- exhausted) and replaced; should it ever run, it sees it was replaced and stops.
 function Hub:_ensure_pump()
-  if self.pumping then return true end
-  local ok = self.ngx.timer.at(0, pump, self)
-  if ok then self.pumping = true end
-  return ok and true or false
+  if self.pumping and now_ms() - self.pump_at < PUMP_LOST_MS then return true end
+  local gen = self.pump_gen + 1
+  local ok = self.ngx.timer.at(0, pump, self, gen)
+  if not ok then return self.pumping end
+  self.pump_gen, self.pumping, self.pump_at = gen, true, now_ms()
+  return true
 end
 
 local hub -- this worker's (a forked worker gets its own: see M.get)
@@ -165,6 +179,8 @@ function M.get(ngx_, share)
       owner = {}, -- transfer -> lane
       turns = {}, turns_head = 1, turns_tail = 0, -- lanes waiting for a turn
       pumping = false,
+      pump_gen = 0, -- the current pump's number
+      pump_at = 0, -- when it last ticked (or was started)
     }, Hub)
   end
   return hub

@@ -7,7 +7,7 @@
 -- serve any number of concurrent requests.
 --
 -- How the engine waits is one function, the driver: by default it blocks in
--- curl_multi_poll; a host with its own loop (nginx, a game's frame loop)
+-- poll() (libcurl's sockets); a host with its own loop (nginx, a game's frame loop)
 -- passes a driver that yields to it between non-blocking steps.
 -- @module apivideo.engine
 local core = require("apivideo.core")
@@ -28,7 +28,7 @@ Task.__index = Task
 local Engine = {}
 Engine.__index = Engine
 
---- The blocking driver: wait in curl_multi_poll for a transfer or the next timer.
+--- The blocking driver: wait in poll() for a transfer or the next timer.
 local function blocking_driver(engine, wait_ms)
   engine.multi:perform(wait_ms or 1000)
 end

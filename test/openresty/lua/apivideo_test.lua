@@ -78,7 +78,7 @@ local function new_client(args, driver)
   local trace
   if driver == "blocking" then
     -- the control: an engine with its own multi handle that blocks in
-    -- curl_multi_poll, as a client unaware of nginx would
+    -- poll(), as a client unaware of nginx would
     client.engine:close()
     client.engine = engine.new({ driver = engine.blocking_driver, max_body = client.max_body_bytes })
   elseif args.trace == "1" then

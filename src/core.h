@@ -65,7 +65,6 @@ struct avc_transfer {
     int too_large;       /* body went past max_body */
     long stall_ms;       /* abort when no byte arrived for this long (0: never) */
     double last_data_ms; /* when the last byte (header or body) arrived */
-    int stalled;         /* aborted for stall_ms: reported as a timeout */
     int headers_too_large;
     int oom;
     lua_Integer id;

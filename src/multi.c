@@ -249,7 +249,6 @@ static int collect(lua_State *L, avc_multi *m) {
     for (t = m->head; t != NULL; t = t->next) {
         if (t->state == AVC_RUNNING && t->stall_ms > 0 &&
             now - t->last_data_ms >= (double)t->stall_ms) {
-            t->stalled = 1;
             (void)snprintf(t->errbuf, sizeof t->errbuf,
                            "no data received for %ld ms (stall_timeout_ms)", t->stall_ms);
             mark_done(L, m, t, CURLE_OPERATION_TIMEDOUT);
@@ -279,12 +278,12 @@ static int step(avc_multi *m, int wait_ms) {
     if (n > m->cappfds) { /* here, never inside a socket action */
         int cap = m->capsocks;
         void *p = realloc(m->pfds, (size_t)cap * (sizeof(struct pollfd) + sizeof(unsigned)));
-        if (p == NULL) {
-            errno = ENOMEM;
-            return -1;
+        if (p != NULL) {
+            m->pfds = p;
+            m->cappfds = cap;
+        } else {
+            n = m->cappfds; /* out of memory: watch the first ones, the rest time out */
         }
-        m->pfds = p;
-        m->cappfds = cap;
     }
     pfds = m->pfds;
     gens = (unsigned *)(pfds + m->cappfds);
@@ -345,11 +344,12 @@ static int l_perform(lua_State *L) {
         if (left > 2147483647.0) left = 2147483647.0; /* poll() takes an int */
         wait_ms = left > 0 && left < 1 ? 1 : (int)left;
         if (step(m, wait_ms) != 0) return luaL_error(L, "apivideo.core: poll: %s", strerror(errno));
-        finished += collect(L, m);
-        if (m->oom) {
+        if (m->oom) { /* before collecting: what finished stays in libcurl's queue for the next call
+                       */
             m->oom = 0;
             return luaL_error(L, "apivideo.core: out of memory (socket list)");
         }
+        finished += collect(L, m);
         if (finished > 0 || timeout <= 0) break;
         if (avc_now_ms() - start >= (double)timeout) break;
     }

@@ -107,8 +107,10 @@ end
 --- Moves data on every transfer of the worker (waits at most ms: only the
 -- blocking driver passes more than 0) and dispatches what finished.
 function Hub:perform(ms)
-  local _, finished = self.multi:perform(ms or 0)
-  if finished > 0 then self:_dispatch() end
+  local multi = self.multi
+  local _, finished = multi:perform(ms or 0)
+  -- (queued: also what an earlier call collected before it raised)
+  if finished > 0 or multi:queued() > 0 then self:_dispatch() end
   return finished
 end
 
@@ -160,7 +162,10 @@ function Hub:_ensure_pump()
   if self.pumping and now_ms() - self.pump_at < PUMP_LOST_MS then return true end
   local gen = self.pump_gen + 1
   local ok = self.ngx.timer.at(0, pump, self, gen)
-  if not ok then return self.pumping end
+  if not ok then -- none runs (a lost one is as good as none): the lanes poll
+    self.pumping = false
+    return false
+  end
   self.pump_gen, self.pumping, self.pump_at = gen, true, now_ms()
   return true
 end
@@ -347,7 +352,8 @@ end
 -- finish, owned by nobody: the hub closes it when its answer is in, and its
 -- connection goes back to the worker's pool. Its own timeouts still bound it.
 local function disown(self, t)
-  if self.hub and self.hub.owner[t] == self then
+  -- (without a pump nothing would step it once this lane is gone: cut it off)
+  if self.hub and self.hub.owner[t] == self and self.hub.pumping then
     self.hub.owner[t] = nil
   else
     t:close()

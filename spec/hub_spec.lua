@@ -15,7 +15,8 @@
 --   * two lanes get exactly their own transfers, counts hold, one pump serves
 --     both and stops once idle; a later lane reuses the hub's connections;
 --   * turns: six answers that arrive together wake at most two lanes per
---     iteration, in the order the pump dispatched them;
+--     iteration, in the order the pump dispatched them; forty wake four per
+--     iteration while the queue is deep (one more for every 16 queued);
 --   * take_turn: past SLICE_MS a lane queues for a turn and yields until the
 --     pump gives it one; before, it returns at once;
 --   * cancel and close of in-flight transfers; a lane whose request thread
@@ -300,6 +301,34 @@ describe("apivideo.hub under a fake nginx loop", function()
 
     assert.is_true(fake:run(idle, BOUND_MS))
     assert.are.same({ in_flight = 0, owned = 0, turns_waiting = 0, pumping = false }, hub_mod.stats())
+  end)
+
+  it("a deep queue of lanes (an overloaded worker) gets one more turn per tick for every 16 queued", function()
+    local N = 40
+    hub_mod.get(fake.ngx)
+    srv:config({ latency_ms = 150 })
+    local woke = {}
+    local from = fake.iter + 1
+    for i = 1, N do
+      fake:spawn("r" .. i, function()
+        local lane = hub_mod.lane({ ngx = fake.ngx })
+        lane:add(page_spec(1 + i % 25))
+        lane:wait()
+        woke[#woke + 1] = i
+        assert.is_truthy(lane:next_done())
+      end)
+    end
+    assert.is_true(fake:run(function() return srv:stats().in_flight >= N end, BOUND_MS))
+    socket.sleep(0.4) -- the worker is busy elsewhere: the 40 answers wait in their sockets
+    assert.is_true(fake:run(function() return #woke == N end, BOUND_MS))
+    local max, iters = fake:resumes_by("post", from)
+    local woken = 0
+    for _, e in ipairs(iters) do woken = woken + #e.names end
+    assert.are.equal(N, woken)
+    -- 40 queued: 2 + floor(40 / 16) = 4 in the first tick, never more; fewer
+    -- as the queue shrinks, so more than two per tick only while it is deep
+    assert.are.equal(4, max)
+    assert.is_true(#iters >= 10 and #iters <= 20, #iters .. " iterations")
   end)
 
   it("take_turn: past SLICE_MS a lane queues for a turn and yields until the pump gives it one", function()

@@ -133,6 +133,19 @@ describe("apivideo.hub under a fake nginx loop", function()
     return got
   end
 
+  -- Spawns a request thread whose new lane sends these specs and takes every
+  -- answer into got (when given); the lane is th.lane once the thread ran.
+  local function serve(name, specs, got)
+    local th
+    th = fake:spawn(name, function()
+      local lane = hub_mod.lane({ ngx = fake.ngx })
+      th.lane = lane
+      for _, spec in ipairs(specs) do lane:add(spec) end
+      drain(lane, got)
+    end)
+    return th
+  end
+
   local function pages_of(transfers)
     local out = {}
     for i, t in ipairs(transfers) do out[i] = page_of(t) end
@@ -456,12 +469,7 @@ describe("apivideo.hub under a fake nginx loop", function()
       r.name = tostring(lane)
     end)
     local d_got = {}
-    local d = fake:spawn("d", function()
-      local lane = hub_mod.lane({ ngx = fake.ngx })
-      lane:add(page_spec(4, SLOW_VIDEO))
-      lane:add(page_spec(5, SLOW_VIDEO))
-      drain(lane, d_got)
-    end)
+    local d = serve("d", { page_spec(4, SLOW_VIDEO), page_spec(5, SLOW_VIDEO) }, d_got)
     assert.is_true(fake:run(function() return c.dead and d.dead and idle() end, BOUND_MS))
     assert.are.same({ 1, 1 }, r.before)
     -- d's two are all the hub still owns; c's slow one is still in flight, owned by nobody
@@ -488,11 +496,7 @@ describe("apivideo.hub under a fake nginx loop", function()
       error("the aborted request ran again")
     end)
     local y_got = {}
-    local y = fake:spawn("y", function()
-      local lane = hub_mod.lane({ ngx = fake.ngx })
-      lane:add(page_spec(3, SLOW_VIDEO))
-      drain(lane, y_got)
-    end)
+    local y = serve("y", { page_spec(3, SLOW_VIDEO) }, y_got)
     -- both asleep on their semaphores
     assert.is_true(fake:run(function() return x.sema ~= nil and y.sema ~= nil end, BOUND_MS))
     assert.are.equal(3, hub_mod.stats().owned)
@@ -508,11 +512,7 @@ describe("apivideo.hub under a fake nginx loop", function()
 
     -- and a new request is served as usual
     local z_got = {}
-    local z = fake:spawn("z", function()
-      local lane = hub_mod.lane({ ngx = fake.ngx })
-      lane:add(page_spec(4))
-      drain(lane, z_got)
-    end)
+    local z = serve("z", { page_spec(4) }, z_got)
     assert.is_true(fake:run(function() return z.dead and idle() end, BOUND_MS))
     assert.are.same({ 4 }, pages_of(z_got))
     assert.are.equal("post", z.resumes[#z.resumes].why)
@@ -522,18 +522,13 @@ describe("apivideo.hub under a fake nginx loop", function()
     srv:config({ latency_ms = 20 })
     hub_mod.get(fake.ngx)
     fake.refuse_timers = "too many pending timers"
-    local got, lane = {}, nil
-    local th = fake:spawn("r", function()
-      lane = hub_mod.lane({ ngx = fake.ngx })
-      lane:add(page_spec(1))
-      lane:add(page_spec(2))
-      drain(lane, got)
-    end)
+    local got = {}
+    local th = serve("r", { page_spec(1), page_spec(2) }, got)
     assert.is_true(fake:run(function() return th.dead end, BOUND_MS))
     assert.are.same({ 1, 2 }, pages_of(got))
     assert.is_true(fake.refused >= 1)
     assert.are.equal(0, #fake:threads_of("timer"))
-    assert.is_true(lane.yields >= 1)
+    assert.is_true(th.lane.yields >= 1)
     -- it started, then only ever came back from its own naps
     assert.are.equal("start", th.resumes[1].why)
     assert.is_true(#th.resumes >= 2)
@@ -546,11 +541,7 @@ describe("apivideo.hub under a fake nginx loop", function()
     -- once nginx accepts timers again, the next transfer starts the pump
     fake.refuse_timers = nil
     local got2 = {}
-    local th2 = fake:spawn("r2", function()
-      local l2 = hub_mod.lane({ ngx = fake.ngx })
-      l2:add(page_spec(3))
-      drain(l2, got2)
-    end)
+    local th2 = serve("r2", { page_spec(3) }, got2)
     assert.is_true(fake:run(function() return th2.dead and idle() end, BOUND_MS))
     assert.are.same({ 3 }, pages_of(got2))
     assert.are.equal(1, #fake:threads_of("timer"))
@@ -561,13 +552,8 @@ describe("apivideo.hub under a fake nginx loop", function()
     srv:faults({ { match = SLOW_VIDEO, kind = "delay", delay_ms = SLOW_MS, count = -1 } })
     local spy = spy_on(hub_mod.get(fake.ngx))
     spy.fail = "boom in perform"
-    local got, lane = {}, nil
-    local th = fake:spawn("r", function()
-      lane = hub_mod.lane({ ngx = fake.ngx })
-      lane:add(page_spec(1))
-      lane:add(page_spec(2, SLOW_VIDEO))
-      drain(lane, got)
-    end)
+    local got = {}
+    local th = serve("r", { page_spec(1), page_spec(2, SLOW_VIDEO) }, got)
     assert.is_true(fake:run(function() return th.dead and idle() end, BOUND_MS))
     assert.are.same({ 1, 2 }, pages_of(got))
     assert.are.equal(1, #fake.logs)
@@ -594,11 +580,7 @@ describe("apivideo.hub under a fake nginx loop", function()
     srv:config({ latency_ms = 20 })
     hub_mod.get(fake.ngx)
     local got = {}
-    local th = fake:spawn("r", function()
-      local lane = hub_mod.lane({ ngx = fake.ngx })
-      lane:add(page_spec(1))
-      drain(lane, got)
-    end)
+    local th = serve("r", { page_spec(1) }, got)
     assert.is_true(fake:run(function() return th.sema ~= nil and #fake:threads_of("timer") == 1 end, BOUND_MS))
     fake:kill(fake:threads_of("timer")[1])
     local t0 = core.now_ms()
@@ -616,19 +598,11 @@ describe("apivideo.hub under a fake nginx loop", function()
     -- a new transfer replaces a lost pump at once
     local h = hub_mod.get(fake.ngx)
     local got2 = {}
-    local th2 = fake:spawn("r2", function()
-      local lane = hub_mod.lane({ ngx = fake.ngx })
-      lane:add(page_spec(2))
-      drain(lane, got2)
-    end)
+    local th2 = serve("r2", { page_spec(2) }, got2)
     assert.is_true(fake:run(function() return th2.sema ~= nil and h.pumping end, BOUND_MS))
     fake:kill(fake:threads_of("timer")[3])
     h.pump_at = core.now_ms() - 200 -- (as if it had been lost for 200 ms)
-    local th3 = fake:spawn("r3", function()
-      local lane = hub_mod.lane({ ngx = fake.ngx })
-      lane:add(page_spec(3))
-      drain(lane, {})
-    end)
+    local th3 = serve("r3", { page_spec(3) }, {})
     t0 = core.now_ms()
     assert.is_true(fake:run(function() return th2.dead and th3.dead end, BOUND_MS))
     assert.are.same({ 2 }, pages_of(got2))
@@ -656,11 +630,7 @@ describe("apivideo.hub under a fake nginx loop", function()
     end
     h.multi = wrapped
     local got = {}
-    local th = fake:spawn("r", function()
-      local lane = hub_mod.lane({ ngx = fake.ngx })
-      lane:add(page_spec(1))
-      drain(lane, got)
-    end)
+    local th = serve("r", { page_spec(1) }, got)
     local t0 = core.now_ms()
     assert.is_true(fake:run(function() return th.dead end, BOUND_MS))
     assert.are.same({ 1 }, pages_of(got))
@@ -673,11 +643,7 @@ describe("apivideo.hub under a fake nginx loop", function()
     srv:config({ latency_ms = 20 })
     local h = hub_mod.get(fake.ngx)
     local got = {}
-    local th = fake:spawn("r", function()
-      local lane = hub_mod.lane({ ngx = fake.ngx })
-      lane:add(page_spec(1))
-      drain(lane, got)
-    end)
+    local th = serve("r", { page_spec(1) }, got)
     assert.is_true(fake:run(function() return th.sema ~= nil and #fake:threads_of("timer") == 1 end, BOUND_MS))
     fake:kill(fake:threads_of("timer")[1]) -- lost
     fake.refuse_timers = "too many pending timers" -- and no new one is accepted

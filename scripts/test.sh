@@ -28,9 +28,13 @@ if [ "${APIVIDEO_SKIP_PRISM:-}" != 1 ]; then
   export APIVIDEO_PRISM_BASIC_URL APIVIDEO_PRISM_BEARER_URL
 fi
 
+# spec files or folders among the arguments run instead of the whole spec/
+paths=spec
+for a in "$@"; do case "$a" in *.lua | spec | spec/*) paths= ;; esac; done
+
 status=0
 ${TEST_WRAPPER:-} "$lua" /usr/bin/busted --lpath="$root/lua/?.lua;$root/lua/?/init.lua;$root/?.lua" \
-  --cpath="$root/$BUILD_DIR/?.so" -o plainTerminal "$@" spec >"$work/out" 2>&1 || status=$?
+  --cpath="$root/$BUILD_DIR/?.so" -o plainTerminal "$@" $paths >"$work/out" 2>&1 || status=$?
 cat "$work/out"
 line=$(grep -E '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$work/out" | tail -n 1 || true)
 if [ -z "$line" ]; then

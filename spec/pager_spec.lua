@@ -510,6 +510,100 @@ describe("iterators", function()
     end)
   end)
 
+  describe("a server that contradicts itself", function()
+    -- api.video's walk takes no page number from the answer: it asks for the
+    -- pages it has not had and checks each answer is the page it asked for.
+    local WALKS = {
+      { "video_sessions", "video_session_pages", "vi250", { period = "2023", page_size = 25 }, "/analytics/videos/" },
+      { "live_stream_sessions", "live_stream_session_pages", "li500", { period = "2023", page_size = 25 },
+        "/analytics/live-streams/" },
+      { "session_events", "session_event_pages", "psManyEvents", { page_size = 100 }, "/events" },
+    }
+    for _, w in ipairs(WALKS) do
+      local items, pages, id, opts, match = w[1], w[2], w[3], w[4], w[5]
+      for _, kind in ipairs({ "items", "pages" }) do
+        local method = kind == "items" and items or pages
+        it(method .. ": 'page 1 of 2' whatever is asked ends with a decode error naming both pages", function()
+          srv:faults({ { match = match, kind = "pagination", current_page = 1, pages_total = 2, count = -1 } })
+          local c = new_client({ concurrency = 4 })
+          local n = 0
+          local ok, err = pcall(function()
+            for _ in c.analytics[method](c.analytics, id, opts) do n = n + 1 end
+          end)
+          assert.is_false(ok)
+          assert.is_true(apivideo.is_error(err), tostring(err))
+          assert.are.equal("decode", err.kind)
+          assert.are.equal(2, err.page_asked)
+          assert.are.equal(1, err.page_answered)
+          assert.matches("asked for page 2, the server answered page 1", tostring(err), 1, true)
+          assert.matches("currentPage=2", err.url, 1, true)
+          -- page 1 was handed out whole (its items, or itself), then the walk stopped
+          assert.are.equal(kind == "items" and opts.page_size or 1, n)
+          assert.are.equal(0, c:in_flight())
+          -- page 1 and page 2 (never a page 3: pages_total said 2)
+          assert.are.same({ 1, 2 }, sorted(pages_requested()))
+        end)
+      end
+    end
+
+    it("a page that answers another page number on the first request is refused too", function()
+      srv:faults({ { match = "/analytics/videos/", kind = "pagination", current_page = 7, count = -1 } })
+      local c = new_client()
+      local f = c.analytics:video_session_pages("vi250", { period = "2023", current_page = 3 })
+      local ok, err = pcall(f)
+      assert.is_false(ok)
+      assert.are.equal("decode", err.kind)
+      assert.are.equal(3, err.page_asked)
+      assert.are.equal(7, err.page_answered)
+    end)
+
+    it("a pages_total that is not a whole number ends the walk with a decode error", function()
+      srv:faults({ { match = "/analytics/videos/", kind = "pagination", pages_total = -3, count = -1 } })
+      local c = new_client()
+      local ok, err = pcall(function()
+        for _ in c.analytics:video_sessions("vi250", { period = "2023" }) do end
+      end)
+      assert.is_false(ok)
+      assert.are.equal("decode", err.kind)
+      assert.matches("pages_total", tostring(err), 1, true)
+    end)
+
+    for _, conc in ipairs({ 1, 4 }) do
+      it("pages_total shrinking mid-walk (10 -> 6): pages 1-6 once each, nothing lost, at concurrency " .. conc,
+        function()
+          -- the 4th request and every later one says pages_total = 6
+          srv:faults({ { match = "/analytics/videos/", kind = "pagination", pages_total = 6, skip = 3, count = -1 } })
+          local c = new_client({ concurrency = conc })
+          local ids = {}
+          for s in c.analytics:video_sessions("vi250", { period = "2023", page_size = 25 }) do
+            ids[#ids + 1] = s.session.session_id
+          end
+          assert.are.equal(150, #ids)
+          for i = 1, 150 do assert.are.equal(sid("vi250", i), ids[i]) end
+          assert.are.equal(0, c:in_flight())
+          local asked = pages_requested()
+          if conc == 1 then assert.are.same(range(1, 6), asked) end
+          for _, p in ipairs(asked) do assert.is_true(p <= 10, "page " .. p .. " beyond the first pages_total") end
+        end)
+
+      it("pages_total growing mid-walk (5 -> 10): all 10 pages once each, in order, at concurrency " .. conc,
+        function()
+          -- the first two requests say pages_total = 5, later ones tell the truth (10)
+          srv:faults({ { match = "/analytics/videos/", kind = "pagination", pages_total = 5, count = 2 } })
+          local c = new_client({ concurrency = conc })
+          local ids, pages = {}, {}
+          for page in c.analytics:video_session_pages("vi250", { period = "2023", page_size = 25 }) do
+            pages[#pages + 1] = page.pagination.current_page
+            for _, s in ipairs(page.data) do ids[#ids + 1] = s.session.session_id end
+          end
+          assert.are.same(range(1, 10), pages)
+          assert.are.equal(250, #ids)
+          for i = 1, 250 do assert.are.equal(sid("vi250", i), ids[i]) end
+          assert.are.same(range(1, 10), sorted(pages_requested()))
+        end)
+    end
+  end)
+
   describe("the end of the walk", function()
     it("comes after pages_total: no request for page pages_total + 1, even with prefetch", function()
       srv:config({ latency_ms = 20 })

@@ -145,9 +145,11 @@ for _, op in ipairs(OPS) do
     local path, pairs_list, first, size = prepare(op, fname, id, opts)
     local client = self.client
     client:_check_open(4)
-    return pager_mod.new(client, function(n)
-      return fetch_page(client, path, query_for(pairs_list, n, size, true))
-    end, first)
+    return pager_mod.new({
+      engine = client.engine, concurrency = client.concurrency, first = first,
+      fetch = function(n) return fetch_page(client, path, query_for(pairs_list, n, size, true)) end,
+      url_of = function(n) return client.base_url .. path .. query_for(pairs_list, n, size, true) end,
+    })
   end
 
   local pages_name = "analytics:" .. op.pages

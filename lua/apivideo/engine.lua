@@ -244,6 +244,19 @@ function Engine:await(other)
   return other:outcome()
 end
 
+--- Waits until another task is done: inside a task by sleeping until it
+-- finishes, outside by driving the engine. Its results are `other:outcome()`.
+function Engine:join(other)
+  if other.done then return end
+  local task = self:current()
+  if task then
+    other.watchers[#other.watchers + 1] = task
+    coroutine.yield()
+  else
+    self:run_until(function() return other.done end)
+  end
+end
+
 --- The results of a finished task (raises if it failed or was cancelled).
 function Task:outcome()
   if self.error then error(self.error, 0) end
@@ -345,6 +358,7 @@ end
 
 --- Starts what runnable tasks want to send, without waiting or collecting.
 function Engine:kick()
+  if self:current() then return end -- inside a task: the engine's loop sends them
   self:_run_ready()
   self.multi:perform(0)
 end

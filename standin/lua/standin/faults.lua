@@ -11,6 +11,9 @@ local KINDS = {
   truncated = true, invalid_json = true, empty = true, delay = true, reset = true,
   -- bad answers for the reliability specs
   ["302"] = true, array = true, missing_data = true, bad_types = true, deep = true, stall = true,
+  -- the normal answer with its pagination rewritten (current_page / pages_total):
+  -- a server that contradicts itself, or whose result grows or shrinks mid-walk
+  pagination = true,
 }
 M.KINDS = KINDS
 
@@ -33,7 +36,7 @@ function M.set(faults)
         return nil, "fault " .. n .. ": " .. k .. " must be a string"
       end
     end
-    for _, k in ipairs({ "count", "skip", "delay_ms", "every" }) do
+    for _, k in ipairs({ "count", "skip", "delay_ms", "every", "current_page", "pages_total" }) do
       if f[k] ~= nil and type(f[k]) ~= "number" then
         return nil, "fault " .. n .. ": " .. k .. " must be a number"
       end
@@ -44,6 +47,7 @@ function M.set(faults)
       skip = f.skip or 0,
       delay_ms = f.delay_ms or 0,
       location = f.location, retry_after = f.retry_after,
+      current_page = f.current_page, pages_total = f.pages_total,
       every = (f.every and f.every >= 1) and math.floor(f.every) or nil, -- fire on every Nth match
       seen = 0, fired = 0,
     }
@@ -127,6 +131,20 @@ function M.response(kind, rate, fault)
       .. ',"pagination":{"currentPage":1,"pagesTotal":1}}', h)
   end
   return nil
+end
+
+-- The pagination fault: res (a normal JSON answer) with pagination.currentPage
+-- and/or pagination.pagesTotal replaced by the fault's numbers.
+function M.rewrite_pagination(res, fault)
+  local body = res.body
+  if fault.current_page then
+    body = body:gsub('"currentPage":%s*%d+', '"currentPage":' .. string.format("%d", fault.current_page))
+  end
+  if fault.pages_total then
+    body = body:gsub('"pagesTotal":%s*%d+', '"pagesTotal":' .. string.format("%d", fault.pages_total))
+  end
+  res.body = body
+  return res
 end
 
 -- Sends the headers and half of res's body, then nothing for delay_ms (or

@@ -91,8 +91,9 @@ function M.content()
     if req.analytics then rate = handlers.rate_headers(select(2, state.rate_hit(ngx.now(), true))) end
     local res = faults.response(kind, rate, fault)
     if res then return send(res) end
-    -- truncated / stall: the normal answer, cut in half
     res = handlers.route(req)
+    if kind == "pagination" then return send(faults.rewrite_pagination(res, fault)) end
+    -- truncated / stall: the normal answer, cut in half
     ctx.status = res.status
     if kind == "stall" then return faults.send_stalled(res, fault.delay_ms) end
     return faults.send_truncated(res)

@@ -23,13 +23,24 @@ function Store:get(key)
   return nil
 end
 
+-- A ttl as ngx.shared.DICT takes it: nil, or a number >= 0 (it raises for
+-- anything else, rather than keeping the value for ever).
+local function expiry(fname, ttl)
+  if ttl == nil then return nil end
+  if type(ttl) ~= "number" or ttl ~= ttl or ttl < 0 then
+    error("apivideo.store:" .. fname .. ": bad ttl (a number >= 0 expected, got " .. tostring(ttl) .. ")", 3)
+  end
+  return ttl > 0 and os.time() + ttl or nil
+end
+
 --- Stores `value` under `key`, replacing any value.
 ---@param key string
 ---@param value any
 ---@param ttl? number seconds to keep it; nil or 0: no expiry
 ---@return boolean ok # always true
 function Store:set(key, value, ttl)
-  self.entries[key] = { value = value, expires = (ttl and ttl > 0) and os.time() + ttl or nil }
+  local expires = expiry("set", ttl)
+  self.entries[key] = { value = value, expires = expires }
   return true
 end
 
@@ -40,6 +51,7 @@ end
 ---@return boolean ok # true when stored
 ---@return string? err # `"exists"` when the key was taken
 function Store:add(key, value, ttl)
+  expiry("add", ttl)
   if self:get(key) ~= nil then return false, "exists" end
   return self:set(key, value, ttl)
 end

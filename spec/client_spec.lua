@@ -318,9 +318,9 @@ describe("apivideo client", function()
       end
       assert.equal(3, srv:stats().in_flight)
       c:close()
-      assert.matches("%(closed%)", tostring(c.engine.multi))
+      assert.matches("%(closed%)", tostring(c.engine.waiter))
       c:close() -- idempotent
-      assert.matches("%(closed%)", tostring(c.engine.multi))
+      assert.matches("%(closed%)", tostring(c.engine.waiter))
     end)
 
     it("in_flight() returns 0 after close()", function()

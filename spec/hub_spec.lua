@@ -3,7 +3,7 @@
 -- the bytes, hands each finished transfer to the lane (client) that sent it
 -- and wakes waiting lanes through their ngx.semaphore, at most two per loop
 -- iteration, in arrival order; a lane that has held the worker for
--- SLICE_MS gives its turn back (take_turn).
+-- SLICE_MS gives its turn back (turn()).
 --
 -- These specs run the hub's logic under a fake nginx event loop
 -- (spec/support/fake_ngx.lua, whose header tells how it maps to nginx: an
@@ -17,7 +17,7 @@
 --   * turns: six answers that arrive together wake at most two lanes per
 --     iteration, in the order the pump dispatched them; forty wake four per
 --     iteration while the queue is deep (one more for every 16 queued);
---   * take_turn: past SLICE_MS a lane queues for a turn and yields until the
+--   * turn(): past SLICE_MS a lane queues for a turn and yields until the
 --     pump gives it one; before, it returns at once;
 --   * cancel and close of in-flight transfers; a lane whose request thread
 --     died (client abort); no pump at all (nginx refused the timer); a pump
@@ -344,7 +344,7 @@ describe("apivideo.hub under a fake nginx loop", function()
     assert.is_true(#iters >= 10 and #iters <= 20, #iters .. " iterations")
   end)
 
-  it("take_turn: past SLICE_MS a lane queues for a turn and yields until the pump gives it one", function()
+  it("turn(): past SLICE_MS a lane queues for a turn and yields until the pump gives it one", function()
     hub_mod.get(fake.ngx)
     local lane = hub_mod.lane({ ngx = fake.ngx })
     local r, snap = {}, nil
@@ -353,7 +353,7 @@ describe("apivideo.hub under a fake nginx loop", function()
       -- the first call only starts the slice, however late it comes
       busy(2)
       local n = #th.resumes
-      lane:take_turn()
+      lane:turn()
       r.first_yielded = #th.resumes ~= n
       -- a transfer: the lane sleeps on its semaphore and the pump wakes it (a turn)
       lane:add(page_spec(1))
@@ -361,12 +361,12 @@ describe("apivideo.hub under a fake nginx loop", function()
       r.woken_by = th.resumes[#th.resumes].why
       lane:next_done():close()
       -- right after its turn began: returns at once. (A try may only yield if
-      -- the process was preempted for SLICE_MS before take_turn looked at
+      -- the process was preempted for SLICE_MS before turn() looked at
       -- the clock: then it must have held the worker that long; try again.)
       r.short = {}
       for _ = 1, 3 do
         local began, before = lane.turn_at, #th.resumes
-        lane:take_turn()
+        lane:turn()
         local yielded = #th.resumes ~= before
         r.short[#r.short + 1] = { yielded = yielded, held = yielded and th.blocks[#th.blocks].at - began }
         if not yielded then break end
@@ -374,7 +374,7 @@ describe("apivideo.hub under a fake nginx loop", function()
       -- 2 ms of work (four slices): it queues for a turn and yields
       busy(2)
       r.long = { iter = fake.iter, yields = lane.yields, resumes = #th.resumes }
-      lane:take_turn()
+      lane:turn()
       r.back = { iter = fake.iter, yields = lane.yields, resumes = #th.resumes, why = th.resumes[#th.resumes].why }
     end)
     assert.is_true(fake:run(function()
@@ -392,7 +392,7 @@ describe("apivideo.hub under a fake nginx loop", function()
         returned = true
       end
     end
-    assert.is_true(returned, "take_turn yielded right after the turn began (3 tries)")
+    assert.is_true(returned, "turn() yielded right after the turn began (3 tries)")
 
     -- while it waited: queued for a turn, the pump asked for
     assert.is_table(snap)
@@ -427,9 +427,9 @@ describe("apivideo.hub under a fake nginx loop", function()
         return { lane:count(), s.owned, s.in_flight, lane:queued() }
       end
       r.before = counts()
-      lane:cancel(t2)
+      lane:release(t2)
       r.after, r.state = counts(), t2:state()
-      lane:cancel(t2) -- again: nothing more changes
+      lane:release(t2) -- again: nothing more changes
       r.again = counts()
       r.got = drain(lane)
       r.t1, r.t2, r.t3 = t1, t2, t3
@@ -663,7 +663,7 @@ describe("apivideo.hub under a fake nginx loop", function()
   it("an engine timer due in under 1 ms: every wait of the lane yields (no spinning)", function()
     srv:config({ latency_ms = 200 })
     local engine_mod = require("apivideo.engine")
-    local eng = engine_mod.new({ hub = fake.ngx, driver = engine_mod.hub_driver })
+    local eng = engine_mod.new(hub_mod.lane({ ngx = fake.ngx }))
     local calls, returned_without_yield = 0, 0
     local th
     th = fake:spawn("r", function()
@@ -672,8 +672,8 @@ describe("apivideo.hub under a fake nginx loop", function()
       local naps = eng:spawn(function()
         for _ = 1, 20 do eng:sleep(0.8) end
       end)
-      local wait = eng.multi.wait
-      eng.multi.wait = function(lane, ms)
+      local wait = eng.waiter.wait
+      eng.waiter.wait = function(lane, ms)
         calls = calls + 1
         local before = #th.resumes
         wait(lane, ms)
@@ -687,8 +687,8 @@ describe("apivideo.hub under a fake nginx loop", function()
     -- before the fix: ~4 300 calls, all but a dozen returning at once
     assert.are.equal(0, returned_without_yield)
     assert.is_true(calls >= 20 and calls <= 40, calls .. " waits")
-    -- every wait counted a yield (take_turn may add some when the machine is slow)
-    assert.is_true(eng.lane.yields >= calls, eng.lane.yields .. " yields for " .. calls .. " waits")
+    -- every wait counted a yield (turn() may add some when the machine is slow)
+    assert.is_true(eng.waiter.yields >= calls, eng.waiter.yields .. " yields for " .. calls .. " waits")
     eng:close()
   end)
 
@@ -738,9 +738,10 @@ describe("apivideo.hub under a fake nginx loop", function()
 
     it("gives the engine a lane of the worker's hub; a walk returns every session, in order", function()
       local client = new_client({ concurrency = 3 })
-      local lane = client.engine.lane
+      local lane = client.engine.waiter
       assert.is_table(lane)
-      assert.are.equal(lane, client.engine.multi)
+      assert.are.equal("lane", lane.kind)
+      assert.is_false(lane.polling)
       assert.are.equal(getmetatable(hub_mod.lane({ ngx = fake.ngx })), getmetatable(lane))
       -- outside a request (a phase that cannot yield) it refuses to wait
       local ok, err = pcall(client.analytics.list_video_sessions, client.analytics, "vi250", { period = "2023" })
@@ -793,13 +794,14 @@ describe("apivideo.hub under a fake nginx loop", function()
       assert.are.equal(5, srv:stats().api_requests) -- the refused call sent nothing
     end)
 
-    it("without ngx.semaphore the engine keeps its own multi and the nginx driver (no lane, no pump)", function()
+    it("without ngx.semaphore the lane polls for itself (no pump, no semaphore)", function()
       package.loaded["ngx.semaphore"] = nil
       -- (LuaJIT would otherwise find lua-resty-core's, which needs a real nginx)
       package.preload["ngx.semaphore"] = function() error("no ngx.semaphore here") end
       local client = new_client()
-      assert.is_nil(client.engine.lane)
-      assert.are.equal("userdata", type(client.engine.multi))
+      local lane = client.engine.waiter
+      assert.are.equal("lane", lane.kind)
+      assert.is_true(lane.polling)
       local got
       local th = fake:spawn("r", function()
         got = client.analytics:list_video_sessions("vi250", { period = "2023", page_size = 5, current_page = 2 })

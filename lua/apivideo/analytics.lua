@@ -18,9 +18,9 @@
 -- range, metadata that is not strings, an unknown option key. Nothing is sent.
 -- @module apivideo.analytics
 local check = require("apivideo.check")
-local client_mod = require("apivideo.client")
 local errors = require("apivideo.errors")
 local pager_mod = require("apivideo.pager")
+local ratelimit = require("apivideo.ratelimit")
 local url = require("apivideo.url")
 
 local M = {}
@@ -119,13 +119,13 @@ local function to_page(client, path, query, resp)
   end
   local page = {}
   for k, v in pairs(json) do page[k] = v end
-  page.rate_limit = client_mod.rate_limit(resp.headers)
+  page.rate_limit = ratelimit.facts(resp.headers)
   return page
 end
 
 --- Inside a task: GET one page.
 local function fetch_page(client, path, query)
-  local resp, err = client:_exchange({ method = "GET", path = path, query = query, auth = true })
+  local resp, err = client:_send({ method = "GET", path = path, query = query, auth = true })
   if not resp then return nil, err end
   return to_page(client, path, query, resp)
 end

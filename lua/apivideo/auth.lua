@@ -21,8 +21,6 @@ function Auth:__tostring()
   return "apivideo.auth (" .. self.mode .. ")"
 end
 
---- Creates the authenticator of a client. `secret` holds the API key in a
--- closure so it never sits in a table field that could be dumped.
 --- FNV-1a (32 bit): names a key's slot in a shared token store without
 -- putting the key itself there.
 local function xor8(a, b)
@@ -46,9 +44,21 @@ local function fingerprint(s)
 end
 M.fingerprint = fingerprint
 
-function M.new(client, mode, api_key, store)
-  local self = setmetatable({ client = client, mode = mode, store = store }, Auth)
-  if store then self.store_key = "apivideo:token:" .. fingerprint(client.base_url .. "\n" .. api_key) end
+--- The authenticator of a client. opts: `mode` ("bearer" or "basic"),
+-- `store` (a token store, or nil), `base_url`, and its collaborators:
+-- `engine` (tasks and sleeps), `send(req)` (inside a task: one request
+-- through the client's pipeline, e.g. `apivideo.request`), `emit(event)`.
+-- The API key is held only in closures (the Basic header line, the body of
+-- the token exchange), never in a table field that could be dumped.
+-- @local
+function M.new(opts, api_key)
+  local store = opts.store
+  local self = setmetatable({
+    mode = opts.mode, store = store, base_url = opts.base_url,
+    engine = opts.engine, send = opts.send, emit = opts.emit,
+  }, Auth)
+  if store then self.store_key = "apivideo:token:" .. fingerprint(opts.base_url .. "\n" .. api_key) end
+  local mode = opts.mode
   if mode == "basic" then
     local header = "Authorization: Basic " .. url.base64(api_key .. ":")
     self.header_line = function() return header end
@@ -66,8 +76,7 @@ end
 
 --- Inside a task: one POST to /auth/*; returns the token record or nil, err.
 function Auth:_post(path, body, kind)
-  local client = self.client
-  local resp, err = client:_exchange({
+  local resp, err = self.send({
     method = "POST", path = path, body = body, auth = false, token_call = true,
   })
   if not resp then
@@ -81,13 +90,13 @@ function Auth:_post(path, body, kind)
       or type(json.expires_in) ~= "number" or json.expires_in <= 0
       or (json.refresh_token ~= nil and type(json.refresh_token) ~= "string") then
     return nil, errors.new({
-      kind = "decode", method = "POST", url = client.base_url .. path, status = resp.status,
+      kind = "decode", method = "POST", url = self.base_url .. path, status = resp.status,
       title = "token response without a usable access_token / expires_in",
     })
   end
   local now = core.now_ms()
   local lifetime = json.expires_in * 1000
-  client:_emit({ type = "token", action = kind, method = "POST", path = path, expires_in = json.expires_in })
+  self.emit({ type = "token", action = kind, method = "POST", path = path, expires_in = json.expires_in })
   return {
     access = json.access_token,
     refresh = type(json.refresh_token) == "string" and json.refresh_token or nil,
@@ -133,7 +142,7 @@ local STORE_POLL_MS, STORE_LOCK_S = 20, 30
 -- the first process to take the lock exchanges, the others wait for it.
 function Auth:_renew_shared()
   local store, key = self.store, self.store_key
-  local engine = self.client.engine
+  local engine = self.engine
   local waited = 0
   while true do
     local tok = decode_stored(store:get(key))
@@ -170,7 +179,7 @@ function Auth:header()
   if self.mode == "basic" then return self.header_line(), nil end
   local tok = self.token
   if not (tok and core.now_ms() < tok.renew_at) then
-    local engine = self.client.engine
+    local engine = self.engine
     if not self.pending then
       self.pending = engine:spawn(function() return self:_renew() end)
     end

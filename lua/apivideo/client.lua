@@ -1,18 +1,28 @@
---- The client object: options, the request pipeline and the engine driver.
+--- The client object: its options, and the façade over the parts that do
+-- the work.
 --
--- One request goes through `Client:_exchange` inside an engine task:
--- rate-limit budget → Authorization → transfer → classification → (401:
--- one re-authentication and replay) → (retryable: wait, then again).
+-- `apivideo.new(options)` makes a `Client`; `Options` lists what it takes.
+-- The client only checks its options and wires its parts together; each
+-- part owns one job:
 --
--- For users: `apivideo.new(options)` makes a `Client`; `Options` lists what it
--- takes. The methods whose names start with `_` are internal.
+--   * `apivideo.waiter` — how the client waits (poll, a host's yield, nginx);
+--   * `apivideo.engine` — tasks, timers, transfers in flight;
+--   * `apivideo.request` — one logical request, with its retries and replay;
+--   * `apivideo.retry` — what is retried, and how long to wait;
+--   * `apivideo.ratelimit` — the rate-limit budget;
+--   * `apivideo.auth` — Basic, or bearer tokens (shared through a store);
+--   * `apivideo.pager` — walks over pages; `apivideo.analytics` — the operations.
 -- @module apivideo.client
 local core = require("apivideo.core")
+local analytics = require("apivideo.analytics")
 local auth = require("apivideo.auth")
 local check = require("apivideo.check")
 local engine_mod = require("apivideo.engine")
-local errors = require("apivideo.errors")
+local ratelimit = require("apivideo.ratelimit")
+local request = require("apivideo.request")
+local retry = require("apivideo.retry")
 local url = require("apivideo.url")
+local waiter_mod = require("apivideo.waiter")
 
 local M = {}
 
@@ -72,8 +82,6 @@ local DEFAULTS = {
   max_body_bytes = 64 * 1024 * 1024,
 }
 
-local RETRY_STATUS = { [429] = true, [500] = true, [502] = true, [503] = true, [504] = true }
-local BACKOFF_BASE_MS, BACKOFF_CAP_MS = 200, 10000
 local MAX_MS = 2147483647
 
 -- One pool per Lua state (an nginx worker, a game): every client shares its
@@ -192,7 +200,6 @@ function M.new(opts)
     max_body_bytes = opt_integer(opts, "max_body_bytes", 1, 4294967296),
     ca_file = opt_type(opts, "ca_file", "string"),
     on_event = opt_type(opts, "on_event", "function"),
-    rate = { in_flight = 0, reset_at = 0 },
   }, Client)
   local insecure = opt_type(opts, "allow_insecure_http", "boolean")
   if self.base_url:match("^[hH][tT][tT][pP]://") and not insecure
@@ -213,203 +220,46 @@ function M.new(opts)
   end
   local app = application_header(opts.application)
 
-  self.user_agent = "lua-apivideo/" .. M.VERSION .. " (" .. _VERSION .. ") "
-    .. (core.curl_version():match("^(%S+)") or "libcurl")
   local headers = { "Accept: application/json", "AV-Origin-Client: lua:" .. M.VERSION }
   if app then headers[#headers + 1] = app end
-  self.base_headers = headers
-  local driver, driver_check, hub_ngx = engine_mod.default_driver(yield)
-  self.engine = engine_mod.new({
-    max_body = self.max_body_bytes, share = shared_pool(), driver = driver, check = driver_check,
-    hub = hub_ngx,
+  local function emit(event)
+    local on_event = self.on_event
+    if on_event then on_event(event) end
+  end
+  local engine = engine_mod.new(waiter_mod.for_host({
+    yield = yield, share = shared_pool(), max_body = self.max_body_bytes,
+  }))
+  self.engine = engine
+  local requester = request.new({
+    engine = engine, emit = emit, base_url = self.base_url, headers = headers,
+    limiter = ratelimit.new({ engine = engine, max_wait_ms = self.max_retry_wait_ms, emit = emit }),
+    policy = retry.new(self),
+    transfer = {
+      timeout_ms = self.timeout_ms, connect_timeout_ms = self.connect_timeout_ms,
+      stall_timeout_ms = self.stall_timeout_ms, ca_file = self.ca_file,
+      user_agent = "lua-apivideo/" .. M.VERSION .. " (" .. _VERSION .. ") "
+        .. (core.curl_version():match("^(%S+)") or "libcurl"),
+    },
   })
-  self.auth = auth.new(self, mode, key, store)
-  self.analytics = require("apivideo.analytics").new(self)
+  self.requester = requester
+  self.auth = auth.new({
+    mode = mode, store = store, base_url = self.base_url, engine = engine, emit = emit,
+    send = function(req) return requester:send(req) end,
+  }, key)
+  requester.auth = self.auth
+  self.analytics = analytics.new(self)
   return self
 end
 
---- Reports an event to the on_event option, if set. Events never carry a
--- credential: only type, method, path, status, attempt, wait_ms and the like.
+--- Inside a task: one logical request through the client's pipeline
+-- (`apivideo.request`). Returns the transfer result or nil, err.
 -- @local
----@param event apivideo.ClientEvent
-function Client:_emit(event)
-  if self.on_event then self.on_event(event) end
+function Client:_send(req)
+  return self.requester:send(req)
 end
 
-local function header_number(headers, name)
-  local n = tonumber(headers[name])
-  if n == nil or n ~= n then return nil end
-  return n
-end
-
---- Seconds the server asks us to wait before trying again, or nil.
--- api.video sends X-RateLimit-Retry-After on every response (the time until
--- its window resets), so it only means "wait" on a 429 or once the budget
--- is spent (X-RateLimit-Remaining: 0); Retry-After always does. A value that
--- is not a number is ignored; a negative one counts as 0.
-local function retry_after(status, headers)
-  local n = header_number(headers, "retry-after")
-  if status == 429 or header_number(headers, "x-ratelimit-remaining") == 0 then
-    n = header_number(headers, "x-ratelimit-retry-after") or n
-  end
-  if n == nil then return nil end
-  return n < 0 and 0 or n
-end
-
---- The rate-limit facts of a response, or nil when it carried none.
--- @local
----@param headers table<string,string> response headers, lower-case names
----@return apivideo.RateLimit?
-function M.rate_limit(headers)
-  local limit = header_number(headers, "x-ratelimit-limit")
-  local remaining = header_number(headers, "x-ratelimit-remaining")
-  local after = header_number(headers, "x-ratelimit-retry-after")
-  if limit == nil and remaining == nil and after == nil then return nil end
-  local function int(v) return v and math.floor(v) end
-  return { limit = int(limit), remaining = int(remaining), retry_after = int(after) }
-end
-
--- Rate-limit bookkeeping, conservative on purpose (a 429 costs more than a
--- short wait): within a window the budget is the lowest X-RateLimit-Remaining
--- any answer reported (answers are handled in no particular order, and a
--- stale one must never raise it), minus every request still in flight (the
--- server may count one late). Once the window's reset time has passed, the
--- budget is unknown again and the next answers set it.
-
---- Inside a task: waits until the budget allows one more request.
--- @local
-function Client:_acquire(req)
-  local rate = self.rate
-  while true do
-    local now = core.now_ms()
-    if rate.reset_at <= now then rate.remaining = nil end
-    if rate.remaining == nil or rate.remaining - rate.in_flight > 0 then break end
-    local wait = rate.reset_at - now
-    self:_emit({ type = "throttle", method = req.method, path = req.path, wait_ms = wait })
-    self.engine:sleep(wait)
-  end
-  rate.in_flight = rate.in_flight + 1
-end
-
---- Takes what an answer says about the budget.
--- @local
-function Client:_release(resp)
-  local rate = self.rate
-  rate.in_flight = rate.in_flight - 1
-  local headers = resp.headers
-  local remaining = header_number(headers, "x-ratelimit-remaining")
-  if resp.status == 429 then remaining = 0 end
-  if remaining == nil then return end
-  local after = header_number(headers, "x-ratelimit-retry-after") or 1
-  if after < 0 then after = 0 end
-  if after * 1000 > self.max_retry_wait_ms then after = self.max_retry_wait_ms / 1000 end
-  local now = core.now_ms()
-  local reset_at = now + after * 1000
-  if rate.remaining == nil or rate.reset_at <= now or resp.status == 429 then
-    -- a new window, or a 429: its Retry-After is the one that counts
-    rate.remaining, rate.reset_at = remaining, reset_at
-  else
-    if remaining < rate.remaining then rate.remaining = remaining end
-    if reset_at > rate.reset_at then rate.reset_at = reset_at end
-  end
-end
-
---- Classifies a transfer result: nil for a success, else the error object
--- and whether the request may be retried.
--- @local
-function Client:_classify(req, full_url, resp)
-  local method = req.method
-  if resp.curl_code ~= 0 then
-    if resp.too_large then
-      return errors.new({ kind = "decode", method = method, url = full_url, status = resp.status,
-        curl_code = resp.curl_code,
-        title = "response body larger than max_body_bytes (" .. self.max_body_bytes .. ")" }), false
-    end
-    local kind = resp.curl_code == 28 and "timeout" or "network"
-    return errors.new({ kind = kind, method = method, url = full_url, curl_code = resp.curl_code,
-      title = resp.curl_error }), true
-  end
-  local status = resp.status
-  if status >= 200 and status < 300 then
-    if resp.json == nil then
-      local e = errors.new({ kind = "decode", method = method, url = full_url, status = status,
-        title = resp.json_error and ("invalid JSON: " .. resp.json_error) or "empty response body" })
-      if resp.body and #resp.body > 0 then e.body = resp.body:sub(1, 4096) end
-      return e, false
-    end
-    return nil
-  end
-  local e = errors.from_response("http", method, full_url, resp)
-  e.retry_after = retry_after(status, resp.headers)
-  return e, RETRY_STATUS[status] == true and not req.token_call
-end
-
---- Milliseconds to wait before attempt n+1: what the server asked for
--- (bounded by max_retry_wait_ms), else exponential backoff with full jitter.
--- @local
-function Client:_retry_wait(err, attempt)
-  if err.retry_after then
-    local ms = err.retry_after * 1000
-    return ms < self.max_retry_wait_ms and ms or self.max_retry_wait_ms
-  end
-  local cap = BACKOFF_BASE_MS * 2 ^ (attempt - 1)
-  if cap > BACKOFF_CAP_MS then cap = BACKOFF_CAP_MS end
-  return math.random() * cap -- full jitter
-end
-
---- Inside a task: performs one logical request (with auth, throttling and
--- retries). req: method, path, query, body, auth (bool), token_call (bool).
--- Returns the transfer result or nil, err.
--- @local
-function Client:_exchange(req)
-  local full_url = self.base_url .. req.path .. (req.query or "")
-  local attempts, retries, waited, replayed = 0, 0, 0, false
-  while true do
-    attempts = attempts + 1
-    local headers = {}
-    for i, h in ipairs(self.base_headers) do headers[i] = h end
-    local tok
-    if req.auth then
-      local line, tok_or_err = self.auth:header()
-      if not line then return nil, tok_or_err end
-      headers[#headers + 1] = line
-      tok = tok_or_err
-    end
-    if req.body then headers[#headers + 1] = "Content-Type: application/json" end
-    if not req.token_call then self:_acquire(req) end
-    local resp = self.engine:fetch({
-      method = req.method, url = full_url, headers = headers, body = req.body,
-      timeout_ms = self.timeout_ms, connect_timeout_ms = self.connect_timeout_ms,
-      stall_timeout_ms = self.stall_timeout_ms, ca_file = self.ca_file,
-      user_agent = self.user_agent, accept_encoding = true,
-    })
-    if not req.token_call then self:_release(resp) end
-    local err, retryable = self:_classify(req, full_url, resp)
-    if not err then
-      resp.attempts = attempts
-      return resp
-    end
-    if err.status == 401 and req.auth and self.auth.mode == "bearer" and not replayed then
-      replayed = true
-      self.auth:invalidate(tok)
-      self:_emit({ type = "reauth", method = req.method, path = req.path, status = 401 })
-    else
-      -- a 401 replay is not a retry: max_retries counts retries of faults
-      local wait = retryable and retries < self.max_retries and self:_retry_wait(err, retries + 1)
-      if not wait or waited + wait > self.max_retry_wait_ms then
-        err.attempts = attempts
-        return nil, err
-      end
-      retries = retries + 1
-      self:_emit({ type = "retry", method = req.method, path = req.path, status = err.status,
-        kind = err.kind, attempt = attempts, wait_ms = wait })
-      waited = waited + wait
-      if wait > 0 then self.engine:sleep(wait) end
-    end
-  end
-end
-
---- Runs fn(...) as a task and drives the engine until it is done.
+--- Runs fn(...) as a task and waits until it is done (driving the engine
+-- outside any task). Raises "the client is closed" after close().
 -- @local
 function Client:_run(fn, ...)
   self:_check_open(4)
@@ -417,8 +267,74 @@ function Client:_run(fn, ...)
 end
 
 --- Raises "the client is closed" (at the given level) once close() was called.
+-- @local
 function Client:_check_open(level)
   if self.engine.closed then error("apivideo: the client is closed", level or 3) end
+end
+
+--- Runs several functions at once and waits until all have returned. Each
+-- runs as a task of this client: it may call operations and walk iterators,
+-- and while one waits for the network the others go on, so their requests
+-- overlap (up to `concurrency` pages of each walk in flight). This is how to
+-- walk several sessions' events, or several videos, at once.
+--
+-- On plain Lua 5.1 (not LuaJIT) a generic `for` cannot wait inside a task:
+-- call the iterator function directly there (`local page = next_page()`).
+-- @usage local ok, err = client:run_all({
+--   function() for s in client.analytics:video_sessions("vi1", { period = "2023" }) do a = a + 1 end end,
+--   function() for s in client.analytics:video_sessions("vi2", { period = "2023" }) do b = b + 1 end end,
+-- })
+---@param fns function[] the functions (called with no argument)
+---@param opts? {tick?:fun(), tick_ms?:integer} `tick` is called at least every `tick_ms` (default 100) while they run
+---@return boolean|nil ok # true when every function returned
+---@return any err # else the first error one raised (an error object or a message); the others are cancelled
+function Client:run_all(fns, opts)
+  self:_check_open()
+  if type(fns) ~= "table" then
+    check.fail("client:run_all", "bad argument 'fns' (array of functions expected, got " .. type(fns) .. ")")
+  end
+  for i = 1, #fns do
+    if type(fns[i]) ~= "function" then
+      check.fail("client:run_all", "bad argument 'fns' (item " .. i .. " is a " .. type(fns[i]) .. ", not a function)")
+    end
+  end
+  opts = check.options("client:run_all", "options", opts, { tick = true, tick_ms = true })
+  local tick = opts.tick
+  if tick ~= nil and type(tick) ~= "function" then
+    check.fail("client:run_all", "bad option 'tick' (function expected, got " .. type(tick) .. ")")
+  end
+  local tick_ms = opts.tick_ms ~= nil and check.integer("client:run_all", "tick_ms", opts.tick_ms, 1, MAX_MS) or 100
+  local engine = self.engine
+  local tasks, failed = {}, nil
+  for i = 1, #fns do tasks[i] = engine:spawn(fns[i]) end
+  local function all_done()
+    for i = 1, #tasks do
+      local t = tasks[i]
+      if t.done then
+        if t.error and not failed then failed = t end
+      else
+        if not failed then return false end
+      end
+    end
+    return true
+  end
+  if tick then
+    -- a timer task that wakes the driving loop every tick_ms
+    local ticker = engine:spawn(function()
+      while not all_done() do
+        tick()
+        engine:sleep(tick_ms)
+      end
+    end)
+    engine:join(ticker)
+  else
+    engine:run_until(all_done)
+  end
+  if failed then
+    for i = 1, #tasks do tasks[i]:cancel() end
+    return nil, failed.error
+  end
+  return true
 end
 
 --- One non-blocking step of the engine (for hosts with their own loop):

@@ -6,12 +6,12 @@
 -- lets an iterator keep several pages in flight and lets one token exchange
 -- serve any number of concurrent requests.
 --
--- How the engine waits is one function, the driver: by default it blocks in
--- poll() (libcurl's sockets); a host with its own loop (nginx, a game's frame loop)
--- passes a driver that yields to it between non-blocking steps.
+-- How the engine waits is not its business: it waits only through its
+-- waiter (`apivideo.waiter`), which blocks in poll(), yields to a host's
+-- loop, or sleeps on an nginx semaphore. Inside a task, waiting for another
+-- task suspends the task; outside any task, the engine drives its waiter.
 -- @module apivideo.engine
 local core = require("apivideo.core")
-local hub_mod = require("apivideo.hub")
 
 local M = {}
 
@@ -28,125 +28,12 @@ Task.__index = Task
 local Engine = {}
 Engine.__index = Engine
 
---- The blocking driver: wait in poll() for a transfer or the next timer.
-local function blocking_driver(engine, wait_ms)
-  engine.multi:perform(wait_ms or 1000)
-end
-M.blocking_driver = blocking_driver
-
---- A driver for hosts with their own loop: one non-blocking step, then hand
--- control back through `yield(wait_ms)` until the host calls again.
-function M.yielding_driver(yield)
-  return function(engine, wait_ms)
-    local _, finished = engine.multi:perform(0)
-    if finished == 0 then
-      local hint = engine.multi:timeout()
-      if hint >= 0 and (wait_ms == nil or hint < wait_ms) then wait_ms = hint end
-      yield(wait_ms)
-      engine.multi:perform(0)
-    end
-  end
-end
-
--- nginx phases where ngx.sleep may yield to the event loop.
-local NGX_YIELDABLE = {
-  rewrite = true, access = true, content = true, timer = true,
-  ssl_cert = true, ssl_session_fetch = true, ssl_client_hello = true,
-}
-local NAP_MIN_MS, NAP_MAX_MS = 1, 16
-
---- The nginx driver: never blocks the worker. One non-blocking step, then
--- ngx.sleep for a short nap that grows (1 → 16 ms) while nothing finishes
--- and shrinks to libcurl's own timeout hint or the next timer. In a phase
--- where ngx.sleep cannot yield it raises instead of blocking the worker.
--- The nginx request running now (a coroutine is tied to the request that
--- created it: resuming it from another request crashes the worker).
-local function ngx_request(ngx_)
-  local ok, base = pcall(require, "resty.core.base")
-  if ok and type(base.get_request) == "function" then
-    return function() return base.get_request() end
-  end
-  return function() return ngx_.ctx end
-end
-
---- Raises unless this nginx phase can yield and this request may drive the
--- engine: tasks created by one request must never be resumed by another.
-local function ngx_check(ngx_)
-  local current_request = ngx_request(ngx_)
-  return function(engine)
-    local phase = ngx_.get_phase()
-    if not NGX_YIELDABLE[phase] then
-      error("apivideo: cannot wait for the network in nginx phase '" .. tostring(phase)
-        .. "' (it cannot yield); call from rewrite, access or content handlers, or an ngx.timer", 0)
-    end
-    local req = current_request()
-    if engine.owner ~= req then
-      if next(engine.tasks) ~= nil then
-        error("apivideo: this client is busy in another nginx request; create one client per request"
-          .. " (share the token with token_store = ngx.shared.DICT)", 0)
-      end
-      engine.owner = req
-    end
-  end
-end
-
-function M.ngx_driver(ngx_)
-  local nap = NAP_MIN_MS
-  return function(engine, wait_ms)
-    local _, finished = engine.multi:perform(0)
-    if finished > 0 then
-      nap = NAP_MIN_MS
-      return
-    end
-    local ms = nap
-    local hint = engine.multi:timeout()
-    if hint >= 0 and hint < ms then ms = hint end
-    if wait_ms and wait_ms < ms then ms = wait_ms end
-    ngx_.sleep((ms < NAP_MIN_MS and NAP_MIN_MS or ms) / 1000)
-    nap = nap * 2 > NAP_MAX_MS and NAP_MAX_MS or nap * 2
-    engine.multi:perform(0)
-  end
-end
-
---- The nginx driver over the worker's hub (apivideo.hub): the engine's
--- transfers go through the worker's one multi handle and the request sleeps
--- on a semaphore until one of them finishes or its next timer is due.
-function M.hub_driver(engine, wait_ms)
-  engine.multi:wait(wait_ms)
-end
-
---- The driver for this host: `yield` when given, nginx's when running inside
--- nginx with the Lua module, else blocking; the check every new task must
--- pass first (nil when none); and, inside nginx, the ngx table the worker's
--- hub runs on (nil elsewhere, or when this nginx lacks ngx.semaphore).
-function M.default_driver(yield)
-  if yield then return M.yielding_driver(yield) end
-  local ngx_ = rawget(_G, "ngx")
-  if type(ngx_) == "table" and type(ngx_.get_phase) == "function" and type(ngx_.sleep) == "function" then
-    if hub_mod.available(ngx_) then return M.hub_driver, ngx_check(ngx_), ngx_ end
-    return M.ngx_driver(ngx_), ngx_check(ngx_)
-  end
-  return blocking_driver
-end
-
---- Creates an engine. opts: max_body (bytes), share (a core.share() pool),
--- driver (function(engine, wait_ms)), check (function(engine)), hub (the
--- ngx table: send through the nginx worker's hub instead of an own multi).
-function M.new(opts)
-  opts = opts or {}
-  local driver, check, hub_ngx = opts.driver, opts.check, opts.hub
-  if not driver then driver, check, hub_ngx = M.default_driver() end
-  local multi
-  if hub_ngx then
-    multi = hub_mod.lane({ ngx = hub_ngx, share = opts.share, max_body = opts.max_body })
-  else
-    multi = core.multi({ max_body = opts.max_body, share = opts.share })
-  end
+--- Creates an engine over a waiter (`apivideo.waiter`: the client's own
+-- multi handle, blocking or yielding, or a lane of the nginx worker's hub).
+-- @local
+function M.new(waiter)
   return setmetatable({
-    multi = multi, -- a core.multi, or a lane of the nginx worker's hub
-    lane = hub_ngx and multi or nil,
-    driver = driver,
-    check = check, -- raises when tasks may not start here (an nginx phase that cannot yield)
+    waiter = waiter,
     waiting = {}, -- transfer -> task
     tasks = {}, -- coroutine -> task
     ready = {}, -- queue of { task, args }
@@ -173,7 +60,7 @@ end
 
 --- Starts fn(...) as a task; it first runs at the engine's next step.
 function Engine:spawn(fn, ...)
-  if self.check then self.check(self) end
+  self.waiter:check(next(self.tasks) ~= nil)
   local task = setmetatable({ engine = self, watchers = {} }, Task)
   task.co = coroutine.create(function(...)
     return fn(...)
@@ -215,7 +102,7 @@ end
 -- its result table.
 function Engine:fetch(spec)
   local task = in_task(self, "fetch")
-  local t = self.multi:add(spec)
+  local t = self.waiter:add(spec)
   self.waiting[t] = task
   task.transfer = t
   return coroutine.yield()
@@ -236,11 +123,8 @@ end
 --- Inside a task: waits for another task and returns its results (it raises
 -- the other task's error, if it failed).
 function Engine:await(other)
-  local task = in_task(self, "await")
-  if not other.done then
-    other.watchers[#other.watchers + 1] = task
-    coroutine.yield()
-  end
+  in_task(self, "await")
+  self:join(other)
   return other:outcome()
 end
 
@@ -271,7 +155,7 @@ function Task:cancel()
   self.cancelled = true
   if self.transfer then
     engine.waiting[self.transfer] = nil
-    if engine.lane then engine.lane:cancel(self.transfer) else self.transfer:close() end
+    engine.waiter:release(self.transfer)
     self.transfer = nil
   end
   if self.timer then self.timer.task = nil end
@@ -282,8 +166,8 @@ end
 -- as soon as pred() holds: the other finished transfers stay queued (and
 -- undecoded) while the caller gets its result and sends the next requests.
 function Engine:_collect(pred)
-  local multi = self.multi
-  local t = multi:next_done()
+  local waiter = self.waiter
+  local t = waiter:next_done()
   while t do
     local task = self.waiting[t]
     self.waiting[t] = nil
@@ -297,7 +181,7 @@ function Engine:_collect(pred)
         if pred() then return end
       end
     end
-    t = multi:next_done()
+    t = waiter:next_done()
   end
   local timers, now = self.timers, now_ms()
   while timers[1] and timers[1].at <= now do
@@ -324,7 +208,7 @@ function Engine:step(timeout_ms)
   local wait = self:_next_wait()
   timeout_ms = timeout_ms or 0
   if wait == nil or wait > timeout_ms then wait = timeout_ms end
-  self.multi:perform(wait)
+  self.waiter:poll(wait)
   self:_collect()
   self:_run_ready()
   return self:pending()
@@ -332,26 +216,28 @@ end
 
 --- True while transfers, timers or runnable tasks remain.
 function Engine:pending()
-  return self.multi:count() > 0 or self.multi:queued() > 0 or #self.timers > 0 or #self.ready > 0
+  local waiter = self.waiter
+  return waiter:count() > 0 or waiter:queued() > 0 or #self.timers > 0 or #self.ready > 0
 end
 
---- Drives the engine with its driver until pred() is true.
+--- Outside any task: drives the engine through its waiter until pred() is
+-- true.
 function Engine:run_until(pred)
   if self:current() then
-    error("apivideo: a blocking call was made from inside an apivideo task", 3)
+    error("apivideo: internal: run_until inside a task (join or await instead)", 3)
   end
-  local lane = self.lane
+  local waiter = self.waiter
   while true do
-    if lane then lane:take_turn() end -- inside nginx: never hold the worker long
+    waiter:turn() -- a cooperative host (nginx) may take the worker back here
     self:_run_ready()
     if pred() then return end
     self:_collect(pred) -- what already finished comes first
     if pred() then return end
     local wait = self:_next_wait()
-    if wait == nil and self.multi:count() == 0 and #self.ready == 0 then
+    if wait == nil and waiter:count() == 0 and #self.ready == 0 then
       error("apivideo: internal: waiting with nothing in flight", 2)
     end
-    self.driver(self, wait)
+    waiter:wait(wait)
     self:_collect(pred)
   end
 end
@@ -360,17 +246,18 @@ end
 function Engine:kick()
   if self:current() then return end -- inside a task: the engine's loop sends them
   self:_run_ready()
-  self.multi:perform(0)
+  self.waiter:poll(0)
 end
 
---- Runs fn(...) as a task to completion and returns its results.
+--- Runs fn(...) as a task to completion and returns its results (from
+-- inside another task too: that task waits for it).
 function Engine:run(fn, ...)
   local task = self:spawn(fn, ...)
-  self:run_until(function() return task.done end)
+  self:join(task)
   return task:outcome()
 end
 
---- Cancels every task and closes the multi handle. Idempotent.
+--- Cancels every task and closes the waiter. Idempotent.
 function Engine:close()
   self.closed = true
   -- collected before cancelling (cancel removes from self.tasks; see Pager:close)
@@ -381,13 +268,13 @@ function Engine:close()
   end
   for i = 1, #list do list[i]:cancel() end
   self.ready, self.timers, self.waiting = {}, {}, {}
-  self.multi:close()
+  self.waiter:close()
 end
 
 --- Transfers in flight.
 function Engine:in_flight()
   if self.closed then return 0 end
-  return self.multi:count()
+  return self.waiter:count()
 end
 
 return M

@@ -20,7 +20,7 @@
 --    decode and handle. The pump wakes TURNS_PER_TICK lanes per loop
 --    iteration (one more for every TURNS_BACKLOG queued), in the order their
 --    data arrived, and a lane that has run for
---    SLICE_MS without waiting gives its turn back (`Lane:take_turn`) before it
+--    SLICE_MS without waiting gives its turn back (`Lane:turn`) before it
 --    decodes the next page. nginx's own events (other requests) get the
 --    worker between any two turns.
 --
@@ -29,8 +29,15 @@
 -- no longer wants (a walk cut short, a request that ended) is not cut off:
 -- it finishes in the hub, owned by nobody, so that its connection stays.
 --
--- A lane has the shape of a `core.multi` (add, perform, next_done, timeout,
--- count, queued, close), so the engine drives either without knowing which.
+-- A lane is a waiter (`apivideo.waiter`: add, next_done, count, queued, poll,
+-- wait, turn, release, check, close), so the engine drives it like any other.
+-- Everything of the library that knows nginx lives in this file: finding
+-- out that we run inside nginx, the phases that can yield, the request that
+-- owns a client's tasks, the pump and the turns.
+--
+-- An nginx without `ngx.semaphore` still gets a lane, which then polls for
+-- itself (short `ngx.sleep` naps and a step of the worker's multi handle)
+-- instead of sleeping until the pump wakes it.
 -- @module apivideo.hub
 local core = require("apivideo.core")
 
@@ -170,6 +177,32 @@ function Hub:_ensure_pump()
   return true
 end
 
+-- nginx phases where ngx.sleep may yield to the event loop.
+local NGX_YIELDABLE = {
+  rewrite = true, access = true, content = true, timer = true,
+  ssl_cert = true, ssl_session_fetch = true, ssl_client_hello = true,
+}
+
+--- The ngx table when running inside nginx with the Lua module, else nil.
+function M.host()
+  local ngx_ = rawget(_G, "ngx")
+  if type(ngx_) == "table" and type(ngx_.get_phase) == "function" and type(ngx_.sleep) == "function" then
+    return ngx_
+  end
+  return nil
+end
+
+--- A function naming the nginx request running now (a coroutine is tied to
+-- the request that created it: resuming it from another request crashes the
+-- worker).
+local function request_of(ngx_)
+  local ok, base = pcall(require, "resty.core.base")
+  if ok and type(base.get_request) == "function" then
+    return function() return base.get_request() end
+  end
+  return function() return ngx_.ctx end
+end
+
 local hub -- this worker's (a forked worker gets its own: see M.get)
 
 --- The hub of this nginx worker, created on first use with the given share
@@ -215,7 +248,10 @@ end
 --- A lane for one client. opts: ngx, share, max_body.
 function M.lane(opts)
   return setmetatable({
+    kind = "lane",
     ngx = opts.ngx,
+    request = request_of(opts.ngx),
+    polling = not M.available(opts.ngx), -- no semaphore: the lane polls for itself
     share = opts.share,
     max_body = opts.max_body,
     transfers = {}, -- in flight: transfer -> true
@@ -231,7 +267,7 @@ function Lane:_hub()
   if not h then
     h = M.get(self.ngx, self.share)
     self.hub = h
-    self.sema = require("ngx.semaphore").new(0)
+    if not self.polling then self.sema = require("ngx.semaphore").new(0) end
   end
   return h
 end
@@ -245,13 +281,32 @@ function Lane:add(spec)
   h.owner[t] = self
   self.transfers[t] = true
   self.n = self.n + 1
-  h:_ensure_pump() -- it sends the request at its next tick
+  if not self.polling then h:_ensure_pump() end -- it sends the request at its next tick
   return t
 end
 
---- Moves data on the worker's transfers (ms > 0 blocks the worker: only the
--- blocking driver asks for that). Returns in_flight, finished of this lane.
-function Lane:perform(ms)
+--- Raises unless this nginx phase can yield and this request may drive the
+-- lane: tasks created by one request must never be resumed by another. busy:
+-- whether the engine still has tasks (of the request that owns it).
+function Lane:check(busy)
+  local phase = self.ngx.get_phase()
+  if not NGX_YIELDABLE[phase] then
+    error("apivideo: cannot wait for the network in nginx phase '" .. tostring(phase)
+      .. "' (it cannot yield); call from rewrite, access or content handlers, or an ngx.timer", 0)
+  end
+  local req = self.request()
+  if self.owner ~= req then
+    if busy then
+      error("apivideo: this client is busy in another nginx request; create one client per request"
+        .. " (share the token with token_store = ngx.shared.DICT)", 0)
+    end
+    self.owner = req
+  end
+end
+
+--- Moves data on the worker's transfers (ms > 0 blocks the worker: only
+-- `client:step(ms)` asks for that). Returns in_flight, finished of this lane.
+function Lane:poll(ms)
   if self.n > 0 or (ms and ms > 0) then
     self:_hub():perform(ms)
   end
@@ -270,12 +325,6 @@ function Lane:next_done()
     self.head = head + 1
   end
   return t
-end
-
---- Milliseconds until libcurl wants to be called (-1: no hint).
-function Lane:timeout()
-  if not self.hub then return -1 end
-  return self.hub.multi:timeout()
 end
 
 --- Transfers of this lane in flight.
@@ -299,7 +348,7 @@ end
 -- Sleeps on the lane's semaphore until the pump gives it a turn, at most ms.
 local function sleep_for_turn(self, h, ms)
   self.yields = self.yields + 1
-  if h:_ensure_pump() then
+  if not self.polling and h:_ensure_pump() then
     self.waiting = true
     local woken = self.sema:wait(whole_ms(ms) / 1000)
     self.waiting = false
@@ -333,7 +382,7 @@ end
 --- Called by the engine before it does more work for this lane: once the
 -- lane has held the worker for SLICE_MS since its turn began, it queues for
 -- another turn and yields, so that one request never holds the worker long.
-function Lane:take_turn()
+function Lane:turn()
   local at = self.turn_at
   if not at then
     self.turn_at = now_ms()
@@ -342,7 +391,7 @@ function Lane:take_turn()
   if now_ms() - at < SLICE_MS then return end
   local h = self:_hub()
   -- (no pump, no turns: sleep_for_turn then naps and polls by itself)
-  if h:_ensure_pump() then h:_want_turn(self) end
+  if not self.polling and h:_ensure_pump() then h:_want_turn(self) end
   sleep_for_turn(self, h, LANE_WAIT_MAX_MS)
 end
 
@@ -362,7 +411,7 @@ end
 
 --- Stops one transfer of this lane (a cancelled task): it is never handed
 -- to the lane; it finishes in the hub, which then closes it.
-function Lane:cancel(t)
+function Lane:release(t)
   if self.transfers[t] then
     self.transfers[t] = nil
     self.n = self.n - 1
@@ -384,7 +433,7 @@ end
 
 function Lane:__tostring()
   if self.closed then return "apivideo.hub.lane (closed)" end
-  return ("apivideo.hub.lane (%d in flight)"):format(self.n)
+  return ("apivideo.hub.lane (%d in flight%s)"):format(self.n, self.polling and ", polling" or "")
 end
 
 return M

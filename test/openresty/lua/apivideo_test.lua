@@ -12,7 +12,7 @@
 -- same checksum from the stand-in's documented data.
 local apivideo = require("apivideo")
 local core = require("apivideo.core")
-local engine = require("apivideo.engine")
+local waiter = require("apivideo.waiter")
 local cjson = require("cjson.safe")
 
 local ngx = ngx
@@ -42,12 +42,12 @@ end
 --- Wraps a client's engine to record how long the worker was held between
 -- two yields to nginx: wall time and the worker's CPU time (os.clock), which
 -- preemption by other processes does not inflate. The engine yields in its
--- driver (waiting for data) and in its lane's take_turn (after a time slice);
+-- waiter: its wait (for data) and, for a lane, its turn (after a time slice);
 -- a call that returned at once does not end the hold.
 local function traced(eng)
   local trace = { naps = 0, max_hold_ms = 0, max_hold_cpu_ms = 0, held_cpu_ms = 0 }
   local last, last_cpu = core.now_ms(), os.clock()
-  local lane = eng.lane
+  local lane = eng.waiter.kind == "lane" and eng.waiter or nil
   local function around(f)
     return function(...)
       local held, cpu = core.now_ms() - last, (os.clock() - last_cpu) * 1000
@@ -62,8 +62,9 @@ local function traced(eng)
       end
     end
   end
-  eng.driver = around(eng.driver)
-  if lane then lane.take_turn = around(lane.take_turn) end
+  local w = eng.waiter
+  w.wait = around(w.wait)
+  if lane then lane.turn = around(lane.turn) end
   return trace
 end
 
@@ -79,8 +80,9 @@ local function new_client(args, driver)
   if driver == "blocking" then
     -- the control: an engine with its own multi handle that blocks in
     -- poll(), as a client unaware of nginx would
-    client.engine:close()
-    client.engine = engine.new({ driver = engine.blocking_driver, max_body = client.max_body_bytes })
+    local eng = client.engine
+    eng.waiter:close()
+    eng.waiter = waiter.blocking({ max_body = client.max_body_bytes })
   elseif args.trace == "1" then
     trace = traced(client.engine)
   end

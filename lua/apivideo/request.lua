@@ -1,0 +1,95 @@
+--- One logical request, from start to answer: the request pipeline.
+--
+-- Inside an engine task: Authorization → rate-limit budget → transfer →
+-- classification → (401: one re-authentication and replay) → (retryable:
+-- wait, then again). Its collaborators are passed in: the engine (transfers
+-- and sleeps), the authenticator, the rate limiter, the retry policy.
+-- @module apivideo.request
+local M = {}
+
+local Requester = {}
+Requester.__index = Requester
+
+--- A client's requester. opts: `engine`, `limiter` (apivideo.ratelimit),
+-- `policy` (apivideo.retry), `emit(event)`, `base_url`, `headers` (the
+-- header lines of every request), and `transfer` (the per-request transfer
+-- options: timeouts, ca_file, user_agent). The authenticator is set later
+-- (`requester.auth`): it sends its own token requests through this one.
+-- @local
+function M.new(opts)
+  local t = opts.transfer
+  return setmetatable({
+    engine = opts.engine, limiter = opts.limiter, policy = opts.policy, emit = opts.emit,
+    base_url = opts.base_url, headers = opts.headers,
+    timeout_ms = t.timeout_ms, connect_timeout_ms = t.connect_timeout_ms,
+    stall_timeout_ms = t.stall_timeout_ms, ca_file = t.ca_file, user_agent = t.user_agent,
+  }, Requester)
+end
+
+--- The header lines of one attempt: the client's, then Authorization and
+-- Content-Type where they apply (a fresh table: libcurl keeps its own copy).
+local function header_lines(self, auth_line, has_body)
+  local base = self.headers
+  local n = #base
+  local headers = {}
+  for i = 1, n do headers[i] = base[i] end
+  if auth_line then
+    n = n + 1
+    headers[n] = auth_line
+  end
+  if has_body then headers[n + 1] = "Content-Type: application/json" end
+  return headers
+end
+
+--- Inside a task: performs one logical request. req: `method`, `path`,
+-- `query`, `body`, `auth` (send Authorization), `token_call` (a request of
+-- the authenticator itself: not rate limited, its failures not retried).
+-- Returns the transfer result (with `attempts`) or nil, err.
+function Requester:send(req)
+  local full_url = self.base_url .. req.path .. (req.query or "")
+  local auth, limiter, policy = self.auth, self.limiter, self.policy
+  local attempts, retries, waited, replayed = 0, 0, 0, false
+  while true do
+    attempts = attempts + 1
+    local line, tok
+    if req.auth then
+      local tok_or_err
+      line, tok_or_err = auth:header()
+      if not line then return nil, tok_or_err end
+      tok = tok_or_err
+    end
+    local headers = header_lines(self, line, req.body ~= nil)
+    if not req.token_call then limiter:acquire(req) end
+    local resp = self.engine:fetch({
+      method = req.method, url = full_url, headers = headers, body = req.body,
+      timeout_ms = self.timeout_ms, connect_timeout_ms = self.connect_timeout_ms,
+      stall_timeout_ms = self.stall_timeout_ms, ca_file = self.ca_file,
+      user_agent = self.user_agent, accept_encoding = true,
+    })
+    if not req.token_call then limiter:release(resp) end
+    local err, retryable = policy:classify(req, full_url, resp)
+    if not err then
+      resp.attempts = attempts
+      return resp
+    end
+    if err.status == 401 and req.auth and auth.mode == "bearer" and not replayed then
+      replayed = true
+      auth:invalidate(tok)
+      self.emit({ type = "reauth", method = req.method, path = req.path, status = 401 })
+    else
+      -- a 401 replay is not a retry: max_retries counts retries of faults
+      local wait = retryable and policy:wait_before(err, retries + 1, waited)
+      if not wait then
+        err.attempts = attempts
+        return nil, err
+      end
+      retries = retries + 1
+      self.emit({ type = "retry", method = req.method, path = req.path, status = err.status,
+        kind = err.kind, attempt = attempts, wait_ms = wait })
+      waited = waited + wait
+      if wait > 0 then self.engine:sleep(wait) end
+    end
+  end
+end
+
+return M

@@ -2,9 +2,10 @@
 -- They are plain tables sharing one metatable, so they print as one line,
 -- compare with `apivideo.is_error`, and carry everything the API said:
 -- `kind` ("http", "network", "timeout", "decode", "auth"), `status`, `type`,
--- `title`, `name`, `detail`, `problems`, `method`, `url`, `retry_after`,
--- `body` (first 4 KiB when the body was not problem JSON), `curl_code`,
--- `attempts`. No credential is ever stored in one.
+-- `title`, `name`, `detail`, `problems`, the whole problem body in `problem`,
+-- `method`, `url`, `retry_after`, `body` (first 4 KiB when the body was not
+-- problem JSON), `curl_code`, `attempts`. No credential is ever
+-- stored in one.
 -- @module apivideo.errors
 local M = {}
 
@@ -12,8 +13,21 @@ local BODY_LIMIT = 4096
 
 --- An error object. Runtime failures return `nil, err` (walks raise `err`).
 -- `tostring(err)` is one line, e.g. `apivideo: HTTP 404 The requested
--- resource was not found. (videoId) GET /analytics/videos/vi123`. Fields
--- that do not apply are nil.
+-- resource was not found. (videoId) GET /analytics/videos/vi123`; with a
+-- `problems` array it counts them and says what each one says (the first
+-- ten): `... (2 problems: page: <title>; pageSize: <title> - <detail>) GET ...`.
+-- Fields that do not apply are nil.
+--
+-- An RFC 7807 problem body (`application/problem+json`, as api.video sends)
+-- is kept whole, as decoded, in `err.problem`. Each of its top-level members
+-- is also a field of `err` under its own name — the standard ones below, and
+-- any other (api.video's `range`, an extension member such as `balance`) as
+-- it came — except two cases, where the member is only in `err.problem`:
+-- a name the client uses itself (`kind`, `status`, `method`, `url`,
+-- `attempts`, `curl_code`, `retry_after`, `retryable`, `body`, `problem`:
+-- the client's value wins; `status` is the status line's), and a standard
+-- member of another type than the one listed here (e.g. a `name` that is not
+-- a string).
 -- @usage local page, err = client.analytics:list_session_events(id)
 -- if not page then
 --   if err.kind == "http" and err.status == 404 then ... end
@@ -27,7 +41,9 @@ local BODY_LIMIT = 4096
 ---@field title? string from the problem body (or the reason phrase, or what went wrong)
 ---@field name? string from the problem body: the parameter at fault
 ---@field detail? string from the problem body
----@field problems? table[] from the problem body: one problem per parameter
+---@field instance? string from the problem body: the URI of this occurrence
+---@field problems? table[] from the problem body: one problem per parameter (`name`, `title`, `range`...)
+---@field problem? table the whole problem body as decoded, every member included (nil when there was none)
 ---@field method? string the request's method
 ---@field url? string the request's URL (no credentials, ever)
 ---@field retry_after? number seconds to wait, from `X-RateLimit-Retry-After` / `Retry-After`
@@ -46,7 +62,31 @@ local function path_of(url)
   return path ~= "" and path or "/"
 end
 
---- One line: "apivideo: HTTP 404 <title> (<name>) GET /path".
+local PROBLEMS_SHOWN = 10
+
+-- What one entry of `problems` says: "<name>: <title> - <detail>".
+local function problem_text(p)
+  if type(p) == "string" then return p end
+  if type(p) ~= "table" then return "?" end
+  local function str(v) return type(v) == "string" and v ~= "" and v or nil end
+  local name, title, detail = str(p.name), str(p.title), str(p.detail)
+  local text = title or detail
+  if title and detail then text = title .. " - " .. detail end
+  if name then return text and name .. ": " .. text or name end
+  return text or "?"
+end
+
+-- "(2 problems: a: ...; b: ...)", or nil for no problems.
+local function problems_text(list)
+  local n = #list
+  if n == 0 then return nil end
+  local shown = {}
+  for i = 1, math.min(n, PROBLEMS_SHOWN) do shown[i] = problem_text(list[i]) end
+  if n > PROBLEMS_SHOWN then shown[#shown + 1] = "and " .. (n - PROBLEMS_SHOWN) .. " more" end
+  return "(" .. n .. (n == 1 and " problem: " or " problems: ") .. table.concat(shown, "; ") .. ")"
+end
+
+--- One line: "apivideo: HTTP 404 <title> (<name>) - <detail> (<n> problems: ...) GET /path".
 -- @local
 ---@param e apivideo.Error
 ---@return string
@@ -58,6 +98,7 @@ function Error.__tostring(e)
     if e.title then parts[#parts + 1] = e.title end
     if e.name and e.name ~= "" then parts[#parts + 1] = "(" .. e.name .. ")" end
     if e.detail then parts[#parts + 1] = "- " .. e.detail end
+    if type(e.problems) == "table" then parts[#parts + 1] = problems_text(e.problems) end
   else
     parts[#parts + 1] = e.kind .. " error:"
     if e.title then parts[#parts + 1] = e.title end
@@ -87,22 +128,32 @@ function M.new(fields)
   return setmetatable(fields, Error)
 end
 
-local PROBLEM_FIELDS = { "type", "title", "name", "detail", "status" }
+-- The standard problem members and the Lua type each must have to be copied.
+local PROBLEM_TYPES = {
+  type = "string", title = "string", name = "string", detail = "string", instance = "string",
+  problems = "table",
+}
+-- The client's own fields: a problem member of one of these names stays in err.problem.
+local OWN = {
+  kind = true, status = true, method = true, url = true, attempts = true, curl_code = true,
+  retry_after = true, retryable = true, body = true, problem = true,
+}
 
 --- Builds the error for a completed HTTP response with a non-2xx status.
--- `resp` is a transfer result from apivideo.core.
+-- `resp` is a transfer result from apivideo.core. A problem body (a JSON
+-- object with a `title` or a `type`) is kept in `problem`, and its members
+-- are copied as the Error table describes.
 -- @local
 ---@return apivideo.Error
 function M.from_response(kind, method, url, resp)
   local e = { kind = kind, method = method, url = url, status = resp.status }
   local json = resp.json
   if type(json) == "table" and (json.title or json.type) then
-    for _, k in ipairs(PROBLEM_FIELDS) do
-      local v = json[k]
-      if type(v) == "string" or (k == "status" and type(v) == "number") then e[k] = v end
+    e.problem = json
+    for k, v in pairs(json) do
+      local want = PROBLEM_TYPES[k]
+      if type(k) == "string" and not OWN[k] and (want == nil or type(v) == want) then e[k] = v end
     end
-    e.status = resp.status -- the status line wins over the body's claim
-    if type(json.problems) == "table" then e.problems = json.problems end
   else
     local body = resp.body
     if body == nil and json ~= nil then body = "(JSON without a problem title)" end

@@ -322,12 +322,13 @@ function Client:_classify(req, full_url, resp)
   if resp.curl_code ~= 0 then
     if resp.too_large then
       return errors.new({ kind = "decode", method = method, url = full_url, status = resp.status,
-        curl_code = resp.curl_code,
+        curl_code = resp.curl_code, retryable = false,
         title = "response body larger than max_body_bytes (" .. self.max_body_bytes .. ")" }), false
     end
     local kind = resp.curl_code == 28 and "timeout" or "network"
+    local retryable = errors.retryable(resp.curl_code) -- false: DNS name not found, certificate refused...
     return errors.new({ kind = kind, method = method, url = full_url, curl_code = resp.curl_code,
-      title = resp.curl_error }), true
+      title = resp.curl_error, retryable = retryable }), retryable
   end
   local status = resp.status
   if status >= 200 and status < 300 then

@@ -4,7 +4,7 @@
 -- `kind` ("http", "network", "timeout", "decode", "auth"), `status`, `type`,
 -- `title`, `name`, `detail`, `problems`, the whole problem body in `problem`,
 -- `method`, `url`, `retry_after`, `body` (first 4 KiB when the body was not
--- problem JSON), `curl_code`, `attempts`. No credential is ever
+-- problem JSON), `curl_code`, `retryable`, `attempts`. No credential is ever
 -- stored in one.
 -- @module apivideo.errors
 local M = {}
@@ -49,6 +49,7 @@ local BODY_LIMIT = 4096
 ---@field retry_after? number seconds to wait, from `X-RateLimit-Retry-After` / `Retry-After`
 ---@field body? string the first 4 KiB of a body that was not problem JSON
 ---@field curl_code? integer libcurl's error code, for network failures and timeouts
+---@field retryable? boolean with a `curl_code`: false when no retry can heal it (see `PERMANENT`), true when one may
 ---@field attempts? integer how many times the request was sent
 local Error = { __name = "apivideo.error" }
 Error.__index = Error
@@ -161,6 +162,50 @@ function M.from_response(kind, method, url, resp)
     if not e.title then e.title = M.reason(resp.status) end
   end
   return M.new(e)
+end
+
+--- libcurl's error codes (`CURLE_*` in curl.h) of failures that no retry
+-- can heal: the same request would fail the same way, so the client sends it
+-- once, and its error (kind `"network"`) has `retryable = false`. Every other
+-- code may heal — a timeout (28), a refused (7) or reset (52, 56) connection,
+-- a TLS handshake cut short (35), HTTP/2 framing (16, 92) — and is retried up
+-- to `max_retries` (`retryable = true`).
+--
+-- Code 6 is what libcurl reports when the resolver answers that the name does
+-- not exist; a resolver that does not answer in time ends as a timeout (28),
+-- which is retried.
+-- @usage if err.retryable == false then print(errors.PERMANENT[err.curl_code]) end
+-- @table PERMANENT
+M.PERMANENT = {
+  [1] = "CURLE_UNSUPPORTED_PROTOCOL: this libcurl cannot speak the URL's scheme",
+  [2] = "CURLE_FAILED_INIT: libcurl could not set the transfer up",
+  [3] = "CURLE_URL_MALFORMAT: the URL cannot be parsed",
+  [4] = "CURLE_NOT_BUILT_IN: this libcurl was built without a feature the request needs",
+  [5] = "CURLE_COULDNT_RESOLVE_PROXY: the proxy's host name does not exist",
+  [6] = "CURLE_COULDNT_RESOLVE_HOST: the host name does not exist",
+  [43] = "CURLE_BAD_FUNCTION_ARGUMENT: an option value libcurl refuses, the same every time",
+  [48] = "CURLE_UNKNOWN_OPTION: an option this libcurl does not know",
+  [49] = "CURLE_SETOPT_OPTION_SYNTAX: an option value libcurl cannot parse",
+  [53] = "CURLE_SSL_ENGINE_NOTFOUND: the TLS crypto engine is not installed",
+  [54] = "CURLE_SSL_ENGINE_SETFAILED: the TLS crypto engine cannot be made the default",
+  [58] = "CURLE_SSL_CERTPROBLEM: the local client certificate cannot be used",
+  [59] = "CURLE_SSL_CIPHER: the requested TLS cipher cannot be used",
+  [60] = "CURLE_PEER_FAILED_VERIFICATION: the server's certificate is not trusted or names another host",
+  [66] = "CURLE_SSL_ENGINE_INITFAILED: the TLS crypto engine failed to start",
+  [77] = "CURLE_SSL_CACERT_BADFILE: the CA file is missing or not a CA bundle",
+  [82] = "CURLE_SSL_CRL_BADFILE: the CRL file is missing or not a CRL",
+  [83] = "CURLE_SSL_ISSUER_ERROR: the server's certificate has not the required issuer",
+  [90] = "CURLE_SSL_PINNEDPUBKEYNOTMATCH: the server's public key is not the pinned one",
+  [93] = "CURLE_RECURSIVE_API_CALL: libcurl was called from its own callback (a bug)",
+  [98] = "CURLE_SSL_CLIENTCERT: the server requires a client certificate",
+}
+
+--- May a failure with this libcurl code heal if the request is sent again?
+-- False for the codes in `PERMANENT`, true for every other one.
+---@param curl_code integer a libcurl error code (non-zero)
+---@return boolean retryable # false when no retry can heal the failure
+function M.retryable(curl_code)
+  return M.PERMANENT[curl_code] == nil
 end
 
 local REASONS = {

@@ -138,6 +138,24 @@ describe("apivideo.parse_time", function()
     close_to(1561376701.109, parse("2019-06-24T11:45:01.109+00"), "api.video's older form")
   end)
 
+  it("agrees with gmtime for 2000 instants written at random offsets in each form", function()
+    local rng_state = 4242
+    local function rnd(n)
+      rng_state = (rng_state * 1103515245 + 12345) % 2147483648
+      return math.floor(rng_state / 256) % n
+    end
+    for i = 1, 2000 do
+      local t = -2145916800 + rnd(65536) * 65536 + rnd(65536) -- 1902 .. 2038
+      local minutes = rnd(24 * 60) * (rnd(2) == 0 and 1 or -1) -- -23:59 .. +23:59
+      local sign, a = minutes < 0 and "-" or "+", math.abs(minutes)
+      local hh, mm = math.floor(a / 60), a % 60
+      local zone = string.format(i % 2 == 0 and "%s%02d:%02d" or "%s%02d%02d", sign, hh, mm)
+      if mm == 0 and i % 3 == 0 then zone = string.format("%s%02d", sign, hh) end -- hour only
+      local s = os.date("!%Y-%m-%dT%H:%M:%S", t + minutes * 60) .. zone
+      assert.equal(t, parse(s), s)
+    end
+  end)
+
   it("always returns the same number type: a float (math.type on 5.3+)", function()
     for _, s in ipairs({ "1970-01-01T00:00:00Z", "2019-06-24T11:45:01Z", "2019-06-24T11:45:01+00:00",
       "2019-06-24T11:45:01+02", "2019-06-24T11:45:01-0500", "2019-06-24T11:45:01.000Z",

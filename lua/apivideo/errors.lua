@@ -172,8 +172,9 @@ end
 -- to `max_retries` (`retryable = true`).
 --
 -- Code 6 is what libcurl reports when the resolver answers that the name does
--- not exist; a resolver that does not answer in time ends as a timeout (28),
--- which is retried.
+-- not exist, and also when the system resolver gives up by itself (a DNS
+-- server that fails); a name still unresolved after `connect_timeout_ms`
+-- ends as a timeout (28), which is retried.
 -- @usage if err.retryable == false then print(errors.PERMANENT[err.curl_code]) end
 -- @table PERMANENT
 M.PERMANENT = {

@@ -173,6 +173,105 @@ describe("apivideo.errors", function()
     end)
   end)
 
+  -- RFC 7807: a problem body may carry any extension member; api.video's own
+  -- 400 example (openapi.yaml, GET /videos) has `range` at the top level and in
+  -- each of its problems.
+  describe("problem members", function()
+    local PUBLISHED_400 = [[{"title":"This parameter is out of the allowed range of values.","name":"page",
+      "status":400,"range":{"min":1},"problems":[
+      {"title":"This parameter is out of the allowed range of values.","name":"page","range":{"min":1}},
+      {"title":"This parameter is out of the allowed range of values.","name":"pageSize",
+       "range":{"min":10,"max":100}}]}]]
+    local URL = "https://ws.api.video/analytics/videos/vi1?currentPage=0"
+
+    local function from(json, status)
+      return errors.from_response("http", "GET", URL, { status = status or 400, headers = {}, json = json })
+    end
+
+    it("keeps every member of api.video's published 400 body, range included", function()
+      local json = assert(core.decode(PUBLISHED_400)) -- the client's own decoder
+      local e = from(json)
+      assert.same({ min = 1 }, e.range)
+      assert.equal("page", e.name)
+      assert.equal(2, #e.problems)
+      assert.same({ min = 10, max = 100 }, e.problems[2].range)
+      assert.equal(json, e.problem) -- the whole body, as decoded
+    end)
+
+    it("keeps unknown and extension members under their own names", function()
+      local e = from({ type = "https://example.net/probs/out-of-credit", title = "You do not have enough credit.",
+        detail = "Your current balance is 30, but that costs 50.", instance = "/account/12345/msgs/abc",
+        balance = 30, accounts = { "/account/12345", "/account/67890" }, ["trace-id"] = "t-1", retry = false },
+        403)
+      assert.equal("/account/12345/msgs/abc", e.instance)
+      assert.equal(30, e.balance)
+      assert.same({ "/account/12345", "/account/67890" }, e.accounts)
+      assert.equal("t-1", e["trace-id"])
+      assert.equal(false, e.retry)
+      assert.equal("Your current balance is 30, but that costs 50.", e.detail)
+    end)
+
+    it("never lets a member overwrite the client's own fields; they stay in err.problem", function()
+      local json = { title = "t", kind = "network", method = "DELETE", url = "http://evil.example/", status = 200,
+        attempts = 99, curl_code = 7, retry_after = 0, body = "fake body", retryable = true, problem = "p" }
+      local e = from(json, 429)
+      assert.equal("http", e.kind)
+      assert.equal("GET", e.method)
+      assert.equal(URL, e.url)
+      assert.equal(429, e.status)
+      assert.is_nil(e.attempts)
+      assert.is_nil(e.curl_code)
+      assert.is_nil(e.retry_after)
+      assert.is_nil(e.body)
+      assert.is_nil(e.retryable)
+      assert.equal(json, e.problem)
+      assert.equal("network", e.problem.kind)
+      assert.equal("DELETE", e.problem.method)
+      assert.equal(200, e.problem.status)
+      assert.equal("apivideo: HTTP 429 t GET /analytics/videos/vi1", tostring(e))
+    end)
+
+    it("keeps a standard member of the wrong type in err.problem only", function()
+      local e = from({ title = "t", name = { "x" }, detail = 12, problems = "no", type = false })
+      assert.is_nil(e.name)
+      assert.is_nil(e.detail)
+      assert.is_nil(e.problems)
+      assert.is_nil(e.type)
+      assert.same({ "x" }, e.problem.name)
+      assert.equal(12, e.problem.detail)
+      assert.equal("no", e.problem.problems)
+    end)
+
+    it("has no err.problem when the body was not a problem", function()
+      local e = errors.from_response("http", "GET", URL, { status = 502, headers = {}, body = "<html>" })
+      assert.is_nil(e.problem)
+    end)
+
+    it("tostring counts the problems and says what each one says, on one line", function()
+      local e = from(assert(core.decode(PUBLISHED_400)))
+      assert.equal("apivideo: HTTP 400 This parameter is out of the allowed range of values. (page)"
+        .. " (2 problems: page: This parameter is out of the allowed range of values.;"
+        .. " pageSize: This parameter is out of the allowed range of values.) GET /analytics/videos/vi1",
+        tostring(e))
+      local one = from({ title = "An attribute is invalid.", name = "period",
+        problems = { { name = "period", title = "bad format", detail = "use YYYY-MM-DD" } } })
+      assert.equal("apivideo: HTTP 400 An attribute is invalid. (period) (1 problem: period: bad format"
+        .. " - use YYYY-MM-DD) GET /analytics/videos/vi1", tostring(one))
+      local odd = from({ title = "t", problems = { { title = "no name" }, "plain\ntext", { name = "n" }, 7 } })
+      assert.equal("apivideo: HTTP 400 t (4 problems: no name; plain text; n; ?) GET /analytics/videos/vi1",
+        tostring(odd))
+      assert.equal("apivideo: HTTP 400 t GET /analytics/videos/vi1", tostring(from({ title = "t", problems = {} })))
+    end)
+
+    it("tostring shows the first 10 problems and how many more there are", function()
+      local list = {}
+      for i = 1, 13 do list[i] = { name = "p" .. i, title = "bad" } end
+      local s = tostring(from({ title = "t", problems = list }))
+      assert.matches("^apivideo: HTTP 400 t %(13 problems: p1: bad; p2: bad; .* p10: bad; and 3 more%) GET /", s)
+      assert.is_nil(s:find("p11", 1, true))
+    end)
+  end)
+
   describe("from real stand-in responses", function()
     local srv
     local KEY = "standin-key"

@@ -116,4 +116,104 @@ describe("apivideo.parse_time", function()
     refused("2019-06-24T11:45:01+02:60")
     refused("2019-06-24T11:45:01.109+99:99")
   end)
+
+  -- ISO 8601 writes an offset as ±hh, ±hhmm or ±hh:mm; api.video's older payloads
+  -- use the hour-only form ("2019-06-24T11:45:01.109+00").
+  it("accepts every offset form (Z, z, ±hh, ±hhmm, ±hh:mm), with or without a fraction", function()
+    local utc = 1561376701 -- 2019-06-24T11:45:01Z
+    local zones = {
+      { "Z", 0 }, { "z", 0 }, { "+00", 0 }, { "-00", 0 }, { "+0000", 0 }, { "+00:00", 0 },
+      { "+02", 7200 }, { "+0200", 7200 }, { "+02:00", 7200 },
+      { "-05", -18000 }, { "-0500", -18000 }, { "-05:00", -18000 },
+      { "+0530", 19800 }, { "+05:30", 19800 }, { "-0930", -34200 }, { "-09:30", -34200 },
+      { "+23:59", 86340 }, { "-2359", -86340 }, { "+14", 50400 },
+    }
+    for _, z in ipairs(zones) do
+      local zone, offset = z[1], z[2]
+      local wall = os.date("!%Y-%m-%dT%H:%M:%S", utc + offset) -- the same instant, written in that zone
+      close_to(utc, parse(wall .. zone), wall .. zone)
+      close_to(utc + 0.109, parse(wall .. ".109" .. zone), wall .. ".109" .. zone)
+      close_to(utc + 0.5, parse(wall .. ".5" .. zone), wall .. ".5" .. zone)
+    end
+    close_to(1561376701.109, parse("2019-06-24T11:45:01.109+00"), "api.video's older form")
+  end)
+
+  it("agrees with gmtime for 2000 instants written at random offsets in each form", function()
+    local rng_state = 4242
+    local function rnd(n)
+      rng_state = (rng_state * 1103515245 + 12345) % 2147483648
+      return math.floor(rng_state / 256) % n
+    end
+    for i = 1, 2000 do
+      local t = -2145916800 + rnd(65536) * 65536 + rnd(65536) -- 1902 .. 2038
+      local minutes = rnd(24 * 60) * (rnd(2) == 0 and 1 or -1) -- -23:59 .. +23:59
+      local sign, a = minutes < 0 and "-" or "+", math.abs(minutes)
+      local hh, mm = math.floor(a / 60), a % 60
+      local zone = string.format(i % 2 == 0 and "%s%02d:%02d" or "%s%02d%02d", sign, hh, mm)
+      if mm == 0 and i % 3 == 0 then zone = string.format("%s%02d", sign, hh) end -- hour only
+      local s = os.date("!%Y-%m-%dT%H:%M:%S", t + minutes * 60) .. zone
+      assert.equal(t, parse(s), s)
+    end
+  end)
+
+  it("always returns the same number type: a float (math.type on 5.3+)", function()
+    for _, s in ipairs({ "1970-01-01T00:00:00Z", "2019-06-24T11:45:01Z", "2019-06-24T11:45:01+00:00",
+      "2019-06-24T11:45:01+02", "2019-06-24T11:45:01-0500", "2019-06-24T11:45:01.000Z",
+      "2019-06-24T11:45:01.109+00", "1900-01-01T00:00:00Z", "2100-01-01T00:00:00.5-23:59" }) do
+      local v = parse(s)
+      assert.is_number(v, s)
+      if math.type then assert.equal("float", math.type(v), s) end
+    end
+  end)
+
+  -- Each refusal names its real cause (and quotes the text it refused).
+  it("says precisely what is wrong", function()
+    local cases = {
+      { "2019-06-24T11:45:01", "no time zone" },
+      { "2019-06-24T11:45:01.109", "no time zone" },
+      { "2019-06-24T11:45:01+2500", "bad UTC offset '+2500'" },
+      { "2019-06-24T11:45:01+24:00", "bad UTC offset '+24:00'" },
+      { "2019-06-24T11:45:01+02:60", "bad UTC offset '+02:60'" },
+      { "2019-06-24T11:45:01.109+99", "bad UTC offset '+99'" },
+      { "2019-06-24T11:45:01+2", "bad UTC offset '+2'" },
+      { "2019-06-24T11:45:01+02:0", "bad UTC offset '+02:0'" },
+      { "2019-06-24T11:45:01+020", "bad UTC offset '+020'" },
+      { "2019-06-24T11:45:01+02:00:00", "bad UTC offset '+02:00:00'" },
+      { "2019-06-24T11:45:01+02:00x", "bad UTC offset '+02:00x'" },
+      { "2019-06-24T11:45:01UTC", "bad time zone 'UTC'" },
+      { "2019-06-24T11:45:01 Z", "bad time zone ' Z'" },
+      { "2019-06-24T11:45:01.109Zjunk", "'junk' after the time zone" },
+      { "2019-06-24T11:45:01.Z", "no digits after the decimal point" },
+      { "2019-06-24T11:45:01,109Z", "decimal comma" },
+      { "2019-02-29T00:00:00Z", "the date 2019-02-29 does not exist" },
+      { "1900-02-29T00:00:00+01", "the date 1900-02-29 does not exist" },
+      { "2019-04-31T00:00:00Z", "the date 2019-04-31 does not exist" },
+      { "2019-13-01T00:00:00Z", "the date 2019-13-01 does not exist" },
+      { "2019-00-10T00:00:00Z", "the date 2019-00-10 does not exist" },
+      { "2019-06-24T24:00:00Z", "bad time of day 24:00:00" },
+      { "2019-06-24T11:60:00Z", "bad time of day 11:60:00" },
+      { "2019-06-24T11:45:61+02", "bad time of day 11:45:61" },
+      { "2019-06-24", "a date without a time of day" },
+      { "2019-06-24T11:45", "not an RFC 3339 timestamp" },
+      { "1561376701", "not an RFC 3339 timestamp" },
+      { "", "not an RFC 3339 timestamp" },
+    }
+    for _, c in ipairs(cases) do
+      local err = refused(c[1])
+      assert.is_truthy(err:find(c[2], 1, true), "'" .. c[1] .. "' gave: " .. err)
+      assert.is_truthy(err:find("'" .. c[1] .. "'", 1, true), "the text is not quoted: " .. err)
+    end
+    -- the hour-only form is an offset, not a missing zone
+    assert.is_nil(refused("2019-06-24T11:45:01+7"):find("no time zone", 1, true))
+    assert.is_truthy(refused(12):find("string expected, got number", 1, true))
+    assert.is_truthy(refused(nil):find("string expected, got nil", 1, true))
+  end)
+
+  it("quotes at most 64 characters of a long text", function()
+    local long = "2019-06-24T11:45:01" .. string.rep("x", 5000)
+    local err = refused(long)
+    assert.is_truthy(err:find("bad time zone", 1, true), err)
+    for run in err:gmatch("x+") do assert.is_true(#run <= 64, err) end
+    assert.is_true(#err < 300, err)
+  end)
 end)

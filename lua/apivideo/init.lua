@@ -51,14 +51,19 @@ M.is_error = errors.is_error
 ---@return apivideo.MemoryStore store # a new, empty store
 M.memory_store = store.new
 
---- Seconds since the epoch (with milliseconds) of an ISO-8601 timestamp, or nil, err.
--- Takes the API's timestamps: `"2019-06-24T11:45:01.109Z"`, or with an offset
--- (`"+02:00"`).
+--- UTC seconds since the epoch of an RFC 3339 (ISO 8601) timestamp, or nil, err.
+-- Takes the API's timestamps, `"2019-06-24T11:45:01.109Z"` and the older
+-- `"2019-06-24T11:45:01.109+00"`: a fraction of any length or none, and a
+-- zone `Z`, `+hh`, `+hhmm` or `+hh:mm` (or `-`; hours 00-23, minutes 00-59).
+-- The result is always a float (also for whole seconds) counted from
+-- 1970-01-01T00:00:00Z, whatever the timestamp's own offset; the message says
+-- what is wrong: no time zone, a bad UTC offset, a date that does not exist...
 -- @function parse_time
 -- @usage apivideo.parse_time("2019-06-24T11:45:01.109Z") --> 1561376701.109
+-- apivideo.parse_time("2019-06-24T13:45:01.109+02:00") --> 1561376701.109
 ---@param s string the timestamp
----@return number? seconds # seconds since 1970-01-01T00:00:00Z, nil when `s` is not a timestamp
----@return string? err # why `s` was refused
+---@return number? seconds # UTC seconds since 1970-01-01T00:00:00Z (a float), nil when `s` is refused
+---@return string? err # why `s` was refused, e.g. "bad UTC offset '+2500' in '...'"
 M.parse_time = time.parse
 
 return M

@@ -2,7 +2,9 @@
 -- another attempt, and how long to wait before it.
 --
 -- Open this file to change what the client retries. Retried: HTTP 429 and
--- 5xx (500, 502, 503, 504), network failures and timeouts. Never retried: a
+-- 5xx (500, 502, 503, 504), timeouts and the network failures that may heal
+-- (not a host name that does not resolve, a refused certificate, a bad CA
+-- file...: `errors.PERMANENT` lists them). Never retried: a
 -- token exchange's own failure (the caller decides), a body that is not the
 -- JSON it should be, a body over `max_body_bytes`, and the other HTTP
 -- statuses. The wait is what the server asked for (bounded by
@@ -53,12 +55,13 @@ function Policy:classify(req, full_url, resp)
   if resp.curl_code ~= 0 then
     if resp.too_large then
       return errors.new({ kind = "decode", method = method, url = full_url, status = resp.status,
-        curl_code = resp.curl_code,
+        curl_code = resp.curl_code, retryable = false,
         title = "response body larger than max_body_bytes (" .. self.max_body_bytes .. ")" }), false
     end
     local kind = resp.curl_code == 28 and "timeout" or "network"
+    local retryable = errors.retryable(resp.curl_code) -- false: DNS name not found, certificate refused...
     return errors.new({ kind = kind, method = method, url = full_url, curl_code = resp.curl_code,
-      title = resp.curl_error }), true
+      title = resp.curl_error, retryable = retryable }), retryable
   end
   local status = resp.status
   if status >= 200 and status < 300 then

@@ -258,8 +258,8 @@ local function summary_command(ctx)
       end
     end
     local function on_error(e, sid)
-      -- a refused key will not heal for the next session: stop
-      if apivideo.is_error(e) and e.kind ~= "auth" then
+      -- a refused key or a forbidden account will not heal for the next session: stop
+      if apivideo.is_error(e) and e.kind ~= "auth" and e.status ~= 401 and e.status ~= 403 then
         done = done + 1
         left_out(sid, M.error_text(e))
         return true

@@ -183,6 +183,32 @@ describe("apivideo.check", function()
       end
     end)
 
+    it("says a date, month or week of the right shape does not exist, rather than blaming the format", function()
+      local cases = {
+        { "2023-02-30", "the date 2023-02-30 does not exist: February 2023 has 28 days" },
+        { "2024-02-30", "the date 2024-02-30 does not exist: February 2024 has 29 days" },
+        { "2023-04-31", "the date 2023-04-31 does not exist: April 2023 has 30 days" },
+        { "2023-01-00", "the date 2023-01-00 does not exist: January 2023 has 31 days" },
+        { "2023-13", "there is no month 13 (01 to 12)" },
+        { "2023-13-01", "there is no month 13 (01 to 12)" },
+        { "2021-W53", "there is no week 53: 2021 has 52 ISO weeks" },
+        { "2023-01-01/2023-02-29", "the date 2023-02-29 does not exist: February 2023 has 28 days" },
+      }
+      for _, case in ipairs(cases) do
+        local err = raised(check.period, FN, case[1])
+        assert.is_true(contains(err, FN .. ": bad argument 'period' (" .. case[2] .. "; got '" .. case[1] .. "')"),
+          err)
+        assert.is_false(contains(err, "expected"), err)
+      end
+    end)
+
+    it("date() gives the reason a date of the right shape does not exist", function()
+      assert.same({ nil, "the date 2023-02-30 does not exist: February 2023 has 28 days" },
+        { check.date("2023-02-30") })
+      assert.same({ nil, "there is no month 00 (01 to 12)" }, { check.date("2023-00-10") })
+      assert.same({}, { check.date("2023-2-3") })
+    end)
+
     it("refuses leap days of non-leap years inside a range", function()
       assert.is_true((period_ok("2020-02-28/2020-02-29")))
       assert.is_false((period_ok("2019-02-28/2019-02-29")))

@@ -261,14 +261,13 @@ describe("apivideo-analytics", function()
         assert.are.equal(s.referrer.url or "", rec.referrer_url)
         assert.are.equal(i % 5 == 0, rec.referrer_url == "") -- contract: url is null when i%5==0
         assert.are.equal(s.referrer.search_term, rec.search_term)
-        -- the metadata column is a JSON object in the API's order; contract values
+        -- the metadata column is the API's list of pairs as JSON, in the API's order; contract values
         local md = cjson.decode(rec.metadata)
-        assert.are.equal("user" .. (i % 100), md.user)
-        assert.are.equal(i % 3 == 0 and "pro" or "free", md.plan)
-        assert.are.equal(i % 11 == 0 and "café au lait" or nil, md.tag)
-        local n = 0
-        for _ in pairs(md) do n = n + 1 end
-        assert.are.equal(#s.session.metadata, n)
+        local want = { { key = "user", value = "user" .. (i % 100) },
+          { key = "plan", value = i % 3 == 0 and "pro" or "free" } }
+        if i % 11 == 0 then want[3] = { key = "tag", value = "café au lait" } end
+        assert.are.same(want, md)
+        assert.are.same(s.session.metadata, md)
       end
     end)
 
@@ -285,7 +284,8 @@ describe("apivideo-analytics", function()
       }, ",")
       local line = rows[2]
       assert.are.equal(expected, line:sub(1, #expected))
-      local tail = ',"{""user"":""user11"",""plan"":""free"",""tag"":""café au lait""}"'
+      local tail = ',"[{""key"":""user"",""value"":""user11""},{""key"":""plan"",""value"":""free""},'
+        .. '{""key"":""tag"",""value"":""café au lait""}]"'
       assert.are.equal(tail, line:sub(-#tail))
       assert.is_truthy(line:find(",Montréal,", 1, true)) -- non-ASCII needs no quoting
     end)
@@ -385,15 +385,19 @@ describe("apivideo-analytics", function()
       assert.are.equal(#expected, #ls)
       for k, l in ipairs(ls) do
         local obj = cjson.decode(l)
+        local even = index_of(obj.session.session_id) % 2 == 0
+        -- one metadata shape: the list of pairs, [] for a session without metadata
+        assert.are.equal(even, #obj.session.metadata > 0)
+        if not even then obj.session.metadata = expected[k].session.metadata end
         assert.are.same(expected[k], obj)
-        assert.are.equal(index_of(obj.session.session_id) % 2 == 0, obj.session.metadata ~= nil)
       end
       code, out = run({ "live-sessions", "--live-stream", "li500", "--period", "2023-01", "--format", "csv" })
       assert.are.equal(0, code)
       local _, recs = csv_records(out)
       assert.are.equal(#expected, #recs)
       for _, r in ipairs(recs) do
-        assert.are.equal(index_of(r.session_id) % 2 == 0, r.metadata ~= "")
+        assert.are.equal(index_of(r.session_id) % 2 == 0, r.metadata ~= "[]")
+        assert.are.equal("table", type(cjson.decode(r.metadata)))
       end
       assert.are.equal("/analytics/live-streams/li500", api_entries()[1].path)
     end)
@@ -639,7 +643,8 @@ describe("apivideo-analytics", function()
         local code, out, err = run(case[2], case[3])
         assert.are.equal(2, code)
         assert.are.equal("", out)
-        assert.is_truthy(err:match("^apivideo%-analytics: [^\n]+\nUsage: apivideo%-analytics COMMAND"), err)
+        assert.is_truthy(err:match("^apivideo%-analytics: [^\n]+\nUsage: apivideo%-analytics "), err)
+        assert.is_truthy(err:match("\nTry 'apivideo%-analytics [%a%- ]*%-%-help' for more%.\n$"), err)
         assert.are.equal(0, srv:stats().requests)
       end)
     end
@@ -696,7 +701,7 @@ describe("apivideo-analytics", function()
           local code, out, err = run({ cmd, "--video", "viNope", "--period", "2023-01", "--format", fmt })
           assert.are.equal(1, code)
           assert.are.equal("", out)
-          assert.are.equal(tostring(e) .. "\n", err)
+          assert.are.equal("apivideo-analytics: " .. tostring(e):gsub("^apivideo: ", "") .. "\n", err)
         end
       end
     end)
@@ -705,7 +710,7 @@ describe("apivideo-analytics", function()
       local code, out, err = run({ "events", "--session", "psNope" })
       assert.are.equal(1, code)
       assert.are.equal("", out)
-      assert.are.equal("apivideo: HTTP 404 The requested resource was not found. (sessionId) "
+      assert.are.equal("apivideo-analytics: HTTP 404 The requested resource was not found. (sessionId) "
         .. "GET /analytics/sessions/psNope/events\n", err)
     end)
 
@@ -714,7 +719,7 @@ describe("apivideo-analytics", function()
         { env = { APIVIDEO_API_KEY = WRONG_KEY } })
       assert.are.equal(1, code)
       assert.are.equal("", out)
-      assert.are.equal("apivideo: authentication failed: HTTP 400 The user credentials were incorrect. "
+      assert.are.equal("apivideo-analytics: authentication failed: HTTP 400 The user credentials were incorrect. "
         .. "POST /auth/api-key\n", err)
     end)
 
@@ -723,7 +728,7 @@ describe("apivideo-analytics", function()
         { no_base_url = true })
       assert.are.equal(1, code)
       assert.are.equal("", out)
-      assert.is_truthy(err:match("^apivideo: network error: [^\n]*\n$"), err)
+      assert.is_truthy(err:match("^apivideo%-analytics: network error: [^\n]*\n$"), err)
     end)
   end)
 
@@ -839,7 +844,7 @@ describe("apivideo-analytics", function()
     it("exit 1 with the error line, exit 2 with the usage", function()
       local code, out = script("sessions --video viNope --period 2023-01 --format csv")
       assert.are.equal(1, code)
-      assert.are.equal("apivideo: HTTP 404 The requested resource was not found. (videoId) "
+      assert.are.equal("apivideo-analytics: HTTP 404 The requested resource was not found. (videoId) "
         .. "GET /analytics/videos/viNope\n", out)
       code, out = script("sessions --video vi250")
       assert.are.equal(2, code)

@@ -74,14 +74,20 @@ local function leap(y)
   return (y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0
 end
 
---- Is "YYYY-MM-DD" a real calendar date? Returns y, m, d when it is.
+local MONTHS = { "January", "February", "March", "April", "May", "June", "July", "August", "September",
+  "October", "November", "December" }
+
+--- Is "YYYY-MM-DD" a real calendar date? Returns y, m, d when it is; nil
+-- and the reason when it is not (nil alone when s is not YYYY-MM-DD at all).
 local function date(s)
   local y, m, d = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
   if not y then return nil end
   y, m, d = tonumber(y), tonumber(m), tonumber(d)
-  if m < 1 or m > 12 or d < 1 then return nil end
+  if m < 1 or m > 12 then return nil, "there is no month " .. s:sub(6, 7) .. " (01 to 12)" end
   local max = DAYS[m] + ((m == 2 and leap(y)) and 1 or 0)
-  if d > max then return nil end
+  if d < 1 or d > max then
+    return nil, "the date " .. s .. " does not exist: " .. MONTHS[m] .. " " .. y .. " has " .. max .. " days"
+  end
   return y, m, d
 end
 
@@ -98,33 +104,43 @@ end
 
 local PERIOD_HELP = "YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY or YYYY-MM-DD/YYYY-MM-DD expected"
 
---- A period in one of api.video's five formats.
+--- A period in one of api.video's five formats. A string of the right shape
+-- that names no real month, week or day says so (not "bad format").
 function M.period(fname, v)
   if type(v) ~= "string" then
     fail(fname, "bad argument 'period' (" .. PERIOD_HELP .. ", got " .. typename(v) .. ")")
   end
-  local ok = false
-  if v:match("^%d%d%d%d$") then
-    ok = true
-  elseif v:match("^%d%d%d%d%-%d%d$") then
+  local function bad(why) fail(fname, "bad argument 'period' (" .. why .. "; got '" .. v .. "')") end
+  if v:match("^%d%d%d%d$") then return v end
+  if v:match("^%d%d%d%d%-%d%d$") then
     local m = tonumber(v:sub(6, 7))
-    ok = m >= 1 and m <= 12
-  elseif v:match("^%d%d%d%d%-W%d%d$") then
-    local w = tonumber(v:sub(7, 8))
-    ok = w >= 1 and w <= iso_weeks(tonumber(v:sub(1, 4)))
-  elseif date(v) then
-    ok = true
-  else
-    local a, b = v:match("^([^/]+)/([^/]+)$")
-    if a and date(a) and date(b) then
-      ok = a <= b -- same fixed-width format: string order is date order
-      if not ok then
-        fail(fname, "bad argument 'period' (range '" .. v .. "' ends before it starts)")
-      end
-    end
+    if m < 1 or m > 12 then bad("there is no month " .. v:sub(6, 7) .. " (01 to 12)") end
+    return v
   end
-  if not ok then fail(fname, "bad argument 'period' (" .. PERIOD_HELP .. ", got '" .. v .. "')") end
-  return v
+  if v:match("^%d%d%d%d%-W%d%d$") then
+    local y, w = tonumber(v:sub(1, 4)), tonumber(v:sub(7, 8))
+    local weeks = iso_weeks(y)
+    if w < 1 or w > weeks then
+      bad("there is no week " .. v:sub(7, 8) .. ": " .. y .. " has " .. weeks .. " ISO weeks")
+    end
+    return v
+  end
+  if v:match("^%d%d%d%d%-%d%d%-%d%d$") then
+    local ok, why = date(v)
+    if not ok then bad(why) end
+    return v
+  end
+  local a, b = v:match("^(%d%d%d%d%-%d%d%-%d%d)/(%d%d%d%d%-%d%d%-%d%d)$")
+  if a then
+    for _, part in ipairs({ a, b }) do
+      local ok, why = date(part)
+      if not ok then bad(why) end
+    end
+    -- same fixed-width format: string order is date order
+    if a > b then fail(fname, "bad argument 'period' (range '" .. v .. "' ends before it starts)") end
+    return v
+  end
+  fail(fname, "bad argument 'period' (" .. PERIOD_HELP .. ", got '" .. v .. "')")
 end
 
 --- A metadata filter: a table of non-empty string keys to string values.

@@ -1,0 +1,336 @@
+--- The CLI's command runner: the client, the walks, progress on stderr.
+--
+-- Every request goes through the public client API. The client is created
+-- in cooperative mode (`yield = coroutine.yield`): each walk runs in a
+-- coroutine and `drive` (the one scheduler, here) steps the client between
+-- resumes, which is how `summary` walks the events of up to `--concurrency`
+-- sessions at once with the ordinary iterators.
+-- @module apivideo.cli.run
+local apivideo = require("apivideo")
+local args = require("apivideo.cli.args")
+local output = require("apivideo.cli.output")
+local stats = require("apivideo.cli.stats")
+
+local M = {}
+
+local usage_error = args.usage_error
+
+--- Strips the "file.lua:12: " position a raised message may start with.
+local function bare(msg)
+  msg = tostring(msg)
+  return (msg:gsub("^[^\n]-%.lua:%d+: ", ""):gsub("^%[string [^\n]-%]:%d+: ", ""))
+end
+M.bare = bare
+
+--- An error object's one line without the library's "apivideo: " prefix
+-- (the CLI puts its own in front).
+function M.error_text(err)
+  return (tostring(err):gsub("^apivideo: ", ""))
+end
+
+------------------------------------------------------------------------------
+-- Progress on stderr (only when it is a terminal).
+
+local function clock()
+  local ok, core = pcall(require, "apivideo.core")
+  if ok and type(core) == "table" and core.now_ms then return core.now_ms end
+  return function() return os.time() * 1000 end
+end
+
+local function clock_text(secs)
+  secs = math.floor(secs + 0.5)
+  local h, m, s = math.floor(secs / 3600), math.floor(secs / 60) % 60, secs % 60
+  if h > 0 then return string.format("%d:%02d:%02d", h, m, s) end
+  return string.format("%d:%02d", m, s)
+end
+
+--- label: "sessions"; unit: "page" | "session". update(done, total, items).
+local function progress(stream, enabled, now, interval_ms)
+  local p = { shown = false }
+  local start, last, label, unit = now(), nil, "", "page"
+  function p.phase(l, u)
+    label, unit, start, last = l, u or "page", now(), nil
+  end
+  function p.update(done, total, items, force)
+    if not enabled then return end
+    local t = now()
+    if not force and last and t - last < interval_ms then return end
+    last = t
+    local elapsed = (t - start) / 1000
+    local rate = elapsed > 0 and items / elapsed or 0
+    local left = "--:--"
+    if total and done > 0 and total >= done then
+      left = clock_text(elapsed / done * (total - done))
+    end
+    stream:write(string.format("\r%s: %s %d/%s, %d items, %d items/s, %s left\27[K", label, unit, done,
+      total and tostring(total) or "?", items, math.floor(rate + 0.5), left))
+    p.shown = true
+  end
+  function p.clear()
+    if enabled and p.shown then stream:write("\r\27[K") end
+    p.shown = false
+  end
+  return p
+end
+
+local function stderr_is_tty()
+  local r = os.execute("test -t 2")
+  return r == true or r == 0
+end
+
+------------------------------------------------------------------------------
+-- Running walks: each walk is a coroutine; the client (cooperative mode)
+-- yields out of them while waiting, and drive steps it.
+
+local MAX_WAIT_MS = 100
+
+--- Runs tasks as coroutines, at most `limit` at once, until all have
+-- returned. next_task() gives the next task (a function, and a value handed
+-- to on_error) or nil when there are no more. A task that raises ends; then
+-- on_error(err, info) decides: true goes on with the others, false stops
+-- (the others are abandoned; the caller closes the client, which cancels
+-- what they had in flight). Returns true, or false and the error.
+function M.drive(client, next_task, limit, on_error, tick)
+  local tasks, live, exhausted = {}, 0, false
+  local function refill()
+    local added = false
+    while not exhausted and live < limit do
+      local fn, info = next_task()
+      if not fn then
+        exhausted = true
+      else
+        tasks[#tasks + 1] = { co = coroutine.create(fn), info = info }
+        live, added = live + 1, true
+      end
+    end
+    return added
+  end
+  refill()
+  while live > 0 do
+    local wait = MAX_WAIT_MS
+    for i = 1, #tasks do
+      local t = tasks[i]
+      if t then
+        local ok, w = coroutine.resume(t.co)
+        if not ok then
+          tasks[i], live = false, live - 1
+          if not (on_error and on_error(w, t.info)) then return false, w end
+        elseif coroutine.status(t.co) == "dead" then
+          tasks[i], live = false, live - 1
+        elseif type(w) == "number" and w >= 0 and w < wait then
+          wait = w
+        end
+      end
+    end
+    local kept = {}
+    for _, t in ipairs(tasks) do
+      if t then kept[#kept + 1] = t end
+    end
+    tasks = kept
+    if refill() then wait = 0 end -- new tasks have not sent anything yet
+    if tick then tick() end
+    if live > 0 then client:step(math.floor(wait)) end
+  end
+  return true
+end
+
+--- drive() over a fixed list of functions.
+local function drive_list(client, fns, tick)
+  local k = 0
+  return M.drive(client, function()
+    k = k + 1
+    return fns[k]
+  end, #fns, nil, tick)
+end
+
+local ARG_OPTION = {
+  period = "--period", video_id = "--video", live_stream_id = "--live-stream", session_id = "--session",
+  metadata = "--metadata", page_size = "--page-size",
+}
+
+--- Creates an iterator; an argument the library refuses is a usage error
+-- (its message names the option rather than the library's argument).
+local function iterator(client, method, id, opts)
+  local ok, fn = pcall(client.analytics[method], client.analytics, id, opts)
+  if not ok then
+    local msg = bare(fn)
+    local arg_name, rest = msg:match("^analytics:[%w_]+: bad argument '([%w_]+)' (.*)$")
+    if arg_name and ARG_OPTION[arg_name] then msg = "bad " .. ARG_OPTION[arg_name] .. " " .. rest end
+    usage_error(msg)
+  end
+  return fn
+end
+
+--- Walks pages of `method`, handing items to the writer; with progress.
+local function list_command(ctx, method, kind, label)
+  local client, o = ctx.client, ctx.o
+  local opts = { page_size = o.page_size }
+  if o.period then opts.period = o.period end
+  if o.metadata then opts.metadata = o.metadata end
+  local next_page = iterator(client, method, o.id, opts)
+  local w = output.item_writer(o.format, ctx.emit, kind)
+  local p = ctx.progress
+  p.phase(label, "page")
+  local pages, items, total, started = 0, 0, nil, false
+  local ok, err = drive_list(client, { function()
+    while true do
+      local page = next_page()
+      if not page then break end
+      if not started then
+        started = true
+        w.begin()
+      end
+      pages, total = pages + 1, page.pagination.pages_total
+      for _, x in ipairs(page.data) do
+        w.item(x)
+        items = items + 1
+      end
+      w.page_done()
+      ctx.emit.flush() -- each page reaches a pipe at once
+      p.update(pages, total, items)
+    end
+  end }, function() p.update(pages, total, items) end)
+  p.clear()
+  if not ok then error(err, 0) end
+  if not started then w.begin() end
+  w.finish()
+  return 0
+end
+
+--- The summary: the sessions, then (unless --no-events) the events of every
+-- session, up to --concurrency sessions at once. A session whose events
+-- cannot be fetched is left out and named on stderr.
+local function summary_command(ctx)
+  local client, o = ctx.client, ctx.o
+  local opts = { period = o.period, page_size = o.page_size }
+  if o.metadata then opts.metadata = o.metadata end
+  local next_page = iterator(client, "video_session_pages", o.id, opts)
+  local p = ctx.progress
+  local acc = stats.new()
+
+  -- 1. the sessions (pages prefetched by the iterator)
+  p.phase("sessions", "page")
+  local pages, total = 0, nil
+  local ok, err = drive_list(client, { function()
+    while true do
+      local page = next_page()
+      if not page then break end
+      pages, total = pages + 1, page.pagination.pages_total
+      for _, s in ipairs(page.data) do acc.add_session(s) end
+      p.update(pages, total, acc.sessions)
+    end
+  end }, function() p.update(pages, total, acc.sessions) end)
+  p.clear()
+  if not ok then error(err, 0) end
+
+  local ids, n = acc.ids, acc.sessions
+  local done = 0
+  local function left_out(id, reason)
+    acc.left_out(id, reason)
+    p.clear()
+    ctx.stderr:write(args.PROG .. ": left out the events of session " .. tostring(id) .. ": " .. reason .. "\n")
+  end
+
+  -- 2. the events of every session, one task per session
+  if not o.no_events then
+    local k = 0
+    local function next_task()
+      while true do
+        k = k + 1
+        if k > n then return nil end
+        local sid = ids[k]
+        if type(sid) == "string" and sid ~= "" then
+          return function()
+            local next_events = iterator(client, "session_event_pages", sid, { page_size = o.page_size })
+            local counter = acc.session_events()
+            while true do
+              local page = next_events()
+              if not page then break end
+              for _, e in ipairs(page.data) do counter.add(e) end
+            end
+            counter.commit()
+            done = done + 1
+            p.update(done, n, acc.events_total())
+          end, sid
+        end
+        done = done + 1
+        left_out("#" .. k, "the session has no session_id")
+      end
+    end
+    local function on_error(e, sid)
+      -- a refused key or a forbidden account will not heal for the next session: stop
+      if apivideo.is_error(e) and e.kind ~= "auth" and e.status ~= 401 and e.status ~= 403 then
+        done = done + 1
+        left_out(sid, M.error_text(e))
+        return true
+      end
+      return false
+    end
+    p.phase("events", "session")
+    ok, err = M.drive(client, next_task, o.concurrency, on_error, function() p.update(done, n, acc.events_total()) end)
+    p.clear()
+    if not ok then error(err, 0) end
+  end
+  local r = acc.result(not o.no_events)
+  output.write_summary(ctx.emit, o, r)
+  local left = #r.events.left_out
+  if left > 0 then
+    ctx.stderr:write(string.format("%s: the events of %d of %d sessions were left out\n", args.PROG, left, n))
+    if o.strict then return 1 end
+    if r.events.sessions_counted == 0 then return 1 end
+  end
+  return 0
+end
+
+--- A library message about a client option, in the CLI's words.
+local OPTION_FLAG = {
+  base_url = "--base-url", ca_file = "--ca-file", timeout_ms = "--timeout", max_retries = "--max-retries",
+  auth = "--auth", concurrency = "--concurrency", allow_insecure_http = "--allow-insecure-http",
+}
+local function client_message(msg)
+  msg = bare(msg):gsub("^apivideo%.new: ", "")
+  msg = msg:gsub("set allow_insecure_http = true", "use --allow-insecure-http")
+  msg = msg:gsub("^bad option '([%w_]+)'", function(name)
+    return "bad " .. (OPTION_FLAG[name] or ("option '" .. name .. "'"))
+  end)
+  return msg
+end
+
+--- Runs the parsed command o. streams: as for apivideo.cli.main; emit: the
+-- stdout emitter. Returns the exit code or raises.
+function M.run(o, streams, emit)
+  local key = args.read_key(o, streams.getenv or os.getenv)
+  local copts = { api_key = key, concurrency = o.concurrency, yield = coroutine.yield }
+  if o.sandbox then copts.environment = "sandbox" end
+  copts.base_url = o.base_url
+  copts.auth = o.auth
+  copts.ca_file = o.ca_file
+  copts.timeout_ms = o.timeout_ms
+  copts.max_retries = o.max_retries
+  copts.allow_insecure_http = o.allow_insecure_http
+  local ok, client = pcall(apivideo.new, copts)
+  if not ok then usage_error(client_message(client)) end
+  local err_stream = streams.stderr or io.stderr
+  local tty = streams.tty
+  if tty == nil then tty = err_stream == io.stderr and stderr_is_tty() end
+  local ctx = {
+    client = client, o = o, emit = emit, stderr = err_stream,
+    progress = progress(err_stream, tty, clock(), streams.progress_interval_ms or 200),
+  }
+  local done, res = pcall(function()
+    local cmd = o.command
+    if cmd == "sessions" then
+      return list_command(ctx, "video_session_pages", "session", "sessions")
+    elseif cmd == "live-sessions" then
+      return list_command(ctx, "live_stream_session_pages", "session", "sessions")
+    elseif cmd == "events" then
+      return list_command(ctx, "session_event_pages", "event", "events")
+    end
+    return summary_command(ctx)
+  end)
+  client:close()
+  if not done then error(res, 0) end
+  return res
+end
+
+return M

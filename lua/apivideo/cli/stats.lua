@@ -1,0 +1,127 @@
+--- The summary's statistics: sessions counted by group, session durations
+-- (median, mean, p90 by nearest rank) and events counted by type. Pure
+-- functions and an accumulator; no I/O.
+-- @module apivideo.cli.stats
+local apivideo = require("apivideo")
+
+local M = {}
+
+local NULL = apivideo.null
+
+--- t[a][b], nil for a missing table or JSON null.
+function M.get(t, a, b)
+  local x = t[a]
+  if type(x) ~= "table" then return nil end
+  local v = x[b]
+  if v == NULL then return nil end
+  return v
+end
+local get = M.get
+
+--- A session's duration in seconds (from loaded_at to ended_at, to the
+-- millisecond), or nil when either is missing or not a timestamp.
+function M.duration_of(session)
+  local s = session.session or {}
+  if not (s.loaded_at and s.ended_at) then return nil end
+  local a = apivideo.parse_time(s.loaded_at)
+  local b = apivideo.parse_time(s.ended_at)
+  if not (a and b) then return nil end
+  return math.floor((b - a) * 1000 + 0.5) / 1000
+end
+
+M.GROUPS = {
+  { "country", function(s) return get(s, "location", "country") end },
+  { "device_type", function(s) return get(s, "device", "type") end },
+  { "os", function(s) return get(s, "os", "name") end },
+  { "browser", function(s) return get(s, "client", "name") end },
+  { "referrer_medium", function(s) return get(s, "referrer", "medium") end },
+}
+
+M.UNKNOWN = "(unknown)"
+
+--- {value=count} -> array of {value, count}, by count descending then value.
+function M.ranked(counts)
+  local list = {}
+  for k, v in pairs(counts) do list[#list + 1] = { k, v } end
+  table.sort(list, function(a, b)
+    if a[2] ~= b[2] then return a[2] > b[2] end
+    return a[1] < b[1]
+  end)
+  return list
+end
+
+--- Median, mean and p90 (nearest rank) of an array of numbers (sorted here).
+function M.duration_stats(d)
+  local n = #d
+  if n == 0 then return { count = 0 } end
+  table.sort(d)
+  local sum = 0
+  for i = 1, n do sum = sum + d[i] end
+  local median
+  if n % 2 == 1 then median = d[(n + 1) / 2] else median = (d[n / 2] + d[n / 2 + 1]) / 2 end
+  return { count = n, median = median, mean = sum / n, p90 = d[math.ceil(0.9 * n)] }
+end
+
+local function key_of(v)
+  if v == nil or v == NULL or v == "" then return M.UNKNOWN end
+  return tostring(v)
+end
+
+--- An accumulator: add_session(s) per session; then, per session whose
+-- events were walked, session_events() gives a counter whose add(e) counts
+-- an event and whose commit() adds its counts to the totals (a session that
+-- fails half-way is never committed: its events are not counted at all);
+-- left_out(id, reason) notes a session whose events could not be fetched.
+-- result(fetched) gives the figures.
+function M.new()
+  local acc = { sessions = 0, ids = {} }
+  local counts, durations = {}, {}
+  for _, g in ipairs(M.GROUPS) do counts[g[1]] = {} end
+  local events, events_total, counted, left = {}, 0, 0, {}
+
+  function acc.add_session(s)
+    for _, g in ipairs(M.GROUPS) do
+      local v = key_of(g[2](s))
+      counts[g[1]][v] = (counts[g[1]][v] or 0) + 1
+    end
+    local d = M.duration_of(s)
+    if d then durations[#durations + 1] = d end
+    acc.sessions = acc.sessions + 1
+    acc.ids[acc.sessions] = get(s, "session", "session_id") or false
+  end
+
+  function acc.session_events()
+    local mine, n = {}, 0
+    local c = {}
+    function c.add(e)
+      local t = key_of(e.type)
+      mine[t] = (mine[t] or 0) + 1
+      n = n + 1
+    end
+    function c.commit()
+      for t, k in pairs(mine) do events[t] = (events[t] or 0) + k end
+      events_total = events_total + n
+      counted = counted + 1
+    end
+    return c
+  end
+
+  function acc.events_total() return events_total end
+
+  function acc.left_out(id, reason)
+    left[#left + 1] = { session_id = id, reason = reason }
+  end
+
+  function acc.result(fetched)
+    local r = {
+      sessions = acc.sessions, groups = {}, duration = M.duration_stats(durations),
+      events = { fetched = fetched, by_type = M.ranked(events), total = events_total,
+        sessions_counted = counted, left_out = left },
+    }
+    for i, g in ipairs(M.GROUPS) do r.groups[i] = { g[1], M.ranked(counts[g[1]]) } end
+    return r
+  end
+  return acc
+end
+
+return M

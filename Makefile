@@ -112,6 +112,9 @@ install: $(SO)
 	install -d $(DESTDIR)$(INST_LIBDIR)/apivideo $(DESTDIR)$(INST_LUADIR)/apivideo
 	install -m 0755 $(SO) $(DESTDIR)$(INST_LIBDIR)/apivideo/core.so
 	install -m 0644 lua/apivideo/*.lua $(DESTDIR)$(INST_LUADIR)/apivideo/
+	for d in $$(cd lua/apivideo && find . -mindepth 1 -type d); do \
+	  install -d $(DESTDIR)$(INST_LUADIR)/apivideo/$$d; \
+	  install -m 0644 lua/apivideo/$$d/*.lua $(DESTDIR)$(INST_LUADIR)/apivideo/$$d/; done
 	install -d $(DESTDIR)$(INST_BINDIR)
 	install -m 0755 bin/apivideo-analytics $(DESTDIR)$(INST_BINDIR)/apivideo-analytics
 

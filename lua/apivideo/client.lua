@@ -275,67 +275,126 @@ end
 --- Runs several functions at once and waits until all have returned. Each
 -- runs as a task of this client: it may call operations and walk iterators,
 -- and while one waits for the network the others go on, so their requests
--- overlap (up to `concurrency` pages of each walk in flight). This is how to
--- walk several sessions' events, or several videos, at once.
+-- overlap (and each walk still keeps `concurrency` pages in flight). This is
+-- how to walk several sessions' events, or several videos, at once. Call it
+-- from outside any of the client's tasks.
 --
 -- On plain Lua 5.1 (not LuaJIT) a generic `for` cannot wait inside a task:
 -- call the iterator function directly there (`local page = next_page()`).
--- @usage local ok, err = client:run_all({
---   function() for s in client.analytics:video_sessions("vi1", { period = "2023" }) do a = a + 1 end end,
---   function() for s in client.analytics:video_sessions("vi2", { period = "2023" }) do b = b + 1 end end,
--- })
----@param fns function[] the functions (called with no argument)
----@param opts? {tick?:fun(), tick_ms?:integer} `tick` is called at least every `tick_ms` (default 100) while they run
----@return boolean|nil ok # true when every function returned
----@return any err # else the first error one raised (an error object or a message); the others are cancelled
+-- @usage local counts = { vi1 = 0, vi2 = 0 }
+-- local function count(id)
+--   return function()
+--     for _ in client.analytics:video_sessions(id, { period = "2023" }) do counts[id] = counts[id] + 1 end
+--   end
+-- end
+-- local ok, err = client:run_all({ count("vi1"), count("vi2") })
+---@param fns function[]|fun():function? the functions (called with no argument), or a function
+--- giving the next one (nil: no more), for long lists
+---@param opts? apivideo.RunAllOptions
+---@return boolean|nil ok # true when every function returned (or `on_error` let it go on)
+---@return any err # else the error that stopped it (an error object or a message); the others were cancelled
 function Client:run_all(fns, opts)
+  local FNAME = "client:run_all"
   self:_check_open()
-  if type(fns) ~= "table" then
-    check.fail("client:run_all", "bad argument 'fns' (array of functions expected, got " .. type(fns) .. ")")
-  end
-  for i = 1, #fns do
-    if type(fns[i]) ~= "function" then
-      check.fail("client:run_all", "bad argument 'fns' (item " .. i .. " is a " .. type(fns[i]) .. ", not a function)")
-    end
-  end
-  opts = check.options("client:run_all", "options", opts, { tick = true, tick_ms = true })
-  local tick = opts.tick
-  if tick ~= nil and type(tick) ~= "function" then
-    check.fail("client:run_all", "bad option 'tick' (function expected, got " .. type(tick) .. ")")
-  end
-  local tick_ms = opts.tick_ms ~= nil and check.integer("client:run_all", "tick_ms", opts.tick_ms, 1, MAX_MS) or 100
-  local engine = self.engine
-  local tasks, failed = {}, nil
-  for i = 1, #fns do tasks[i] = engine:spawn(fns[i]) end
-  local function all_done()
-    for i = 1, #tasks do
-      local t = tasks[i]
-      if t.done then
-        if t.error and not failed then failed = t end
-      else
-        if not failed then return false end
+  local source
+  if type(fns) == "function" then
+    source = fns
+  elseif type(fns) == "table" then
+    for i = 1, #fns do
+      if type(fns[i]) ~= "function" then
+        check.fail(FNAME, "bad argument 'fns' (item " .. i .. " is a " .. type(fns[i]) .. ", not a function)")
       end
     end
-    return true
-  end
-  if tick then
-    -- a timer task that wakes the driving loop every tick_ms
-    local ticker = engine:spawn(function()
-      while not all_done() do
-        tick()
-        engine:sleep(tick_ms)
-      end
-    end)
-    engine:join(ticker)
+    local k = 0
+    source = function()
+      k = k + 1
+      return fns[k]
+    end
   else
-    engine:run_until(all_done)
+    check.fail(FNAME, "bad argument 'fns' (array of functions or function expected, got " .. type(fns) .. ")")
   end
-  if failed then
-    for i = 1, #tasks do tasks[i]:cancel() end
-    return nil, failed.error
+  opts = check.options(FNAME, "options", opts, { limit = true, on_error = true, tick = true, tick_ms = true })
+  for _, name in ipairs({ "on_error", "tick" }) do
+    if opts[name] ~= nil and type(opts[name]) ~= "function" then
+      check.fail(FNAME, "bad option '" .. name .. "' (function expected, got " .. type(opts[name]) .. ")")
+    end
+  end
+  local limit = opts.limit ~= nil and check.integer(FNAME, "limit", opts.limit, 1, MAX_MS) or math.huge
+  local tick_ms = opts.tick_ms ~= nil and check.integer(FNAME, "tick_ms", opts.tick_ms, 1, MAX_MS) or 100
+  local on_error, tick = opts.on_error, opts.tick
+  local engine = self.engine
+  if engine:current() then
+    error("apivideo: client:run_all was called from inside one of the client's tasks", 2)
+  end
+
+  local running, n_running, count, exhausted = {}, 0, 0, false
+  local function refill()
+    while not exhausted and n_running < limit do
+      local fn = source()
+      if fn == nil then
+        exhausted = true
+      elseif type(fn) ~= "function" then
+        exhausted = true
+        return "the function giving the next one returned a " .. type(fn)
+      else
+        count = count + 1
+        running[#running + 1] = { task = engine:spawn(fn), index = count }
+        n_running = n_running + 1
+      end
+    end
+  end
+  local function any_done()
+    for i = 1, #running do
+      if running[i].task.done then return true end
+    end
+    return false
+  end
+  local ticker, next_tick
+  if tick then
+    -- wakes the loop below every tick_ms, whatever the network does
+    ticker = engine:spawn(function()
+      while true do engine:sleep(tick_ms) end
+    end)
+    next_tick = core.now_ms() + tick_ms
+  end
+  local stop = refill()
+  while not stop and n_running > 0 do
+    engine:run_until(function() return any_done() or (next_tick ~= nil and core.now_ms() >= next_tick) end)
+    local kept = {}
+    for i = 1, #running do
+      local r = running[i]
+      if not r.task.done then
+        kept[#kept + 1] = r
+      else
+        n_running = n_running - 1
+        local e = r.task.error
+        if e ~= nil and not stop and not (on_error and on_error(e, r.index)) then stop = e end
+      end
+    end
+    running = kept
+    if next_tick and core.now_ms() >= next_tick then
+      tick()
+      next_tick = core.now_ms() + tick_ms
+    end
+    if not stop then stop = refill() end
+  end
+  if ticker then ticker:cancel() end
+  for i = 1, #running do running[i].task:cancel() end
+  if stop ~= nil then
+    if type(stop) == "string" and not stop:find("^apivideo") then stop = FNAME .. ": " .. stop end
+    return nil, stop
   end
   return true
 end
+
+--- The options of `client:run_all`.
+-- @table RunAllOptions
+---@class apivideo.RunAllOptions
+---@field limit? integer at most this many functions run at once (default: all of them)
+---@field on_error? fun(err:any, index:integer):boolean? told of a function that raised (its error, its
+--- position); true goes on with the others, anything else stops them all
+---@field tick? fun() called about every `tick_ms` while they run (progress, a heartbeat)
+---@field tick_ms? integer how often `tick` is called, in milliseconds (default 100)
 
 --- One non-blocking step of the engine (for hosts with their own loop):
 -- moves data, resumes finished requests. Waits at most timeout_ms (default 0).

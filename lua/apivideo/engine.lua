@@ -79,6 +79,9 @@ end
 
 function Engine:_resume(task, args)
   if task.done then return end
+  if coroutine.status(task.co) ~= "suspended" then
+    return false -- running, or resuming another task (kick): it takes this later
+  end
   local res = pack(coroutine.resume(task.co, unpack(args, 1, args.n)))
   if not res[1] then
     local e = res[2]
@@ -91,10 +94,19 @@ function Engine:_resume(task, args)
 end
 
 function Engine:_run_ready()
+  local deferred
   while #self.ready > 0 do
     local queue = self.ready
     self.ready = {}
-    for _, item in ipairs(queue) do self:_resume(item[1], item[2]) end
+    for _, item in ipairs(queue) do
+      if self:_resume(item[1], item[2]) == false then
+        deferred = deferred or {}
+        deferred[#deferred + 1] = item
+      end
+    end
+  end
+  if deferred then
+    for _, item in ipairs(deferred) do self.ready[#self.ready + 1] = item end
   end
 end
 
@@ -243,8 +255,10 @@ function Engine:run_until(pred)
 end
 
 --- Starts what runnable tasks want to send, without waiting or collecting.
+-- Inside a task too: the tasks it started (the next pages of a walk) run
+-- now, from within it, up to their first wait, so that their requests travel
+-- while it goes on with its work.
 function Engine:kick()
-  if self:current() then return end -- inside a task: the engine's loop sends them
   self:_run_ready()
   self.waiter:poll(0)
 end

@@ -1,10 +1,8 @@
 --- The CLI's command runner: the client, the walks, progress on stderr.
 --
--- Every request goes through the public client API. The client is created
--- in cooperative mode (`yield = coroutine.yield`): each walk runs in a
--- coroutine and `drive` (the one scheduler, here) steps the client between
--- resumes, which is how `summary` walks the events of up to `--concurrency`
--- sessions at once with the ordinary iterators.
+-- Every request goes through the public client API: each walk is a function
+-- run by `client:run_all`, which is how `summary` walks the events of up to
+-- `--concurrency` sessions at once with the ordinary iterators.
 -- @module apivideo.cli.run
 local apivideo = require("apivideo")
 local args = require("apivideo.cli.args")
@@ -79,59 +77,29 @@ local function stderr_is_tty()
 end
 
 ------------------------------------------------------------------------------
--- Running walks: each walk is a coroutine; the client (cooperative mode)
--- yields out of them while waiting, and drive steps it.
+-- Running walks: through the client's own public API (client:run_all), which
+-- runs each walk as a task of the client, so that their requests overlap.
 
-local MAX_WAIT_MS = 100
-
---- Runs tasks as coroutines, at most `limit` at once, until all have
--- returned. next_task() gives the next task (a function, and a value handed
--- to on_error) or nil when there are no more. A task that raises ends; then
+--- Runs tasks, at most `limit` at once, until all have returned.
+-- next_task() gives the next task (a function, and a value handed to
+-- on_error) or nil when there are no more. A task that raises ends; then
 -- on_error(err, info) decides: true goes on with the others, false stops
--- (the others are abandoned; the caller closes the client, which cancels
--- what they had in flight). Returns true, or false and the error.
+-- (the others are cancelled). Returns true, or false and the error.
 function M.drive(client, next_task, limit, on_error, tick)
-  local tasks, live, exhausted = {}, 0, false
-  local function refill()
-    local added = false
-    while not exhausted and live < limit do
-      local fn, info = next_task()
-      if not fn then
-        exhausted = true
-      else
-        tasks[#tasks + 1] = { co = coroutine.create(fn), info = info }
-        live, added = live + 1, true
-      end
+  local infos, k = {}, 0
+  local ok, err = client:run_all(function()
+    local fn, info = next_task()
+    if fn then
+      k = k + 1
+      infos[k] = info
     end
-    return added
-  end
-  refill()
-  while live > 0 do
-    local wait = MAX_WAIT_MS
-    for i = 1, #tasks do
-      local t = tasks[i]
-      if t then
-        local ok, w = coroutine.resume(t.co)
-        if not ok then
-          tasks[i], live = false, live - 1
-          if not (on_error and on_error(w, t.info)) then return false, w end
-        elseif coroutine.status(t.co) == "dead" then
-          tasks[i], live = false, live - 1
-        elseif type(w) == "number" and w >= 0 and w < wait then
-          wait = w
-        end
-      end
-    end
-    local kept = {}
-    for _, t in ipairs(tasks) do
-      if t then kept[#kept + 1] = t end
-    end
-    tasks = kept
-    if refill() then wait = 0 end -- new tasks have not sent anything yet
-    if tick then tick() end
-    if live > 0 then client:step(math.floor(wait)) end
-  end
-  return true
+    return fn
+  end, {
+    limit = limit, tick = tick,
+    on_error = on_error and function(e, i) return on_error(e, infos[i]) end,
+  })
+  if ok then return true end
+  return false, err
 end
 
 --- drive() over a fixed list of functions.
@@ -300,7 +268,7 @@ end
 -- stdout emitter. Returns the exit code or raises.
 function M.run(o, streams, emit)
   local key = args.read_key(o, streams.getenv or os.getenv)
-  local copts = { api_key = key, concurrency = o.concurrency, yield = coroutine.yield }
+  local copts = { api_key = key, concurrency = o.concurrency }
   if o.sandbox then copts.environment = "sandbox" end
   copts.base_url = o.base_url
   copts.auth = o.auth

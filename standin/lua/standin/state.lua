@@ -49,6 +49,11 @@ function M.init_from_env()
   c.token_ttl_s = num("APIVIDEO_STANDIN_TOKEN_TTL") or c.token_ttl_s
   local k = os.getenv("APIVIDEO_STANDIN_API_KEY")
   if k and k ~= "" then c.api_key = k end
+  local now = os.getenv("APIVIDEO_STANDIN_NOW")
+  if now and now ~= "" then
+    c.now_ms = require("standin.periods").parse_datetime(now)
+      or error("APIVIDEO_STANDIN_NOW is not an RFC 3339 date-time: " .. now)
+  end
   M.start_config = c
   M.config = copy(c)
 end

@@ -254,6 +254,30 @@ local function plays_per_source(pred, a, b)
   return out
 end
 
+-- The sorted items of a list answer, cached per (path, clock, query without
+-- currentPage / pageSize), so walking the pages of one list computes it once.
+local lists, lists_n = {}, 0
+
+local function list_key(req, now)
+  local parts = {}
+  for _, q in ipairs(req.qlist) do
+    if q.key ~= "currentPage" and q.key ~= "pageSize" then parts[#parts + 1] = q.key .. "=" .. tostring(q.value) end
+  end
+  sort(parts)
+  return req.raw_path .. "\0" .. now .. "\0" .. concat(parts, "\0")
+end
+
+local function cached_items(req, now, build)
+  local key = list_key(req, now)
+  local hit = lists[key]
+  if hit then return hit end
+  hit = build()
+  if lists_n >= 16 then lists, lists_n = {}, 0 end
+  lists[key] = hit
+  lists_n = lists_n + 1
+  return hit
+end
+
 ------------------------------------------------------------------------------
 -- Shared checks of the query: unknown parameters first.
 local function check_names(req, h, op)
@@ -376,17 +400,18 @@ local function get_buckets(req, h, metric, breakdown)
   if not page then return size end
   local spec = metrics.spec(metric, nil, view_s)
   local wb = b < now and b or now
-  local items = {}
-  local groups
-  if total then
-    groups = plays_per_source(predicate(f), a, wb)
-  else
-    groups = metrics.buckets(spec, records(a, wb, predicate(f), unique), a, wb, key)
-  end
-  for k, g in ipairs(groups) do
-    items[k] = { key = g.value, n = g.n }
-  end
-  sort_items(items, by == "metricValue" and "n" or "key", order)
+  local items = cached_items(req, now, function()
+    local groups
+    if total then
+      groups = plays_per_source(predicate(f), a, wb)
+    else
+      groups = metrics.buckets(spec, records(a, wb, predicate(f), unique), a, wb, key)
+    end
+    local list = {}
+    for k, g in ipairs(groups) do list[k] = { key = g.value, n = g.n } end
+    sort_items(list, by == "metricValue" and "n" or "key", order)
+    return list
+  end)
   local head = '"context":{"metric":' .. util.enc(context_metric(metric, unique, view_s))
     .. ',"breakdown":' .. util.enc(breakdown) .. "," .. timeframe(a, b) .. "},"
   return pages.page_response(req, h, page, size, #items, function(k)
@@ -424,11 +449,14 @@ local function get_timeseries(req, h, metric)
   local now = state.config.now_ms
   local spec = metrics.spec(metric, nil, view_s)
   local wb = b < now and b or now
-  local items = {}
-  for k, p in ipairs(metrics.series(spec, records(a, wb, predicate(f), unique), a, wb, INTERVALS[interval])) do
-    items[k] = { key = p.at, n = p.n }
-  end
-  sort_items(items, by == "metricValue" and "n" or "key", order)
+  local items = cached_items(req, now, function()
+    local list = {}
+    for k, p in ipairs(metrics.series(spec, records(a, wb, predicate(f), unique), a, wb, INTERVALS[interval])) do
+      list[k] = { key = p.at, n = p.n }
+    end
+    sort_items(list, by == "metricValue" and "n" or "key", order)
+    return list
+  end)
   local head = '"context":{"metric":' .. util.enc(context_metric(metric, unique, view_s))
     .. ',"interval":' .. util.enc(interval) .. "," .. timeframe(a, b) .. "},"
   return pages.page_response(req, h, page, size, #items, function(k)

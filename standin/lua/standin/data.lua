@@ -63,25 +63,28 @@ end
 -- Fixed lists, pre-encoded once.
 local function e(s) return (cjson.encode(s):gsub("\\/", "/")) end
 
+-- Each list also carries the value the /data/* operations report for it
+-- (ISO-3166 alpha2 country and continent, deviceType, operatingSystem, browser).
 local LOCATIONS = {
-  { "France", "Paris" }, { "Germany", "Berlin" }, { "United States", "New York" },
-  { "Japan", "Tokyo" }, { "Brazil", "São Paulo" }, { "Canada", "Montréal" },
+  { "France", "Paris", "FR", "EU" }, { "Germany", "Berlin", "DE", "EU" },
+  { "United States", "New York", "US", "NA" }, { "Japan", "Tokyo", "JP", "AS" },
+  { "Brazil", "São Paulo", "BR", "SA" }, { "Canada", "Montréal", "CA", "NA" },
 }
 local MEDIUMS = { "organic", "paid", "direct", "social" }
 local SOURCES_REF = { "https://google.com", "https://bing.com", "https://duckduckgo.com", "https://t.co" }
 local SEARCH_TERMS = { "video encoding hosting and delivery", "lua analytics client", "api.video", "how to stream" }
 local DEVICES = {
-  { "desktop", "Dell", "unknown" }, { "mobile", "Apple", "iPhone" },
-  { "tablet", "Samsung", "Galaxy Tab S8" }, { "tv", "LG", "OLED55C3" },
+  { "desktop", "Dell", "unknown", "computer" }, { "mobile", "Apple", "iPhone", "phone" },
+  { "tablet", "Samsung", "Galaxy Tab S8", "tablet" }, { "tv", "LG", "OLED55C3", "tv" },
 }
 local OSES = {
-  { "Microsoft Windows", "W10", "Windows10" }, { "Mac", "MAC", "14.1" },
-  { "iOS", "IOS", "17.1" }, { "Android", "AND", "14" }, { "GNU/Linux", "LIN", "6.1" },
+  { "Microsoft Windows", "W10", "Windows10", "windows" }, { "Mac", "MAC", "14.1", "mac osx" },
+  { "iOS", "IOS", "17.1", "ios" }, { "Android", "AND", "14", "android" }, { "GNU/Linux", "LIN", "6.1", "linux" },
 }
 local CLIENTS = {
-  { "browser", "Firefox", "67.0" }, { "browser", "Chrome", "119.0.6045.105" },
-  { "browser", "Safari", "17.1" }, { "mobile app", "api.video player", "1.4.0" },
-  { "browser", "Edge", "119.0" },
+  { "browser", "Firefox", "67.0", "firefox" }, { "browser", "Chrome", "119.0.6045.105", "chrome" },
+  { "browser", "Safari", "17.1", "safari" }, { "mobile app", "api.video player", "1.4.0", "unknown" },
+  { "browser", "Edge", "119.0", "edge" },
 }
 
 local LOC_J, DEV_J, OS_J, CLI_J, MED_J, SRC_J, TERM_J = {}, {}, {}, {}, {}, {}, {}
@@ -126,6 +129,13 @@ function M.metadata(src, i)
   return t
 end
 
+-- referrer.url of session i (JSON null when i % 5 == 0, i.e. this returns nil).
+local function referrer_url(i)
+  if i % 5 == 0 then return nil end
+  return "https://example.com/watch/" .. (i % 50)
+end
+M.referrer_url = referrer_url
+
 function M.session_id(src, i)
   return format("ps%s_%06d", src.id, i)
 end
@@ -147,7 +157,7 @@ function M.session_json(src, i)
   p[#p + 1] = loc[1]
   p[#p + 1] = (i % 7 == 0) and "null" or loc[2]
   p[#p + 1] = '},"referrer":{"url":'
-  p[#p + 1] = (i % 5 == 0) and "null" or ('"https://example.com/watch/' .. (i % 50) .. '"')
+  p[#p + 1] = (i % 5 == 0) and "null" or ('"' .. referrer_url(i) .. '"')
   p[#p + 1] = ',"medium":'
   p[#p + 1] = MED_J[i % #MED_J + 1]
   p[#p + 1] = ',"source":'
@@ -187,6 +197,7 @@ local function compile_filter(k, v)
 end
 
 local cache, cache_n, CACHE_MAX = {}, 0, 64
+local rcache, rcache_n = {}, 0   -- M.records
 
 -- Indexes (ascending) of src's sessions in [lo, hi] that pass every filter.
 -- filters: array of {key, value}.  Cached per (source, range, filters).
@@ -225,7 +236,7 @@ function M.filtered(src, lo, hi, filters)
   return list
 end
 
-function M.clear_cache() cache, cache_n = {}, 0 end
+function M.clear_cache() cache, cache_n, rcache, rcache_n = {}, 0, {}, 0 end
 
 ------------------------------------------------------------------------------
 -- Events.
@@ -268,6 +279,76 @@ function M.event_json(s, j)
     return head .. '"at":0}'
   end
   return head .. '"at":' .. pos .. "}"
+end
+
+------------------------------------------------------------------------------
+-- The project-wide view of the /data/* operations (metrics, buckets, time
+-- series): every session of every source, with the dimensions and measures
+-- the Analytics operations aggregate.  Everything below is derived from the
+-- same index rules as the session JSON above, so the two never disagree.
+
+-- Sources in a fixed order (ties of loadedAt are broken by it).
+local ORDER = { "vi10k", "vi100k", "vi250", "viEmpty", "li500", "liEmpty" }
+M.SOURCE_ORDER = ORDER
+local RANK = {}
+for k, id in ipairs(ORDER) do RANK[id] = k end
+
+-- Impressions of session i: the player loaded once, twice when i % 4 == 0.
+function M.impressions(i) return (i % 4 == 0) and 2 or 1 end
+-- Time to the first frame of session i, in ms.
+function M.impression_ms(i) return 150 + (i * 53) % 850 end
+-- Whether session i has an `end` event (it has 3 + i % 8 events, the 7th is `end`).
+function M.has_end(i) return 3 + i % 8 >= 7 end
+-- The viewer of session i (what `unique` counts): one of 100.
+function M.viewer(i) return i % 100 end
+
+-- Dimensions of session i of src, keyed by the filterBy names.
+function M.dims(src, i)
+  local loc = LOCATIONS[i % #LOCATIONS + 1]
+  local tag
+  if has_metadata(src, i) and i % 11 == 0 then tag = TAG_VALUE end
+  return {
+    mediaId = src.id,
+    mediaType = src.kind == "video" and "video" or "live-stream",
+    continent = loc[4],
+    country = loc[3],
+    deviceType = DEVICES[floor(i / 5) % #DEVICES + 1][4],
+    operatingSystem = OSES[floor(i / 7) % #OSES + 1][4],
+    browser = CLIENTS[floor(i / 11) % #CLIENTS + 1][4],
+    referrer = referrer_url(i) or "",
+    tag = tag,
+  }
+end
+
+
+-- Every session of every source whose loadedAt is in [start_ms, end_ms), as
+-- records {t = loadedAt ms, e = endedAt ms, dur = s, src =, i =, d = dims},
+-- ordered by t, then source order, then i.  Cached (8 ranges).
+function M.records(start_ms, end_ms)
+  local key = start_ms .. ":" .. end_ms
+  local hit = rcache[key]
+  if hit then return hit end
+  local list = {}
+  for _, id in ipairs(ORDER) do
+    local src = SOURCES[id]
+    if src.n > 0 then
+      local lo, hi = M.range(src, start_ms, end_ms)
+      for i = lo, hi do
+        local t = loaded_ms(src.n, i)
+        local dur = duration_s(i)
+        list[#list + 1] = { t = t, e = t + dur * 1000, dur = dur, src = src, i = i, d = M.dims(src, i) }
+      end
+    end
+  end
+  table.sort(list, function(a, b)
+    if a.t ~= b.t then return a.t < b.t end
+    if a.src ~= b.src then return RANK[a.src.id] < RANK[b.src.id] end
+    return a.i < b.i
+  end)
+  if rcache_n >= 8 then rcache, rcache_n = {}, 0 end
+  rcache[key] = list
+  rcache_n = rcache_n + 1
+  return list
 end
 
 return M

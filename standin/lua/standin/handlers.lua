@@ -7,11 +7,12 @@ local data = require("standin.data")
 local periods = require("standin.periods")
 local state = require("standin.state")
 local auth = require("standin.auth")
+local pages = require("standin.pages")
+local dataops = require("standin.dataops")
 
 local M = {}
 
-local floor, ceil, tostring = math.floor, math.ceil, tostring
-local concat = table.concat
+local tostring = tostring
 
 -- X-RateLimit-* headers.
 function M.rate_headers(limit, remaining, retry)
@@ -49,64 +50,10 @@ function M.auth_refresh(req)
   return token_response(auth.issue())
 end
 
--- pageSize / currentPage ------------------------------------------------------
-local function int_arg(req, name, default, min, max)
-  local v = util.last_arg(req.args, name)
-  if v == nil then return default end
-  if not v:match("^%d+$") then return nil end
-  local n = tonumber(v)
-  if n < min or (max and n > max) then return nil end
-  return n
-end
-
 local function paging(req, h)
-  local size = int_arg(req, "pageSize", 25, 1, 100)
-  if not size then
-    return nil, util.invalid_attribute("pageSize", "This value should be between 1 and 100.", h)
-  end
-  local page = int_arg(req, "currentPage", 1, 1, nil)
-  if not page then
-    return nil, util.invalid_attribute("currentPage", "This value should be greater than or equal to 1.", h)
-  end
-  return page, size
+  return pages.paging(req, h, util.invalid_attribute)
 end
-
-local function num(n)
-  if n == floor(n) and n < 1e15 then return string.format("%d", n) end
-  return tostring(n)
-end
-
--- pagination object with absolute links that keep the other query arguments.
-local function pagination_json(req, page, size, total, count)
-  local pages = total == 0 and 1 or ceil(total / size)
-  local kept = {}
-  for _, q in ipairs(req.qlist) do
-    if q.key ~= "currentPage" and q.key ~= "pageSize" then kept[#kept + 1] = q.raw end
-  end
-  kept[#kept + 1] = ""
-  local base = req.base .. req.raw_path .. "?" .. concat(kept, "&")
-  local function link(rel, p)
-    local uri = base .. "currentPage=" .. num(p) .. "&pageSize=" .. num(size)
-    return '{"rel":"' .. rel .. '","uri":' .. util.enc(uri) .. "}"
-  end
-  local links = { link("self", page), link("first", 1) }
-  if page > 1 then links[#links + 1] = link("previous", page - 1) end
-  if page < pages then links[#links + 1] = link("next", page + 1) end
-  links[#links + 1] = link("last", pages)
-  return '{"currentPage":' .. num(page) .. ',"currentPageItems":' .. count .. ',"pageSize":' .. num(size)
-    .. ',"pagesTotal":' .. num(pages) .. ',"itemsTotal":' .. total .. ',"links":[' .. concat(links, ",") .. "]}"
-end
-
-local function page_response(req, h, page, size, total, item_at)
-  local first = (page - 1) * size + 1
-  local last = page * size
-  if last > total then last = total end
-  local items = {}
-  for k = first, last do items[#items + 1] = item_at(k) end
-  local body = '{"data":' .. util.array_of(items) .. ',"pagination":'
-    .. pagination_json(req, page, size, total, #items) .. "}"
-  return util.json_response(200, body, h)
-end
+local page_response = pages.page_response
 
 -- GET /analytics/videos/{id} and /analytics/live-streams/{id}
 local function list_sessions(req, h, kind, raw_id, name)
@@ -156,6 +103,7 @@ function M.analytics(req)
   if id then return list_sessions(req, h, "live", id, "liveStreamId") end
   id = p:match("^/analytics/sessions/([^/]+)/events$")
   if id then return list_events(req, h, id) end
+  if p:sub(1, 6) == "/data/" then return dataops.handle(req, h) end
   return util.not_found(nil, h)
 end
 

@@ -14,6 +14,7 @@ function M.init()
   -- load the rest now, in the master, so the worker never reads files lazily
   require("standin.data")
   require("standin.periods")
+  require("standin.dataops")
   require("standin.control")
 end
 
@@ -56,7 +57,9 @@ function M.content()
     method = method, raw_uri = raw_uri, raw_path = raw_path, path = path,
     args = args, qlist = qlist, body = body,
     base = ngx.var.scheme .. "://" .. host,
-    analytics = raw_path:sub(1, 11) == "/analytics/",
+    -- the raw-statistics operations and today's /data/* ones: rate limit,
+    -- credentials, X-RateLimit-* headers alike
+    analytics = raw_path:sub(1, 11) == "/analytics/" or raw_path:sub(1, 6) == "/data/",
   }
   ctx.req = req
   ctx.entry = {

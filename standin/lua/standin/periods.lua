@@ -120,4 +120,37 @@ function M.parse(p)
   return nil, bad
 end
 
+-- "2023-01-02T03:04:05+00:00" (ATOM, UTC, whole seconds) for a ms timestamp.
+function M.format_atom(ms)
+  local days = floor(ms / DAY_MS)
+  local s = floor((ms - days * DAY_MS) / 1000)
+  local y, m, d = civil_from_days(days)
+  return format("%04d-%02d-%02dT%02d:%02d:%02d+00:00", y, m, d, floor(s / 3600), floor(s / 60) % 60, s % 60)
+end
+
+-- Parses an RFC 3339 date-time (ATOM is the case without a fraction and with a
+-- numeric offset): "2024-02-05T00:00:00+01:00", "...Z", "...00.250Z".  A
+-- fraction of a second is dropped.  Returns the UTC ms timestamp or nil.
+function M.parse_datetime(v)
+  if type(v) ~= "string" then return nil end
+  local ys, mos, ds, hs, mis, ss, rest = match(v, "^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt](%d%d):(%d%d):(%d%d)(.*)$")
+  if not ys then return nil end
+  rest = rest:gsub("^%.%d+", "", 1)
+  local off
+  if rest == "Z" or rest == "z" then
+    off = 0
+  else
+    local sign, oh, om = match(rest, "^([%+%-])(%d%d):(%d%d)$")
+    if not sign then return nil end
+    oh, om = tonumber(oh), tonumber(om)
+    if oh > 23 or om > 59 then return nil end
+    off = (oh * 60 + om) * 60000
+    if sign == "-" then off = -off end
+  end
+  local d = day(ys, mos, ds)
+  local h, mi, sec = tonumber(hs), tonumber(mis), tonumber(ss)
+  if not d or h > 23 or mi > 59 or sec > 59 then return nil end
+  return d * DAY_MS + ((h * 60 + mi) * 60 + sec) * 1000 - off
+end
+
 return M

@@ -7,6 +7,9 @@ local DEFAULTS = {
   token_ttl_s = 3600,
   api_key = "standin-key",
   rate_limit = { limit = 100000, window_s = 60 },
+  -- the clock of the /data/* operations ("now": default `to`, the 30-day
+  -- limit of `from`, ccv/live): fixed, so their answers are deterministic
+  now_ms = 1704067200000,   -- 2024-01-01T00:00:00Z, just after the data set
 }
 
 local function copy(t)
@@ -46,6 +49,11 @@ function M.init_from_env()
   c.token_ttl_s = num("APIVIDEO_STANDIN_TOKEN_TTL") or c.token_ttl_s
   local k = os.getenv("APIVIDEO_STANDIN_API_KEY")
   if k and k ~= "" then c.api_key = k end
+  local now = os.getenv("APIVIDEO_STANDIN_NOW")
+  if now and now ~= "" then
+    c.now_ms = require("standin.periods").parse_datetime(now)
+      or error("APIVIDEO_STANDIN_NOW is not an RFC 3339 date-time: " .. now)
+  end
   M.start_config = c
   M.config = copy(c)
 end
@@ -67,6 +75,15 @@ function M.merge_config(t)
   if t.api_key ~= nil and (type(t.api_key) ~= "string" or t.api_key == "") then
     return nil, "api_key must be a non-empty string"
   end
+  local now_ms
+  if t.now ~= nil then
+    if type(t.now) == "number" and t.now == t.now and t.now >= 0 then
+      now_ms = math.floor(t.now * 1000)
+    else
+      now_ms = require("standin.periods").parse_datetime(t.now)
+    end
+    if not now_ms then return nil, "now must be an RFC 3339 date-time or epoch seconds >= 0" end
+  end
   local rl = t.rate_limit
   if rl ~= nil then
     if type(rl) ~= "table" then return nil, "rate_limit must be an object" end
@@ -81,6 +98,7 @@ function M.merge_config(t)
   if t.latency_ms ~= nil then c.latency_ms = t.latency_ms end
   if t.token_ttl_s ~= nil then c.token_ttl_s = t.token_ttl_s end
   if t.api_key ~= nil then c.api_key = t.api_key end
+  if now_ms then c.now_ms = now_ms end
   if rl ~= nil then
     if rl.limit ~= nil then c.rate_limit.limit = math.floor(rl.limit) end
     if rl.window_s ~= nil then c.rate_limit.window_s = rl.window_s end

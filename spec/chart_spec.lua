@@ -54,7 +54,7 @@ local function parse(s)
 end
 
 local SVG_TAGS = { svg = true, title = true, desc = true, g = true, rect = true, text = true, line = true,
-  path = true, circle = true, defs = true, pattern = true }
+  path = true, circle = true, defs = true, pattern = true, clipPath = true }
 
 local function count_class(tags, class)
   local n = 0
@@ -368,6 +368,11 @@ describe("apivideo.chart.text and markup", function()
     assert.has_error(function() text.clean({}) end)
     assert.are.equal("Côte d…", text.truncate("Côte d'Ivoire", 7))
     assert.are.equal(7, text.width("Côte d…"))
+    -- fitting by estimated width: wide characters take more room
+    assert.are.equal("FR", text.fit("FR", 2))
+    assert.are.equal("&lt;&lt;…", markup.escape((text.fit(("<"):rep(20), 2.5))))
+    assert.are.equal("iiiii…", (text.fit(("i"):rep(20), 2.5)))
+    assert.is_true(text.em_width("日本") > text.em_width("ab"))
   end)
 
   it("escapes every string, in text and in attribute values", function()
@@ -413,8 +418,8 @@ describe("apivideo.chart.plot", function()
     assert.is_true(has_text(texts, "Country <b>"))
     -- the labels in order: FR (500), US (300), then the hostile ones by count, cut to fit
     local labels = {}
-    for l in svg:gmatch('class="label">([^<]*)</text>') do labels[#labels + 1] = l end
-    local function cut(h) return markup.escape(text.truncate(text.clean(h), 17)) end
+    for l in svg:gmatch('class="label"[^>]*>([^<]*)</text>') do labels[#labels + 1] = l end
+    local function cut(h) return markup.escape(text.fit(text.clean(h), 136 / 13)) end
     assert.are.same({ "FR", "US", cut(HOSTILE[1]), cut(HOSTILE[2]), cut(HOSTILE[3]), "other (7 more)" }, labels)
     -- the full labels are in the <title> of each row, escaped
     for i = 1, 3 do assert.is_true(has_text(texts, text.clean(HOSTILE[i])), HOSTILE[i]) end

@@ -27,7 +27,7 @@ local el = markup.el
 
 local M = {}
 
---- The Okabe-Ito colours used.
+-- The Okabe-Ito colours used.
 M.COLORS = {
   blue = "#0072B2", sky = "#56B4E9", vermillion = "#D55E00", orange = "#E69F00",
   green = "#009E73", purple = "#CC79A7", black = "#000000", grey = "#6E6E6E",
@@ -37,7 +37,7 @@ local SERIES = { { C.blue, nil }, { C.orange, "6 3" }, { C.green, "2 3" }, { C.p
 
 local FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', Arial, sans-serif"
 local WIDTH = 420
-local CHAR = 7.8 -- the mean advance of a 13-unit sans-serif character, for fitting labels
+local SIZE = 13 -- the font size of labels, in user units
 
 local function fail(fname, msg) error("apivideo.chart." .. fname .. ": " .. msg, 3) end
 
@@ -54,7 +54,7 @@ local function root(id, w, h, title, desc, ...)
   return markup.render(el("svg", {
     "xmlns", "http://www.w3.org/2000/svg", "viewBox", "0 0 " .. markup.num(w) .. " " .. markup.num(h),
     "width", w, "height", h, "role", "img", "aria-labelledby", id .. "-title " .. id .. "-desc",
-    "class", "chart", "id", id, "font-family", FONT, "font-size", 13, "fill", "#1a1a1a",
+    "class", "chart", "id", id, "font-family", FONT, "font-size", SIZE, "fill", "#1a1a1a",
   }, el("title", { "id", id .. "-title" }, title), el("desc", { "id", id .. "-desc" }, desc), ...))
 end
 
@@ -63,6 +63,12 @@ local function hatch(id)
     "patternUnits", "userSpaceOnUse", "patternTransform", "rotate(45)" },
     el("rect", { "width", 6, "height", 6, "fill", "#D9D9D9" }),
     el("line", { "x1", 0, "y1", 0, "x2", 0, "y2", 6, "stroke", "#4D4D4D", "stroke-width", 2 })))
+end
+
+-- A clip path for the label column [0, width): a label the truncation
+-- estimate let through too wide (wide glyphs) is cut, not drawn outside.
+local function label_clip(id, width, height)
+  return el("clipPath", { "id", id .. "-labels" }, el("rect", { "x", 0, "y", 0, "width", width, "height", height }))
 end
 
 local function empty(id, title, message)
@@ -137,19 +143,19 @@ function M.bars(rows, opts)
   local max = 0
   for _, r in ipairs(list) do max = math.max(max, r.value) end
   local h = top_m + #list * row_h + 30
-  local children = { hatch(id) }
-  local max_chars = math.floor(label_w / CHAR)
+  local children = { hatch(id), el("defs", nil, label_clip(id, label_w + 1, h)) }
   for i, r in ipairs(list) do
     local y = top_m + (i - 1) * row_h
     local wbar = max > 0 and r.value / max * bar_max or 0
     if r.value > 0 and wbar < 1 then wbar = 1 end -- a non-zero value stays visible
     local share = total > 0 and r.value / total or nil
     local value_text = format.compact(r.value, opts.sep) .. " · " .. format.percent(share)
-    local shown = text.truncate(r.label, max_chars)
+    local shown = text.fit(r.label, label_w / SIZE)
     children[#children + 1] = el("g", { "class", r.other and "row other" or "row" },
       el("title", nil, r.label .. ": " .. format.integer(r.value, opts.sep) .. " " .. what
         .. " (" .. format.percent(share) .. ")"),
-      el("text", { "x", label_w, "y", y + bar_h / 2 + 4, "text-anchor", "end", "class", "label" }, shown),
+      el("text", { "x", label_w, "y", y + bar_h / 2 + 4, "text-anchor", "end", "class", "label",
+        "clip-path", "url(#" .. id .. "-labels)" }, shown),
       el("rect", { "x", x0, "y", y, "width", wbar, "height", bar_h, "class", r.other and "bar other" or "bar",
         "fill", r.other and "url(#" .. id .. "-hatch)" or C.blue, "stroke", r.other and "#4D4D4D" or nil }),
       el("text", { "x", x0 + wbar + 4, "y", y + bar_h / 2 + 4, "class", "value" }, value_text))
@@ -377,16 +383,17 @@ function M.funnel(steps, opts)
   local h = top_m + #list * row_h + 14
   local children = {}
   local first = list[1]
-  children[1] = el("text", { "x", x0, "y", h - 6, "class", "axis-title", "font-size", 12 },
-    what .. " per step; bar length relative to the largest step")
+  children[1] = el("defs", nil, label_clip(id, label_w + 1, h))
+  children[2] = el("text", { "x", x0, "y", h - 6, "class", "axis-title", "font-size", 12 },
+    what .. "; bar length: share of the largest step")
   for i, s in ipairs(list) do
     local y = top_m + (i - 1) * row_h
     local wbar = max > 0 and s.value / max * bar_max or 0
     if s.value > 0 and wbar < 1 then wbar = 1 end
-    local shown = text.truncate(s.label, math.floor(label_w / CHAR))
+    local shown = text.fit(s.label, label_w / SIZE / 1.1) -- bold
     local parts = {
       el("text", { "x", label_w, "y", y + bar_h / 2 + 4, "text-anchor", "end", "class", "label",
-        "font-weight", "bold" }, shown),
+        "font-weight", "bold", "clip-path", "url(#" .. id .. "-labels)" }, shown),
       el("rect", { "x", x0, "y", y, "width", wbar, "height", bar_h, "class", "step", "fill", C.blue }),
       el("text", { "x", x0 + wbar + 4, "y", y + bar_h / 2 + 4, "class", "value" },
         format.compact(s.value, opts.sep)),
@@ -397,7 +404,7 @@ function M.funnel(steps, opts)
       local overall = first.value > 0 and s.value / first.value or nil
       local note = format.percent(rate) .. " of " .. prev.label
       if i > 2 then note = note .. " · " .. format.percent(overall) .. " of " .. first.label end
-      parts[#parts + 1] = el("text", { "x", x0, "y", y + bar_h + 14, "class", "rate", "font-size", 11,
+      parts[#parts + 1] = el("text", { "x", x0, "y", y + bar_h + 14, "class", "rate", "font-size", 12,
         "fill", "#333333" }, "↳ " .. note)
     end
     children[#children + 1] = el("g", { "class", "funnel-step" }, el("title", nil, s.label .. ": "

@@ -61,7 +61,7 @@ function M.step_up(x, steps)
   return M.nice_up(x)
 end
 
---- Steps for durations in seconds: sub-second 1/2/5 x 10^k, then 1, 2, 5,
+-- Steps for durations in seconds: sub-second 1/2/5 x 10^k, then 1, 2, 5,
 -- 10, 15, 30 s, 1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, 1, 2, 7 days.
 M.DURATION_STEPS = { 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
   86400, 172800, 604800 }
@@ -74,6 +74,8 @@ function M.duration_step(x)
   return M.step_up(x, M.DURATION_STEPS)
 end
 
+--- A linear scale.
+-- @table LinearScale
 ---@class apivideo.chart.LinearScale
 ---@field domain number[] {lo, hi} after widening to whole steps
 ---@field range number[] {r0, r1}
@@ -181,11 +183,15 @@ local function time_label(t, iv, prev)
   return tostring(f.year), nil
 end
 
+--- A tick of a time scale.
+-- @table TimeTick
 ---@class apivideo.chart.TimeTick
 ---@field t number seconds since the epoch
 ---@field label string "15:30", "2 Dec", "Dec", "2026"
----@field sub string? the context line (day, year) where it changes
+---@field sub? string the context line (day, year) where it changes
 
+--- A time scale.
+-- @table TimeScale
 ---@class apivideo.chart.TimeScale
 ---@field domain number[] {t0, t1}
 ---@field range number[] {r0, r1}

@@ -23,13 +23,15 @@ local function sorted(values, fname)
   return out
 end
 
+--- What `summary` returns.
+-- @table Summary
 ---@class apivideo.chart.Summary
 ---@field count integer
----@field min number?
----@field max number?
----@field median number? the middle value (the mean of the two middle ones for an even count)
----@field p90 number? nearest rank: the ceil(0.9 n)-th smallest value
----@field mean number?
+---@field min? number the smallest value
+---@field max? number the largest value
+---@field median? number the middle value (the mean of the two middle ones for an even count)
+---@field p90? number nearest rank: the ceil(0.9 n)-th smallest value
+---@field mean? number the arithmetic mean
 
 --- Count, min, max, median, p90 (nearest rank, as `summary` prints it) and
 -- mean of an array of numbers (not modified).
@@ -54,15 +56,19 @@ local function quantile7(d, p)
   return d[lo] + (h - lo) * (d[lo + 1] - d[lo])
 end
 
+--- One histogram bin.
+-- @table Bin
 ---@class apivideo.chart.Bin
 ---@field lo number inclusive
 ---@field hi number exclusive (the last ordinary bin includes the maximum)
 ---@field count integer
 
+--- What `bins` returns.
+-- @table Bins
 ---@class apivideo.chart.Bins
 ---@field width number
 ---@field bins apivideo.chart.Bin[]
----@field overflow table? `{ lo=, count= }`: the values from `lo` on, when the tail was cut
+---@field overflow? table `{ lo=, count= }`: the values from `lo` on, when the tail was cut
 ---@field n integer how many values
 
 --- Histogram bins.
@@ -152,11 +158,15 @@ function M.bucket_interval(from, to, max_buckets)
   return M.BUCKETS[#M.BUCKETS]
 end
 
+--- One time bucket.
+-- @table Point
 ---@class apivideo.chart.Point
 ---@field t number the bucket's start
 ---@field t_end number the bucket's end (exclusive)
 ---@field value number
 
+--- What `buckets` returns.
+-- @table Buckets
 ---@class apivideo.chart.Buckets
 ---@field interval table { unit=, step=, name= }
 ---@field points apivideo.chart.Point[] every bucket over [from, to), the empty ones included

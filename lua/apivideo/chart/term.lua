@@ -18,7 +18,7 @@ local text = require("apivideo.chart.text")
 
 local M = {}
 
---- The partial blocks, one to seven eighths, and the full block.
+-- The partial blocks, one to seven eighths, and the full block.
 M.EIGHTHS = { "▏", "▎", "▍", "▌", "▋", "▊", "▉", "█" }
 
 --- A bar of `value / max * cols` columns, in eighths of a column (rounded

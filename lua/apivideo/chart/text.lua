@@ -105,6 +105,45 @@ function M.truncate(s, n)
   return s:sub(1, stop) .. M.ELLIPSIS, true
 end
 
+-- Advance widths in em of a wide sans-serif (DejaVu Sans, the widest of
+-- the usual fallbacks), by class of ASCII character; any other code point
+-- counts as 1 em (CJK, emoji), which errs on the safe side.
+local EM = {}
+for c in ("iljI'|.,:;! "):gmatch(".") do EM[c] = 0.34 end
+for c in ("ft()[]{}/\\r`-"):gmatch(".") do EM[c] = 0.44 end
+for c in ("mwMW@%"):gmatch(".") do EM[c] = 0.98 end
+for c in ("<>=+~&#_^*\"?$"):gmatch(".") do EM[c] = 0.84 end
+for c in ("ABCDEFGHJKLNOPQRSTUVXYZ"):gmatch(".") do EM[c] = 0.74 end
+for c in ("0123456789"):gmatch(".") do EM[c] = 0.64 end
+
+--- The estimated drawn width of a valid UTF-8 string, in em.
+---@param s string
+---@return number
+function M.em_width(s)
+  local w = 0
+  for c in s:gmatch("[%z\1-\127\194-\244][\128-\191]*") do
+    w = w + (#c > 1 and 1 or EM[c] or 0.62)
+  end
+  return w
+end
+
+--- `s` (valid UTF-8) cut, with an ellipsis, to an estimated width of at
+-- most `em` em (see em_width).
+---@param s string
+---@param em number
+---@return string
+---@return boolean cut # true when the string was shortened
+function M.fit(s, em)
+  if M.em_width(s) <= em then return s, false end
+  local w, stop = 0.8, 0 -- the ellipsis
+  for pos, c in s:gmatch("()([%z\1-\127\194-\244][\128-\191]*)") do
+    w = w + (#c > 1 and 1 or EM[c] or 0.62)
+    if w > em then break end
+    stop = pos + #c - 1
+  end
+  return s:sub(1, stop) .. M.ELLIPSIS, true
+end
+
 --- `s` (valid UTF-8) padded with spaces to `n` code points, on the right,
 -- or on the left when `left` is true.
 ---@param s string

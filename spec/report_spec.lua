@@ -159,6 +159,23 @@ describe("apivideo.report", function()
       "apivideo.report.html: bad field 'data' (table expected, got nil)")
   end)
 
+  it("maps event types to funnel steps", function()
+    local funnel = { ready = 0, play = 0, pause_or_seek = 0, ["end"] = 0 }
+    local sessions = { { "ready", "play", "pause", "resume", "seek.forward", "end" }, { "ready", "play" }, { "ready" } }
+    for _, types in ipairs(sessions) do
+      local seen = {}
+      for _, t in ipairs(types) do
+        local step = report.FUNNEL_EVENTS[t]
+        if step and not seen[step] then
+          seen[step] = true
+          funnel[step] = funnel[step] + 1
+        end
+      end
+    end
+    assert.are.same({ ready = 3, play = 2, pause_or_seek = 1, ["end"] = 1 }, funnel)
+    for _, s in ipairs(report.FUNNEL) do assert.is_number(funnel[s[1]]) end
+  end)
+
   it("builds a report from the least data: a count and a time", function()
     local h = report.html({ sessions = 0, generated_at = 0 })
     assert.is_truthy(h:find("all videos and live streams of the account", 1, true))

@@ -57,6 +57,15 @@ M.FUNNEL = {
   { "end", "end" },
 }
 
+--- The funnel step each event type counts for: a session counts once in
+-- a step when it emitted at least one event of the step's types
+-- (`funnel[report.FUNNEL_EVENTS[event.type]]`; resume counts for none).
+-- @table FUNNEL_EVENTS
+M.FUNNEL_EVENTS = {
+  ready = "ready", play = "play", pause = "pause_or_seek", ["seek.forward"] = "pause_or_seek",
+  ["seek.backward"] = "pause_or_seek", ["end"] = "end",
+}
+
 --- The video or live stream the report is about.
 -- @table Media
 ---@class apivideo.report.Media

@@ -323,7 +323,7 @@ function M.histogram(values, opts)
   local children = { hatch(id) }
   for _, c in ipairs(axes(box, y, xticks, { x_label = opts.x_label or (opts.duration and "duration" or "value"),
     y_label = opts.y_label or "sessions", sep = opts.sep })) do children[#children + 1] = c end
-  local bars = {}
+  local bars, overflow_label = {}, nil
   for _, bin in ipairs(b.bins) do
     local bx0, bx1 = x.map(bin.lo), x.map(bin.hi)
     bars[#bars + 1] = el("rect", { "x", bx0, "y", y.map(bin.count), "width", math.max(bx1 - bx0 - 1, 0.5),
@@ -336,8 +336,9 @@ function M.histogram(values, opts)
     bars[#bars + 1] = el("rect", { "x", bx0, "y", y.map(o.count), "width", math.max(bx1 - bx0 - 1, 0.5),
       "height", box.y1 - y.map(o.count), "class", "bin overflow", "fill", "url(#" .. id .. "-hatch)",
       "stroke", "#4D4D4D" }, el("title", nil, fmt(o.lo) .. " or more: " .. format.integer(o.count, opts.sep)))
-    bars[#bars + 1] = el("text", { "x", (bx0 + bx1) / 2, "y", y.map(o.count) - 4, "text-anchor", "end",
-      "font-size", 11, "class", "overflow-label" }, "≥ " .. fmt(o.lo))
+    overflow_label = el("text", { "x", (bx0 + bx1) / 2, "y", y.map(o.count) - 4, "text-anchor", "end",
+      "font-size", 11, "class", "overflow-label", "stroke", "#ffffff", "stroke-width", 3,
+      "paint-order", "stroke" }, "≥ " .. fmt(o.lo))
   end
   children[#children + 1] = el("g", { "class", "bins" }, bars)
   -- markers: median (solid, vermillion) and p90 (dashed, black), labelled
@@ -352,8 +353,10 @@ function M.histogram(values, opts)
       el("line", { "x1", px, "y1", m[5] + 4, "x2", px, "y2", box.y1, "stroke", m[3], "stroke-width", 2,
         "stroke-dasharray", m[4] }),
       el("text", { "x", right and px - 4 or px + 4, "y", m[5], "text-anchor", right and "end" or "start",
-        "fill", m[3], "font-weight", "bold" }, m[1] .. " " .. fmt(m[2])))
+        "fill", m[3], "font-weight", "bold", "stroke", "#ffffff", "stroke-width", 3, "paint-order", "stroke" },
+        m[1] .. " " .. fmt(m[2])))
   end
+  children[#children + 1] = overflow_label -- over the markers' lines
   local desc = title .. ": " .. #b.bins .. " bins of " .. fmt(b.width) .. (b.overflow and " and one overflow bin"
     or "") .. " over " .. format.integer(b.n, opts.sep) .. " values; median " .. fmt(sum.median) .. ", p90 "
     .. fmt(sum.p90)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages a make target needs, when they are missing.
-#   scripts/deps.sh build|demo|test|all
+#   scripts/deps.sh build|demo|test|all|browser
 # Runs apt-get only when something is missing (and only as root; otherwise it
 # names the packages and fails).
 set -eu
@@ -12,13 +12,16 @@ standin="nginx libnginx-mod-http-lua lua-resty-core lua-socket"
 test="lua-busted lua-check clang-format cppcheck clang-tidy lua-ldoc lua-discount openssl curl wrk luajit2 libluajit2-5.1-dev luarocks nodejs npm lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev"
 # the rest of CI: every Lua ABI, sanitizers, valgrind, libFuzzer
 multi="lua5.2 liblua5.2-dev valgrind clang libclang-rt-14-dev"
+# the report spec opens the HTML report in a real browser
+browser="chromium"
 
 case "${1:-build}" in
   build) want="$build" ;;
   demo) want="$build $standin" ;;
   test) want="$build $standin $test" ;;
   all) want="$build $standin $test $multi" ;;
-  *) echo "usage: $0 build|demo|test|all" >&2; exit 2 ;;
+  browser) want="$browser" ;;
+  *) echo "usage: $0 build|demo|test|all|browser" >&2; exit 2 ;;
 esac
 
 missing=""

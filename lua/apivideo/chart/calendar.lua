@@ -1,0 +1,130 @@
+--- UTC calendar arithmetic on seconds since the epoch (no os.date, no
+-- local time: the same answer on every machine and Lua version).
+--
+-- An interval is `{ unit = U, step = N }` with U one of "second", "minute",
+-- "hour", "day", "week" (starting on Monday, ISO 8601), "month", "year".
+-- `floor(t, iv)` is the start of the interval holding t, aligned on the
+-- calendar: hours on multiples of N from midnight, weeks on Mondays,
+-- months on multiples of N from January, years on multiples of N.
+-- @module apivideo.chart.calendar
+local M = {}
+
+local floor = math.floor
+
+--- Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+---@param y integer
+---@param m integer 1..12
+---@param d integer 1..31
+---@return integer
+function M.days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+--- The date of a day number (the inverse of days_from_civil).
+---@param z integer days since 1970-01-01
+---@return integer y
+---@return integer m
+---@return integer d
+function M.civil_from_days(z)
+  z = z + 719468
+  local era = floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = floor((doe - floor(doe / 1460) + floor(doe / 36524) - floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + floor(yoe / 4) - floor(yoe / 100))
+  local mp = floor((5 * doy + 2) / 153)
+  local d = doy - floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  if m <= 2 then y = y + 1 end
+  return y, m, d
+end
+
+--- The UTC fields of a time: year, month, day, hour, minute, second
+-- (with its fraction), and the weekday (1 = Monday .. 7 = Sunday).
+---@param t number seconds since the epoch
+---@return table
+function M.fields(t)
+  local days = floor(t / 86400)
+  local rest = t - days * 86400
+  local y, m, d = M.civil_from_days(days)
+  return { year = y, month = m, day = d, hour = floor(rest / 3600), min = floor(rest % 3600 / 60),
+    sec = rest % 60, wday = (days + 3) % 7 + 1 }
+end
+
+local SECONDS = { second = 1, minute = 60, hour = 3600, day = 86400, week = 604800 }
+M.SECONDS = SECONDS
+
+--- The start of the interval holding t.
+---@param t number
+---@param iv table { unit=, step= }
+---@return number
+function M.floor(t, iv)
+  local unit, step = iv.unit, iv.step or 1
+  if unit == "week" then
+    local days = floor(t / 86400)
+    local monday = days - (days + 3) % 7 -- 1970-01-01 was a Thursday
+    return (monday - (floor((monday + 3) / 7) % step) * 7) * 86400
+  elseif SECONDS[unit] then
+    local size = SECONDS[unit] * step
+    return floor(t / size) * size
+  end
+  local f = M.fields(t)
+  if unit == "month" then
+    local index = f.year * 12 + f.month - 1
+    index = index - index % step
+    return M.days_from_civil(floor(index / 12), index % 12 + 1, 1) * 86400
+  elseif unit == "year" then
+    return M.days_from_civil(f.year - f.year % step, 1, 1) * 86400
+  end
+  error("apivideo.chart.calendar: unknown unit " .. tostring(unit), 2)
+end
+
+--- t plus n intervals (t should be an interval start for months and years).
+---@param t number
+---@param iv table { unit=, step= }
+---@param n integer? how many intervals (default 1)
+---@return number
+function M.add(t, iv, n)
+  local count = (iv.step or 1) * (n or 1)
+  if SECONDS[iv.unit] then return t + SECONDS[iv.unit] * count end
+  local f = M.fields(t)
+  local within = t - M.days_from_civil(f.year, f.month, f.day) * 86400
+  local index = f.year * 12 + f.month - 1 + (iv.unit == "year" and 12 or 1) * count
+  return M.days_from_civil(floor(index / 12), index % 12 + 1, f.day) * 86400 + within
+end
+
+--- The typical length of an interval in seconds (months as 30.44 days,
+-- years as 365.25): for choosing intervals, not for arithmetic.
+---@param iv table
+---@return number
+function M.length(iv)
+  local s = SECONDS[iv.unit] or (iv.unit == "month" and 2629800 or 31557600)
+  return s * (iv.step or 1)
+end
+
+local MONTHS = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" }
+M.MONTHS = MONTHS
+
+--- "2026-12-02 15:32 UTC" (seconds dropped).
+---@param t number
+---@return string
+function M.stamp(t)
+  local f = M.fields(t)
+  return string.format("%04d-%02d-%02d %02d:%02d UTC", f.year, f.month, f.day, f.hour, f.min)
+end
+
+--- "2026-12-02".
+---@param t number
+---@return string
+function M.date(t)
+  local f = M.fields(t)
+  return string.format("%04d-%02d-%02d", f.year, f.month, f.day)
+end
+
+return M

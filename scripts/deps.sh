@@ -18,8 +18,8 @@ browser="chromium"
 case "${1:-build}" in
   build) want="$build" ;;
   demo) want="$build $standin" ;;
-  test) want="$build $standin $test" ;;
-  all) want="$build $standin $test $multi" ;;
+  test) want="$build $standin $test $browser" ;;
+  all) want="$build $standin $test $multi $browser" ;;
   browser) want="$browser" ;;
   *) echo "usage: $0 build|demo|test|all|browser" >&2; exit 2 ;;
 esac

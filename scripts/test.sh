@@ -25,7 +25,7 @@ eval "$(standin/start)"
 export APIVIDEO_STANDIN_URL APIVIDEO_STANDIN_PREFIX
 if [ "${APIVIDEO_SKIP_PRISM:-}" != 1 ]; then
   eval "$(scripts/prism.sh start "$work/prism")"
-  export APIVIDEO_PRISM_BASIC_URL APIVIDEO_PRISM_BEARER_URL
+  export APIVIDEO_PRISM_BASIC_URL APIVIDEO_PRISM_BEARER_URL APIVIDEO_PRISM_2025_BASIC_URL APIVIDEO_PRISM_2025_BEARER_URL
 fi
 
 # spec files or folders among the arguments run instead of the whole spec/

@@ -26,6 +26,7 @@ static const key_rename renames[] = {
     R("emittedAt", "emitted_at"),     R("itemsTotal", "items_total"),
     R("pagesTotal", "pages_total"),   R("pageSize", "page_size"),
     R("currentPage", "current_page"), R("currentPageItems", "current_page_items"),
+    R("metricValue", "metric_value"), R("dimensionValue", "dimension_value"),
 };
 #undef R
 #define NRENAMES (sizeof renames / sizeof renames[0])

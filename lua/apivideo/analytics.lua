@@ -1,4 +1,6 @@
---- The three Analytics operations and their iterators: `client.analytics`.
+--- The Analytics operations and their iterators: `client.analytics`.
+--
+-- api.video's raw statistics (player sessions and their events):
 --
 --     analytics:list_video_sessions(video_id, opts)            -> page | nil, err
 --     analytics:list_live_stream_sessions(live_stream_id, opts) -> page | nil, err
@@ -6,21 +8,34 @@
 --     analytics:video_sessions / live_stream_sessions / session_events (items)
 --     analytics:video_session_pages / live_stream_session_pages / session_event_pages
 --
--- A page is { data = {...}, pagination = {...}, rate_limit = {...} | nil }.
+-- and today's aggregated metrics, breakdowns and time series:
 --
--- The nine methods are built in a loop from the `OPS` table below, so their
--- doc comments and LuaLS annotations live in types.lua (a `---@meta` file,
--- never loaded), which `config.ld` merges into this module: keep the two in
--- step when an operation or an option changes.
+--     analytics:get_aggregated_metrics(metric, aggregation, opts) -> result | nil, err
+--     analytics:get_metrics_breakdown(metric, breakdown, opts)    -> page | nil, err
+--     analytics:get_metrics_over_time(metric, opts)               -> page | nil, err
+--     analytics:metrics_breakdown / metrics_over_time (items)
+--     analytics:metrics_breakdown_pages / metrics_over_time_pages
+--
+-- A page is { data = {...}, pagination = {...}, rate_limit = {...} | nil }
+-- (and `context` for the metrics operations).
+--
+-- Every method is built from a row of `apivideo.operations`; their doc
+-- comments and LuaLS annotations live in types.lua (a `---@meta` file, never
+-- loaded), which `config.ld` merges into this module, and a spec checks the
+-- two agree.
 --
 -- Bad arguments raise at once, naming the method and the argument: a wrong
--- type, an empty id, a `period` outside the five formats, page numbers out of
--- range, metadata that is not strings, an unknown option key. Nothing is sent.
+-- type, an empty id, a value outside its enum (listing the valid ones), a
+-- metric with an aggregation or breakdown it does not take, a `period` or a
+-- date-time that does not exist, page numbers out of range, an unknown option
+-- or filter key. Nothing is sent.
 -- @module apivideo.analytics
 local check = require("apivideo.check")
 local errors = require("apivideo.errors")
+local operations = require("apivideo.operations")
 local pager_mod = require("apivideo.pager")
 local ratelimit = require("apivideo.ratelimit")
+local time = require("apivideo.time")
 local url = require("apivideo.url")
 
 local M = {}
@@ -42,57 +57,173 @@ function Analytics:__tostring()
   return "apivideo.analytics (" .. tostring(self.client) .. ")"
 end
 
---- Operation descriptions: one table drives all nine public methods.
-local OPS = {
-  {
-    list = "list_video_sessions", items = "video_sessions", pages = "video_session_pages",
-    id_name = "video_id", prefix = "/analytics/videos/", suffix = "",
-    period = true, metadata = true,
-  },
-  {
-    list = "list_live_stream_sessions", items = "live_stream_sessions",
-    pages = "live_stream_session_pages",
-    id_name = "live_stream_id", prefix = "/analytics/live-streams/", suffix = "", period = true,
-  },
-  {
-    list = "list_session_events", items = "session_events", pages = "session_event_pages",
-    id_name = "session_id", prefix = "/analytics/sessions/", suffix = "/events",
-  },
-}
+local MAX_PAGE = 2147483647
+local quoted = operations.quoted
 
-local function allowed_options(op)
-  local allowed = { current_page = true, page_size = true }
-  if op.period then allowed.period = true end
-  if op.metadata then allowed.metadata = true end
-  return allowed
+local function typename(v)
+  if v == nil then return "nil" end
+  return type(v)
 end
 
-local MAX_PAGE = 2147483647
+--- "metricValue" -> "metric_value", "impression-time" -> "impression_time":
+-- the snake_case spelling every enum value is also accepted in.
+local function snake(s)
+  return (s:gsub("%-", "_"):gsub("(%l)(%u)", function(a, b) return a .. "_" .. b:lower() end))
+end
 
---- Validates id and options; returns the path and the query pairs without
--- the page number, and the first page.
-local function prepare(op, fname, id, opts)
-  check.id(fname, op.id_name, id)
-  opts = check.options(fname, "options", opts, op.allowed)
-  local pairs_list = {}
-  if op.period then
-    if opts.period == nil then check.fail(fname, "option 'period' is required") end
-    pairs_list[#pairs_list + 1] = { "period", check.period(fname, opts.period) }
-  end
-  local metadata = check.metadata(fname, opts.metadata)
-  if metadata then
-    local keys = {}
-    for k in pairs(metadata) do keys[#keys + 1] = k end
-    table.sort(keys)
-    for _, k in ipairs(keys) do
-      pairs_list[#pairs_list + 1] = { "metadata[" .. url.encode(k) .. "]", metadata[k] }
+--- The wire value of an enum value given in its wire or snake_case form.
+local function enum_value(fname, name, v, values)
+  if type(v) == "string" then
+    for _, w in ipairs(values) do
+      if v == w or v == snake(w) then return w end
     end
   end
-  local first = 1
-  if opts.current_page ~= nil then first = check.integer(fname, "current_page", opts.current_page, 1, MAX_PAGE) end
-  local size
-  if opts.page_size ~= nil then size = check.integer(fname, "page_size", opts.page_size, 1, 100) end
-  return op.prefix .. url.segment(id) .. op.suffix, pairs_list, first, size
+  check.fail(fname, "bad argument '" .. name .. "' (one of " .. quoted(values) .. " expected, got "
+    .. (type(v) == "string" and "'" .. v .. "'" or typename(v)) .. ")")
+end
+
+--- A date-time for `from` / `to`: an RFC 3339 / ATOM string, or seconds since
+-- the epoch (`os.time()`). Returns the ATOM text the API takes (in UTC:
+-- `2024-02-05T00:00:00+00:00`; a fraction of a second is dropped) and the
+-- seconds.
+local function datetime(fname, name, v)
+  local secs
+  if type(v) == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then
+      check.fail(fname, "bad argument '" .. name .. "' (a finite number of seconds expected, got "
+        .. tostring(v) .. ")")
+    end
+    secs = v
+  elseif type(v) == "string" then
+    local s, why = time.parse(v)
+    if not s then check.fail(fname, "bad argument '" .. name .. "' (" .. tostring(why) .. ")") end
+    secs = s
+  else
+    check.fail(fname, "bad argument '" .. name .. "' (an RFC 3339 date-time such as '2024-02-05T00:00:00+01:00'"
+      .. " or os.time() seconds expected, got " .. typename(v) .. ")")
+  end
+  secs = math.floor(secs)
+  if secs < 0 or secs > 253402300799 then -- 9999-12-31T23:59:59Z
+    check.fail(fname, "bad argument '" .. name .. "' (out of range: years 1970 to 9999)")
+  end
+  return os.date("!%Y-%m-%dT%H:%M:%S+00:00", secs), secs
+end
+
+local FILTER_BY_KEY = {}
+for _, k in ipairs(operations.FILTER_KEYS) do FILTER_BY_KEY[k[1]] = k end
+
+local function filter_value(fname, key, v, spec)
+  local where = "bad argument 'filter_by." .. key .. "' "
+  if type(v) ~= "string" then check.fail(fname, where .. "(string expected, got " .. typename(v) .. ")") end
+  if v == "" and not spec.empty_ok then check.fail(fname, where .. "(empty string)") end
+  if spec.values then v = enum_value(fname, "filter_by." .. key, v, spec.values) end
+  if spec.pattern and not v:match(spec.pattern) then
+    check.fail(fname, where .. "(" .. spec.pattern_doc .. " expected, got '" .. v .. "')")
+  end
+  if spec.max_len and #v > spec.max_len then
+    check.fail(fname, where .. "(at most " .. spec.max_len .. " characters, got " .. #v .. ")")
+  end
+  return v
+end
+
+--- filter_by: the document's deepObject, keys in its order; array keys as
+-- repeated `filterBy[k][]=v` (a single string is a one-element array),
+-- string keys as one `filterBy[k]=v`.
+local function filter_pairs(fname, out, f)
+  if type(f) ~= "table" then
+    check.fail(fname, "bad argument 'filter_by' (table expected, got " .. typename(f) .. ")")
+  end
+  for k in pairs(f) do
+    if not FILTER_BY_KEY[k] then
+      local names = {}
+      for i, spec in ipairs(operations.FILTER_KEYS) do names[i] = spec[1] end
+      check.fail(fname, "bad argument 'filter_by' (unknown key '" .. tostring(k) .. "'; the keys are "
+        .. quoted(names) .. ")")
+    end
+  end
+  for _, spec in ipairs(operations.FILTER_KEYS) do
+    local key, wire, shape = spec[1], spec[2], spec[3]
+    local v = f[key]
+    if v ~= nil then
+      if shape == "string" then
+        if type(v) == "table" then
+          check.fail(fname, "bad argument 'filter_by." .. key
+            .. "' (one string expected: the API takes a single value)")
+        end
+        out[#out + 1] = { "filterBy[" .. wire .. "]", filter_value(fname, key, v, spec) }
+      else
+        if type(v) ~= "table" then v = { v } end
+        if #v == 0 then check.fail(fname, "bad argument 'filter_by." .. key .. "' (empty list)") end
+        for i, item in ipairs(v) do
+          out[#out + 1] = { "filterBy[" .. wire .. "][]", filter_value(fname, key .. "[" .. i .. "]", item, spec) }
+        end
+        for k in pairs(v) do
+          if type(k) ~= "number" or k < 1 or k > #v or k ~= math.floor(k) then
+            check.fail(fname, "bad argument 'filter_by." .. key .. "' (a list of strings expected)")
+          end
+        end
+      end
+    end
+  end
+end
+
+--- Validates the arguments of a call: returns the path, the query pairs
+-- (without the page number), the first page and the page size.
+local function prepare(op, fname, argv, opts)
+  local args = {}
+  local path = op.path
+  for i, a in ipairs(op.args) do
+    local name, kind = a[1], a[2]
+    local v = argv[i]
+    if kind == "id" then
+      v = check.id(fname, name, v)
+    else
+      v = enum_value(fname, name, v, a.values)
+    end
+    args[name] = v
+    path = path:gsub("{" .. name .. "}", function() return url.segment(v) end)
+  end
+  opts = check.options(fname, "options", opts, op.allowed)
+  local query, values = {}, {}
+  local first, size = 1, nil
+  for _, q in ipairs(op.query) do
+    local option, wire, kind = q[1], q[2], q[3]
+    local v = opts[option]
+    if v == nil then
+      if q.required then check.fail(fname, "option '" .. option .. "' is required") end
+    elseif kind == "period" then
+      query[#query + 1] = { wire, check.period(fname, v) }
+    elseif kind == "metadata" then
+      local metadata = check.metadata(fname, v)
+      local keys = {}
+      for k in pairs(metadata) do keys[#keys + 1] = k end
+      table.sort(keys)
+      for _, k in ipairs(keys) do
+        query[#query + 1] = { "metadata[" .. url.encode(k) .. "]", metadata[k] }
+      end
+    elseif kind == "datetime" then
+      local text, secs = datetime(fname, option, v)
+      values[option] = secs
+      query[#query + 1] = { wire, text }
+    elseif kind == "boolean" then
+      if type(v) ~= "boolean" then
+        check.fail(fname, "bad argument '" .. option .. "' (boolean expected, got " .. typename(v) .. ")")
+      end
+      query[#query + 1] = { wire, v and "true" or "false" }
+    elseif kind == "enum" then
+      local w = enum_value(fname, option, v, q.values)
+      values[option] = w
+      query[#query + 1] = { wire, w }
+    elseif kind == "filter" then
+      filter_pairs(fname, query, v)
+    elseif kind == "page" then
+      first = check.integer(fname, option, v, 1, MAX_PAGE)
+    elseif kind == "page_size" then
+      size = check.integer(fname, option, v, 1, 100)
+    end
+  end
+  if op.rule then op.rule(fname, args, opts, values) end
+  return path, query, first, size
 end
 
 local function query_for(pairs_list, page, size, explicit_page)
@@ -103,64 +234,97 @@ local function query_for(pairs_list, page, size, explicit_page)
   return url.query(q)
 end
 
---- Turns a decoded body into a page, or a decode error when it is not one.
-local function to_page(client, path, query, resp)
+--- A number the API may have written as a string (openapi-2025's examples do).
+local function numeric(v)
+  if type(v) == "string" then return tonumber(v) or v end
+  return v
+end
+
+--- Turns a decoded body into the result of its operation, or a decode error
+-- when it is not one.
+local function to_result(op, client, path, query, resp)
   local json = resp.json
   local function bad(what)
     return nil, errors.new({ kind = "decode", method = "GET", url = client.base_url .. path .. query,
       status = resp.status, attempts = resp.attempts, title = "unexpected response: " .. what })
   end
   if type(json) ~= "table" then return bad("not a JSON object") end
-  if type(json.data) ~= "table" then return bad("'data' is missing or not an array") end
-  local p = json.pagination
-  if type(p) ~= "table" then return bad("'pagination' is missing or not an object") end
-  for _, k in ipairs({ "current_page", "pages_total" }) do
-    if type(p[k]) ~= "number" then return bad("'pagination." .. k .. "' is missing or not a number") end
+  if op.result == "object" then
+    local v = numeric(json.data)
+    if type(v) ~= "number" then return bad("'data' is missing or not a number") end
+    json.data = v
+    if json.context ~= nil and type(json.context) ~= "table" then return bad("'context' is not an object") end
+  else
+    if type(json.data) ~= "table" then return bad("'data' is missing or not an array") end
+    local p = json.pagination
+    if type(p) ~= "table" then return bad("'pagination' is missing or not an object") end
+    for _, k in ipairs({ "current_page", "pages_total" }) do
+      if type(p[k]) ~= "number" then return bad("'pagination." .. k .. "' is missing or not a number") end
+    end
+    if op.numbers then
+      local data = json.data
+      for i = 1, #data do
+        local item = data[i]
+        if type(item) == "table" then item.metric_value = numeric(item.metric_value) end
+      end
+    end
   end
-  local page = {}
-  for k, v in pairs(json) do page[k] = v end
-  page.rate_limit = ratelimit.facts(resp.headers)
-  return page
+  json.rate_limit = ratelimit.facts(resp.headers)
+  return json
 end
 
---- Inside a task: GET one page.
-local function fetch_page(client, path, query)
+--- Inside a task: GET one page (or result).
+local function fetch(op, client, path, query)
   local resp, err = client:_send({ method = "GET", path = path, query = query, auth = true })
   if not resp then return nil, err end
-  return to_page(client, path, query, resp)
+  return to_result(op, client, path, query, resp)
 end
 
-for _, op in ipairs(OPS) do
-  op.allowed = allowed_options(op)
-  local list_name = "analytics:" .. op.list
+for _, op in ipairs(operations.list) do
+  local allowed = {}
+  for _, q in ipairs(op.query) do allowed[q[1]] = true end
+  op.allowed = allowed
+  op.numbers = op.path:find("^/data/") ~= nil
+  local nargs = #op.args
 
-  Analytics[op.list] = function(self, id, opts)
-    local path, pairs_list, first, size = prepare(op, list_name, id, opts)
-    local query = query_for(pairs_list, first, size, opts ~= nil and opts.current_page ~= nil)
+  -- (method, argv..., opts) -> argv table, opts
+  local function split(...)
+    local argv = { ... }
+    return argv, argv[nargs + 1]
+  end
+
+  local list_name = "analytics:" .. op.name
+  Analytics[op.name] = function(self, ...)
+    local argv, opts = split(...)
+    local path, pairs_list, first, size = prepare(op, list_name, argv, opts)
+    local explicit = opts ~= nil and opts.current_page ~= nil
+    local query = query_for(pairs_list, first, size, explicit)
     local client = self.client
-    return client:_run(fetch_page, client, path, query)
+    return client:_run(fetch, op, client, path, query)
   end
 
-  local function walker(self, fname, id, opts)
-    local path, pairs_list, first, size = prepare(op, fname, id, opts)
-    local client = self.client
-    client:_check_open(4)
-    return pager_mod.new({
-      engine = client.engine, concurrency = client.concurrency, first = first,
-      fetch = function(n) return fetch_page(client, path, query_for(pairs_list, n, size, true)) end,
-      url_of = function(n) return client.base_url .. path .. query_for(pairs_list, n, size, true) end,
-    })
-  end
+  if op.items then
+    local function walker(self, fname, ...)
+      local argv, opts = split(...)
+      local path, pairs_list, first, size = prepare(op, fname, argv, opts)
+      local client = self.client
+      client:_check_open(4)
+      return pager_mod.new({
+        engine = client.engine, concurrency = client.concurrency, first = first,
+        fetch = function(n) return fetch(op, client, path, query_for(pairs_list, n, size, true)) end,
+        url_of = function(n) return client.base_url .. path .. query_for(pairs_list, n, size, true) end,
+      })
+    end
 
-  local pages_name = "analytics:" .. op.pages
-  Analytics[op.pages] = function(self, id, opts)
-    return pager_mod.pages(walker(self, pages_name, id, opts))
-  end
+    local pages_name = "analytics:" .. op.pages
+    Analytics[op.pages] = function(self, ...)
+      return pager_mod.pages(walker(self, pages_name, ...))
+    end
 
-  local items_name = "analytics:" .. op.items
-  Analytics[op.items] = function(self, id, opts)
-    return pager_mod.items(walker(self, items_name, id, opts))
+    local items_name = "analytics:" .. op.items
+    Analytics[op.items] = function(self, ...)
+      return pager_mod.items(walker(self, items_name, ...))
+    end
   end
 end
-
 return M

@@ -1,0 +1,245 @@
+--- The Analytics operations, described as data: one row per operation.
+--
+-- Open this file to add an operation or a parameter. `apivideo.analytics`
+-- builds every method of `client.analytics` from these rows (the one-request
+-- method, and for a paginated operation its items and pages iterators), and
+-- `spec/operations_spec.lua` checks that the declarations in `types.lua`
+-- (what LDoc and the language server read) match them.
+--
+-- A row:
+--
+--   * `name`: the one-request method (api.video's `x-client-action` in
+--     snake_case); `items`, `pages`: the iterators (paginated operations only);
+--   * `path`: the path, with `{arg}` for each positional argument of `args`;
+--   * `args`: the positional arguments, in order: `{ name, kind, values? }`;
+--   * `query`: the options, in the order they go on the wire:
+--     `{ option, wire_name, kind, required?, values?, doc }`;
+--   * `result`: `"page"` (data + pagination) or `"object"` (one answer);
+--   * `rule(fname, args, opts)`: the checks that join several arguments (which
+--     pairs exist, which option goes with which metric), raising like `check`.
+--
+-- Kinds (validated and encoded by analytics.lua): `id`, `enum`, `period`,
+-- `metadata`, `datetime`, `boolean`, `filter`, `page` (current_page), `page_size`.
+-- The choices made where api.video's documents are silent or contradict
+-- themselves are listed in notes/analytics-2025.md ("Defects").
+-- @module apivideo.operations
+local check = require("apivideo.check")
+
+local M = {}
+
+local function quoted(list)
+  local out = {}
+  for i, v in ipairs(list) do out[i] = "'" .. v .. "'" end
+  return table.concat(out, ", ")
+end
+M.quoted = quoted
+
+local function index(list)
+  local t = {}
+  for _, v in ipairs(list) do t[v] = true end
+  return t
+end
+
+------------------------------------------------------------------------------
+-- Today's Analytics (openapi-2025.yaml, tag Analytics): the vocabularies.
+
+--- `filter_by` keys, in the document's order (the order they go on the wire):
+-- option key, wire key, `"array"` (repeated `filterBy[k][]=v`) or `"string"`
+-- (one `filterBy[k]=v`), and the values the document allows where it lists them.
+M.FILTER_KEYS = {
+  { "media_id", "mediaId", "array" },
+  { "media_type", "mediaType", "string", values = { "video", "live-stream" } },
+  { "continent", "continent", "array", values = { "AS", "AF", "NA", "SA", "AN", "EU", "AZ" } },
+  { "country", "country", "array", pattern = "^%u%u$", pattern_doc = "an ISO-3166 alpha-2 code such as 'FR'" },
+  { "device_type", "deviceType", "array" },
+  { "operating_system", "operatingSystem", "array" },
+  { "browser", "browser", "array" },
+  { "tag", "tag", "string" },
+  { "referrer", "referrer", "array", max_len = 2048, empty_ok = true },
+}
+
+M.AGGREGATIONS = { "count", "rate", "total", "average", "sum", "peak", "live" }
+M.METRICS_AGGREGATED = { "play", "start", "end", "impression", "impression-time", "watch-time", "ccv", "view" }
+--- metric -> the aggregations its description names (D9: `view` takes `count`).
+M.AGGREGATION_PAIRS = {
+  play = { "count", "rate", "total" }, start = { "count" }, ["end"] = { "count" }, impression = { "count" },
+  ["impression-time"] = { "average", "sum" }, ["watch-time"] = { "average", "sum" },
+  ccv = { "peak", "live" }, view = { "count" },
+}
+M.METRICS_BUCKETS = { "play", "play-rate", "play-total", "start", "end", "impression", "ccv-peak", "ccv-average",
+  "view" }
+M.METRICS_TIMESERIES = { "play", "play-rate", "start", "end", "impression", "ccv-peak", "ccv-average", "view" }
+M.BREAKDOWNS = { "media-id", "media-type", "continent", "country", "device-type", "operating-system", "browser",
+  "referrer" }
+--- metric -> its only breakdowns, where it is restricted.
+M.BREAKDOWN_PAIRS = { ["play-total"] = { "media-id" } }
+M.INTERVALS = { "minute", "hour", "day" }
+M.VIEW_DURATIONS = { "3s", "5s", "10s", "30s" }
+M.SORT_ORDERS = { "asc", "desc" }
+
+local UNIQUE_AGGREGATED = { "ccv", "view" }
+local UNIQUE_SERIES = { "ccv-peak", "ccv-average", "view" }
+local MINUTE_SPAN_S = 3600 -- `minute`: a timeframe of at most 60 minutes (D25)
+local DEFAULT_SPAN_S = 86400 -- `from` defaults to 1 day before `to`
+
+------------------------------------------------------------------------------
+-- Cross-argument rules.
+
+local function only_with(fname, opts, option, metric, allowed)
+  if opts[option] ~= nil and not index(allowed)[metric] then
+    check.fail(fname, "bad argument '" .. option .. "' (only with metric " .. quoted(allowed)
+      .. ", not with '" .. metric .. "')")
+  end
+end
+
+local function filters_only(fname, opts, allowed, why)
+  local f = opts.filter_by
+  if type(f) ~= "table" then return end
+  for _, k in ipairs(M.FILTER_KEYS) do
+    if f[k[1]] ~= nil and not index(allowed)[k[1]] then
+      check.fail(fname, "bad argument 'filter_by' (key '" .. k[1] .. "' cannot be used " .. why
+        .. "; only " .. quoted(allowed) .. ")")
+    end
+  end
+end
+
+-- from before to; for `minute`, at most 60 minutes (defaults: to = now,
+-- from = to - 1 day, as the API fills them in).
+local function timeframe(fname, opts, values, interval)
+  local from, to = values.from, values.to
+  if from and to and from >= to then
+    check.fail(fname, "bad argument 'from' (must be before 'to': the timeframe is empty)")
+  end
+  if interval == "minute" then
+    local t = to or os.time()
+    local f = from or (t - DEFAULT_SPAN_S)
+    if t - f > MINUTE_SPAN_S then
+      check.fail(fname, "bad argument 'interval' ('minute' needs a timeframe of at most 60 minutes; "
+        .. (opts.from == nil and "'from' defaults to 1 day before 'to'" or ("this one is "
+        .. math.floor((t - f) / 60) .. " minutes")) .. ")")
+    end
+  end
+end
+
+local function rule_aggregated(fname, args, opts, values)
+  local metric, aggregation = args.metric, args.aggregation
+  local valid = M.AGGREGATION_PAIRS[metric]
+  if not index(valid)[aggregation] then
+    check.fail(fname, "bad argument 'aggregation' ('" .. aggregation .. "' cannot be used with metric '" .. metric
+      .. "'; the aggregations of '" .. metric .. "' are " .. quoted(valid) .. ")")
+  end
+  only_with(fname, opts, "unique", metric, UNIQUE_AGGREGATED)
+  only_with(fname, opts, "view_duration", metric, { "view" })
+  if metric == "play" and aggregation == "total" then
+    filters_only(fname, opts, { "media_id", "media_type" }, "with play/total")
+  end
+  timeframe(fname, opts, values)
+end
+
+local function rule_breakdown(fname, args, opts, values)
+  local metric, breakdown = args.metric, args.breakdown
+  local valid = M.BREAKDOWN_PAIRS[metric]
+  if valid and not index(valid)[breakdown] then
+    check.fail(fname, "bad argument 'breakdown' ('" .. breakdown .. "' cannot be used with metric '" .. metric
+      .. "'; the breakdowns of '" .. metric .. "' are " .. quoted(valid) .. ")")
+  end
+  only_with(fname, opts, "unique", metric, UNIQUE_SERIES)
+  only_with(fname, opts, "view_duration", metric, { "view" })
+  if metric == "play-total" then
+    filters_only(fname, opts, { "media_id", "media_type" }, "with play-total/media-id")
+  end
+  timeframe(fname, opts, values)
+end
+
+local function rule_timeseries(fname, args, opts, values)
+  only_with(fname, opts, "unique", args.metric, UNIQUE_SERIES)
+  only_with(fname, opts, "view_duration", args.metric, { "view" })
+  timeframe(fname, opts, values, values.interval)
+end
+
+------------------------------------------------------------------------------
+-- The rows.
+
+local PAGE = { "current_page", "currentPage", "page", doc = "the page to get, or to start a walk at (>= 1; default 1)" }
+local PAGE_SIZE = { "page_size", "pageSize", "page_size", doc = "items per page, 1 to 100 (default: the API's, 25)" }
+local FROM = { "from", "from", "datetime",
+  doc = "start of the timeframe: an RFC 3339 / ATOM date-time or an os.time() number (default: 1 day before `to`)" }
+local TO = { "to", "to", "datetime", doc = "end of the timeframe, exclusive: as `from` (default: now)" }
+local UNIQUE = { "unique", "unique", "boolean", doc = "count a viewer once a day (ccv and view metrics only)" }
+local VIEW_DURATION = { "view_duration", "viewDuration", "enum", values = M.VIEW_DURATIONS,
+  doc = "how long a play must last to count as a view (metric view only; the API's default 5s)" }
+local FILTER = { "filter_by", "filterBy", "filter",
+  doc = "only the data of these dimensions: media_id, media_type, continent, country, device_type, "
+    .. "operating_system, browser, tag, referrer" }
+local SORT_ORDER = { "sort_order", "sortOrder", "enum", values = M.SORT_ORDERS, doc = "asc or desc" }
+
+M.list = {
+  {
+    name = "list_video_sessions", items = "video_sessions", pages = "video_session_pages",
+    action = "listVideoSessions", path = "/analytics/videos/{video_id}",
+    args = { { "video_id", "id" } },
+    query = {
+      { "period", "period", "period", required = true,
+        doc = "2018-01-01 | 2018-W01 | 2018-01 | 2018 | 2018-01-01/2018-01-15 (required)" },
+      { "metadata", "metadata", "metadata", doc = "only sessions with these metadata (metadata[key]=value)" },
+      PAGE, PAGE_SIZE,
+    },
+    result = "page",
+  },
+  {
+    name = "list_live_stream_sessions", items = "live_stream_sessions", pages = "live_stream_session_pages",
+    action = "listLiveStreamSessions", path = "/analytics/live-streams/{live_stream_id}",
+    args = { { "live_stream_id", "id" } },
+    query = {
+      { "period", "period", "period", required = true,
+        doc = "2018-01-01 | 2018-W01 | 2018-01 | 2018 | 2018-01-01/2018-01-15 (required)" },
+      PAGE, PAGE_SIZE,
+    },
+    result = "page",
+  },
+  {
+    name = "list_session_events", items = "session_events", pages = "session_event_pages",
+    action = "listSessionEvents", path = "/analytics/sessions/{session_id}/events",
+    args = { { "session_id", "id" } },
+    query = { PAGE, PAGE_SIZE },
+    result = "page",
+  },
+  {
+    name = "get_aggregated_metrics", action = "getAggregatedMetrics",
+    path = "/data/metrics/{metric}/{aggregation}",
+    args = { { "metric", "enum", values = M.METRICS_AGGREGATED }, { "aggregation", "enum", values = M.AGGREGATIONS } },
+    query = { FROM, TO, UNIQUE, VIEW_DURATION, FILTER },
+    rule = rule_aggregated,
+    result = "object",
+  },
+  {
+    name = "get_metrics_breakdown", items = "metrics_breakdown", pages = "metrics_breakdown_pages",
+    action = "getMetricsBreakdown", path = "/data/buckets/{metric}/{breakdown}",
+    args = { { "metric", "enum", values = M.METRICS_BUCKETS }, { "breakdown", "enum", values = M.BREAKDOWNS } },
+    query = {
+      FROM, TO,
+      { "sort_by", "sortBy", "enum", values = { "metricValue", "dimensionValue" },
+        doc = "metricValue or dimensionValue (metric_value, dimension_value)" },
+      SORT_ORDER, UNIQUE, VIEW_DURATION, FILTER, PAGE, PAGE_SIZE,
+    },
+    rule = rule_breakdown,
+    result = "page",
+  },
+  {
+    name = "get_metrics_over_time", items = "metrics_over_time", pages = "metrics_over_time_pages",
+    action = "getMetricsOverTime", path = "/data/timeseries/{metric}",
+    args = { { "metric", "enum", values = M.METRICS_TIMESERIES } },
+    query = {
+      FROM, TO,
+      { "interval", "interval", "enum", values = M.INTERVALS,
+        doc = "minute (timeframes of at most 60 minutes), hour or day (default: hour up to 2 days, else day)" },
+      { "sort_by", "sortBy", "enum", values = { "metricValue", "emittedAt" },
+        doc = "metricValue or emittedAt (metric_value, emitted_at)" },
+      SORT_ORDER, UNIQUE, VIEW_DURATION, FILTER, PAGE, PAGE_SIZE,
+    },
+    rule = rule_timeseries,
+    result = "page",
+  },
+}
+
+return M

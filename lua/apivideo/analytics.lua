@@ -261,7 +261,13 @@ local function to_result(op, client, path, query, resp)
     for _, k in ipairs({ "current_page", "pages_total" }) do
       if type(p[k]) ~= "number" then return bad("'pagination." .. k .. "' is missing or not a number") end
     end
-    if op.numbers then
+    if op.sessions then
+      local data = json.data
+      for i = 1, #data do
+        local s = type(data[i]) == "table" and data[i].session
+        if type(s) == "table" and s.metadata == nil then s.metadata = {} end
+      end
+    elseif op.numbers then
       local data = json.data
       for i = 1, #data do
         local item = data[i]

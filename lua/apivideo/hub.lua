@@ -245,6 +245,14 @@ function M.available(ngx_)
   return ok and type(sema) == "table" and type(sema.new) == "function"
 end
 
+--- Inside nginx, a lane of the worker's hub for a new client (opts: share,
+-- max_body); nil elsewhere.
+function M.host_lane(opts)
+  local ngx_ = M.host()
+  if not ngx_ then return nil end
+  return M.lane({ ngx = ngx_, share = opts.share, max_body = opts.max_body })
+end
+
 --- A lane for one client. opts: ngx, share, max_body.
 function M.lane(opts)
   return setmetatable({

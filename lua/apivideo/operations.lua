@@ -15,6 +15,8 @@
 --   * `query`: the options, in the order they go on the wire:
 --     `{ option, wire_name, kind, required?, values?, doc }`;
 --   * `result`: `"page"` (data + pagination) or `"object"` (one answer);
+--     `sessions`: its items are player sessions (their `session.metadata` is
+--     always a table, an empty one when the API sent none);
 --   * `rule(fname, args, opts)`: the checks that join several arguments (which
 --     pairs exist, which option goes with which metric), raising like `check`.
 --
@@ -184,7 +186,7 @@ M.list = {
       { "metadata", "metadata", "metadata", doc = "only sessions with these metadata (metadata[key]=value)" },
       PAGE, PAGE_SIZE,
     },
-    result = "page",
+    result = "page", sessions = true,
   },
   {
     name = "list_live_stream_sessions", items = "live_stream_sessions", pages = "live_stream_session_pages",
@@ -195,7 +197,7 @@ M.list = {
         doc = "2018-01-01 | 2018-W01 | 2018-01 | 2018 | 2018-01-01/2018-01-15 (required)" },
       PAGE, PAGE_SIZE,
     },
-    result = "page",
+    result = "page", sessions = true,
   },
   {
     name = "list_session_events", items = "session_events", pages = "session_event_pages",

@@ -1,9 +1,10 @@
 --- Declarations of the Analytics operations and of the shapes of what they
 -- take and return, for LDoc and the Lua language server (LuaLS).
 --
--- analytics.lua builds the nine methods of `client.analytics` in a loop from
--- its `OPS` table, so neither tool can see them there: they are declared here
--- instead. This is a `---@meta` file: nothing requires it at run time, and
+-- analytics.lua builds the methods of `client.analytics` in a loop from the
+-- rows of `apivideo.operations`, so neither tool can see them there: they are
+-- declared here instead, and spec/operations_spec.lua checks that every row's
+-- methods, arguments and options are declared here. This is a `---@meta` file: nothing requires it at run time, and
 -- its function bodies are empty. `config.ld` lists it after analytics.lua and
 -- merges it into that module (`merge = true`), so this header is not shown.
 -- @module apivideo.analytics
@@ -130,6 +131,93 @@
 ---@field from? number seeks: the position before, in seconds
 ---@field to? number seeks: the position after, in seconds
 
+--- The options of `get_aggregated_metrics` (today's Analytics: `/data/metrics`).
+-- `from` and `to` take an RFC 3339 / ATOM date-time (`"2024-02-05T00:00:00+01:00"`, `"…Z"`, with or
+-- without a fraction) or seconds since the epoch (`os.time()`); they go out as ATOM in UTC.
+-- @table MetricsOptions
+---@class apivideo.MetricsOptions
+---@field from? string|number start of the timeframe (default: 1 day before `to`; the API keeps 30 days)
+---@field to? string|number end of the timeframe, exclusive (default: now)
+---@field unique? boolean count each viewer once a day (metrics `ccv` and `view` only)
+---@field view_duration? "3s"|"5s"|"10s"|"30s" a view lasts at least this long (metric `view` only; default `5s`)
+---@field filter_by? apivideo.FilterBy only the data of these dimensions
+
+--- The options of `get_metrics_breakdown` and its walks (`/data/buckets`).
+-- @table BreakdownOptions
+---@class apivideo.BreakdownOptions: apivideo.MetricsOptions
+---@field sort_by? "metricValue"|"dimensionValue" sort on the figure or on the dimension (snake_case accepted too)
+---@field sort_order? "asc"|"desc" ascending (A to Z, 0 to 9) or descending
+---@field current_page? integer the page to get, or to start a walk at (>= 1; default 1)
+---@field page_size? integer items per page, 1 to 100 (default: the API's, 25)
+
+--- The options of `get_metrics_over_time` and its walks (`/data/timeseries`).
+-- @table TimeseriesOptions
+---@class apivideo.TimeseriesOptions: apivideo.MetricsOptions
+---@field interval? "minute"|"hour"|"day" a point's width (`minute`: at most 60 minutes; default `hour` up to 2 days)
+---@field sort_by? "metricValue"|"emittedAt" sort on the figure or on the time (snake_case accepted too)
+---@field sort_order? "asc"|"desc" ascending or descending
+---@field current_page? integer the page to get, or to start a walk at (>= 1; default 1)
+---@field page_size? integer items per page, 1 to 100 (default: the API's, 25)
+
+--- `filter_by`: only the data of these dimensions. Keys combine with AND, the values of one key with OR.
+-- A list key takes one string too (a one-element list). Sent as `filterBy[mediaId][]=…` (lists) and
+-- `filterBy[mediaType]=…` (strings), keys in this order. With `play`/`total` and `play-total`/`media-id`
+-- only `media_id` and `media_type` are allowed.
+-- @table FilterBy
+---@class apivideo.FilterBy
+---@field media_id? string|string[] video or live stream ids
+---@field media_type? "video"|"live-stream"
+---@field continent? string|string[] `AS`, `AF`, `NA`, `SA`, `AN`, `EU`, `AZ`
+---@field country? string|string[] ISO-3166 alpha-2 codes, e.g. `FR`
+---@field device_type? string|string[] e.g. `computer`, `phone`, `tablet`, `tv`, `console`, `wearable`, `unknown`
+---@field operating_system? string|string[] e.g. `windows`, `mac osx`, `android`, `ios`, `linux`
+---@field browser? string|string[] e.g. `chrome`, `firefox`, `edge`, `opera`
+---@field tag? string one tag, case-sensitive
+---@field referrer? string|string[] exact URLs (up to 2048 characters each); `""` matches views without a referrer
+
+--- What a metrics operation answered about: the metric, its aggregation, breakdown or interval, and the
+-- timeframe. Kept as the API sends it (its names may differ from the request's: `view` with
+-- `view_duration = "10s"` comes back as `view-10`).
+-- @table MetricsContext
+---@class apivideo.MetricsContext
+---@field metric string
+---@field aggregation? string `get_aggregated_metrics`
+---@field breakdown? string breakdowns
+---@field interval? string time series
+---@field timeframe {from:string,to:string} the timeframe the API used, as date-time strings
+
+--- The result of `get_aggregated_metrics`.
+-- @table AggregatedMetrics
+---@class apivideo.AggregatedMetrics
+---@field context apivideo.MetricsContext what was measured
+---@field data number the figure: an integer for counts, a float for rates and averages
+---@field rate_limit? apivideo.RateLimit the rate-limit headers of the response, nil when it had none
+
+--- One bucket of a breakdown.
+-- @table Bucket
+---@class apivideo.Bucket
+---@field dimension_value string the country, device type, media id… (an empty string for an unknown referrer)
+---@field metric_value number the figure for it
+
+--- A page of a breakdown.
+-- @table BreakdownPage
+---@class apivideo.BreakdownPage: apivideo.Page
+---@field context apivideo.MetricsContext what was measured
+---@field data apivideo.Bucket[] the buckets of this page
+
+--- One point of a time series.
+-- @table TimeseriesPoint
+---@class apivideo.TimeseriesPoint
+---@field emitted_at string the start of the point's interval (ATOM date-time, kept as sent)
+---@field metric_value number the figure for it
+
+--- A page of a time series. The API sends points only for intervals with data: do not assume one point
+-- per interval.
+-- @table TimeseriesPage
+---@class apivideo.TimeseriesPage: apivideo.Page
+---@field context apivideo.MetricsContext what was measured
+---@field data apivideo.TimeseriesPoint[] the points of this page
+
 --- The fourth value of every walk: ends it at once on any Lua version.
 -- On Lua 5.4 it is the generic `for`'s closing value, so leaving the loop
 -- (`break`, an error) ends the walk by itself; elsewhere the walk ends when
@@ -235,5 +323,85 @@ function Analytics:live_stream_session_pages(live_stream_id, opts) end
 ---@return nil
 ---@return apivideo.Walk walk # ends the walk early
 function Analytics:session_event_pages(session_id, opts) end
+
+--- One aggregated figure: plays, starts, ends, impressions, impression time, watch time, concurrent
+-- viewers or views over a timeframe (`GET /data/metrics/{metric}/{aggregation}`).
+-- Metrics and their aggregations: `play` (`count`, `rate`, `total`), `start`, `end`, `impression`
+-- (`count`), `impression-time`, `watch-time` (`average`, `sum`), `ccv` (`peak`, `live`), `view` (`count`).
+-- Any other pair is refused before sending, with the valid ones named.
+-- @usage local r, err = client.analytics:get_aggregated_metrics("play", "count",
+--   { from = "2024-01-01T00:00:00Z", to = os.time(), filter_by = { country = { "FR", "DE" } } })
+-- if r then print(r.data, r.context.timeframe.from) end
+---@param metric string `play`, `start`, `end`, `impression`, `impression-time`, `watch-time`, `ccv`, `view`
+---@param aggregation string `count`, `rate`, `total`, `average`, `sum`, `peak`, `live` (as the metric allows)
+---@param opts? apivideo.MetricsOptions `from`, `to`, `unique`, `view_duration`, `filter_by`
+---@return apivideo.AggregatedMetrics? result # the figure, or nil on a failure
+---@return apivideo.Error? err # why it failed
+function Analytics:get_aggregated_metrics(metric, aggregation, opts) end
+
+--- A metric broken down by a dimension: one request, one page (`GET /data/buckets/{metric}/{breakdown}`).
+-- Metrics: `play`, `play-rate`, `play-total` (breakdown `media-id` only), `start`, `end`, `impression`,
+-- `ccv-peak`, `ccv-average`, `view`. Breakdowns: `media-id`, `media-type`, `continent`, `country`,
+-- `device-type`, `operating-system`, `browser`, `referrer`.
+-- @usage local page = assert(client.analytics:get_metrics_breakdown("play", "country", { from = os.time() - 86400 }))
+-- for _, b in ipairs(page.data) do print(b.dimension_value, b.metric_value) end
+---@param metric string the metric
+---@param breakdown string the dimension
+---@param opts? apivideo.BreakdownOptions `from`, `to`, `sort_by`, `sort_order`, `unique`, `view_duration`, ...
+---@return apivideo.BreakdownPage? page # the page, or nil on a failure
+---@return apivideo.Error? err # why it failed
+function Analytics:get_metrics_breakdown(metric, breakdown, opts) end
+
+--- A metric over time: one request, one page (`GET /data/timeseries/{metric}`).
+-- Metrics: `play`, `play-rate`, `start`, `end`, `impression`, `ccv-peak`, `ccv-average`, `view`.
+---@param metric string the metric
+---@param opts? apivideo.TimeseriesOptions `from`, `to`, `interval`, `sort_by`, `sort_order`, `unique`, ...
+---@return apivideo.TimeseriesPage? page # the page, or nil on a failure
+---@return apivideo.Error? err # why it failed
+function Analytics:get_metrics_over_time(metric, opts) end
+
+--- Walks every bucket of a breakdown.
+-- @usage for b in client.analytics:metrics_breakdown("play", "device-type", { from = "2024-01-01T00:00:00Z" }) do
+--   print(b.dimension_value, b.metric_value)
+-- end
+---@param metric string the metric
+---@param breakdown string the dimension
+---@param opts? apivideo.BreakdownOptions as for `get_metrics_breakdown`; `current_page` is where to start
+---@return fun():apivideo.Bucket? next # the next bucket, nil after the last
+---@return nil
+---@return nil
+---@return apivideo.Walk walk # ends the walk early
+function Analytics:metrics_breakdown(metric, breakdown, opts) end
+
+--- Walks every point of a time series.
+-- @usage for p in client.analytics:metrics_over_time("play", { interval = "day", from = os.time() - 7 * 86400 }) do
+--   print(p.emitted_at, p.metric_value)
+-- end
+---@param metric string the metric
+---@param opts? apivideo.TimeseriesOptions as for `get_metrics_over_time`; `current_page` is where to start
+---@return fun():apivideo.TimeseriesPoint? next # the next point, nil after the last
+---@return nil
+---@return nil
+---@return apivideo.Walk walk # ends the walk early
+function Analytics:metrics_over_time(metric, opts) end
+
+--- Walks the pages of a breakdown.
+---@param metric string the metric
+---@param breakdown string the dimension
+---@param opts? apivideo.BreakdownOptions as for `metrics_breakdown`
+---@return fun():apivideo.BreakdownPage? next # the next page, nil after the last
+---@return nil
+---@return nil
+---@return apivideo.Walk walk # ends the walk early
+function Analytics:metrics_breakdown_pages(metric, breakdown, opts) end
+
+--- Walks the pages of a time series.
+---@param metric string the metric
+---@param opts? apivideo.TimeseriesOptions as for `metrics_over_time`
+---@return fun():apivideo.TimeseriesPage? next # the next page, nil after the last
+---@return nil
+---@return nil
+---@return apivideo.Walk walk # ends the walk early
+function Analytics:metrics_over_time_pages(metric, opts) end
 
 return Analytics

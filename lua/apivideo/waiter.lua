@@ -88,9 +88,7 @@ end
 -- @local
 function M.for_host(opts)
   if opts.yield then return M.yielding(opts.yield, opts) end
-  local ngx_ = hub.host()
-  if ngx_ then return hub.lane({ ngx = ngx_, share = opts.share, max_body = opts.max_body }) end
-  return M.blocking(opts)
+  return hub.host_lane(opts) or M.blocking(opts)
 end
 
 return M

@@ -1,0 +1,193 @@
+-- The operation table (apivideo.operations) against what is declared of it
+-- (lua/apivideo/types.lua, read by LDoc and the language server) and what
+-- analytics.lua builds from it; and the shape of the Lua layer: no module of
+-- lua/apivideo requires another in a cycle.
+local S = require("spec.support.standin")
+local operations = require("apivideo.operations")
+
+local ROOT = S.root()
+
+local function read(path)
+  local f = assert(io.open(ROOT .. "/" .. path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+-- types.lua: methods with their parameter names and the class of `opts`,
+-- and every class with its parent and fields.
+local function declarations()
+  local text = read("lua/apivideo/types.lua")
+  local methods, classes = {}, {}
+  local params = {}
+  local current
+  for line in text:gmatch("[^\n]*") do
+    local pname, ptype = line:match("^%-%-%-@param ([%w_]+)%?? ([%w_.]+)")
+    if pname then params[pname] = ptype end
+    local name, args = line:match("^function Analytics:([%w_]+)%(([^)]*)%)")
+    if name then
+      local list = {}
+      for a in args:gmatch("[%w_]+") do list[#list + 1] = a end
+      methods[name] = { args = list, opts_class = params.opts }
+      params = {}
+    end
+    local cls, parent = line:match("^%-%-%-@class ([%w_.]+):? ?([%w_.]*)")
+    if cls then
+      current = { parent = parent ~= "" and parent or nil, fields = {} }
+      classes[cls] = current
+    end
+    local field = line:match("^%-%-%-@field ([%w_]+)")
+    if field and current then current.fields[field] = true end
+  end
+  return methods, classes
+end
+
+local function has_field(classes, cls, field)
+  while cls do
+    local c = classes[cls]
+    if not c then return false end
+    if c.fields[field] then return true end
+    cls = c.parent
+  end
+  return false
+end
+
+describe("the operation table", function()
+  local methods, classes = declarations()
+
+  it("has the three raw-statistics operations and today's three, each with a unique name", function()
+    local names, seen = {}, {}
+    for _, op in ipairs(operations.list) do
+      for _, n in ipairs({ op.name, op.items, op.pages }) do
+        assert.is_nil(seen[n], "two rows build " .. tostring(n))
+        seen[n] = true
+      end
+      names[#names + 1] = op.name
+    end
+    assert.are.same({ "list_video_sessions", "list_live_stream_sessions", "list_session_events",
+      "get_aggregated_metrics", "get_metrics_breakdown", "get_metrics_over_time" }, names)
+  end)
+
+  for _, op in ipairs(operations.list) do
+    local expected_args = {}
+    for i, a in ipairs(op.args) do expected_args[i] = a[1] end
+    expected_args[#expected_args + 1] = "opts"
+
+    it(op.name .. ": its methods are declared in types.lua with the row's arguments", function()
+      for _, n in ipairs({ op.name, op.items, op.pages }) do
+        if n then
+          assert.is_table(methods[n], n .. " is not declared in types.lua")
+          assert.are.same(expected_args, methods[n].args, n)
+        end
+      end
+    end)
+
+    it(op.name .. ": every option of the row is a field of the declared options class", function()
+      for _, n in ipairs({ op.name, op.items, op.pages }) do
+        if n then
+          local cls = methods[n] and methods[n].opts_class
+          assert.is_string(cls, n .. " declares no type for opts")
+          for _, q in ipairs(op.query) do
+            assert.is_true(has_field(classes, cls, q[1]), n .. ": option '" .. q[1] .. "' is not a field of " .. cls)
+          end
+        end
+      end
+    end)
+
+    it(op.name .. ": the path names every positional argument once", function()
+      local path = op.path
+      for _, a in ipairs(op.args) do
+        local _, count = path:gsub("{" .. a[1] .. "}", "")
+        assert.are.equal(1, count, op.path)
+      end
+      assert.is_nil(path:gsub("{[%w_]+}", ""):find("[{}]"), op.path)
+    end)
+  end
+
+  it("types.lua declares no method the table does not build, and analytics builds each", function()
+    local built = {}
+    for _, op in ipairs(operations.list) do
+      for _, n in ipairs({ op.name, op.items, op.pages }) do built[n] = true end
+    end
+    local Analytics = getmetatable(require("apivideo.analytics").new({})).__index
+    for n in pairs(methods) do assert.is_true(built[n] == true, n .. " is declared but no row builds it") end
+    for n in pairs(built) do assert.is_function(Analytics[n], n) end
+  end)
+
+  it("every filter_by key is a field of apivideo.FilterBy, and no other", function()
+    local fields = {}
+    for f in pairs(classes["apivideo.FilterBy"].fields) do fields[#fields + 1] = f end
+    table.sort(fields)
+    local keys = {}
+    for i, k in ipairs(operations.FILTER_KEYS) do keys[i] = k[1] end
+    table.sort(keys)
+    assert.are.same(keys, fields)
+  end)
+
+  it("every aggregation a metric takes exists, and every metric has one", function()
+    local aggregations = {}
+    for _, a in ipairs(operations.AGGREGATIONS) do aggregations[a] = true end
+    for _, m in ipairs(operations.METRICS_AGGREGATED) do
+      local pairs_of = operations.AGGREGATION_PAIRS[m]
+      assert.is_table(pairs_of, m)
+      for _, a in ipairs(pairs_of) do assert.is_true(aggregations[a], m .. "/" .. a) end
+    end
+  end)
+end)
+
+-- A module's code without its comments and string literals (a rough cut,
+-- enough for what is looked up below).
+local function code_of(path)
+  local s = read(path)
+  s = s:gsub("%-%-%[(=*)%[.-%]%1%]", ""):gsub("%-%-[^\n]*", "")
+  s = s:gsub('"[^"\n]*"', '""'):gsub("'[^'\n]*'", "''")
+  return s
+end
+
+local function lua_files()
+  local p = io.popen("cd " .. ROOT .. "/lua && find apivideo -name '*.lua' | sort")
+  local files = {}
+  for f in p:lines() do files[#files + 1] = f end
+  p:close()
+  return files
+end
+
+describe("lua/apivideo", function()
+  it("has no require cycle", function()
+    local graph = {}
+    for _, file in ipairs(lua_files()) do
+      local mod = file:gsub("%.lua$", ""):gsub("/init$", ""):gsub("/", ".")
+      local deps = {}
+      local text = read("lua/" .. file):gsub("%-%-[^\n]*", "")
+      for dep in text:gmatch('require%("(apivideo[%w_.]*)"%)') do deps[#deps + 1] = dep end
+      graph[mod] = deps
+    end
+    assert.is_table(graph["apivideo.client"])
+    local state, stack = {}, {}
+    local function visit(m)
+      if state[m] == "done" then return end
+      if state[m] == "open" then
+        local cycle = {}
+        for i = #stack, 1, -1 do
+          table.insert(cycle, 1, stack[i])
+          if stack[i] == m then break end
+        end
+        error("require cycle: " .. table.concat(cycle, " -> ") .. " -> " .. m, 0)
+      end
+      state[m] = "open"
+      stack[#stack + 1] = m
+      for _, d in ipairs(graph[m] or {}) do visit(d) end
+      stack[#stack] = nil
+      state[m] = "done"
+    end
+    for m in pairs(graph) do visit(m) end
+  end)
+
+  it("only hub.lua knows nginx (its code, not its comments, names ngx)", function()
+    local files = {}
+    for _, file in ipairs(lua_files()) do
+      if code_of("lua/" .. file):find("ngx") then files[#files + 1] = file end
+    end
+    assert.are.same({ "apivideo/hub.lua" }, files)
+  end)
+end)

@@ -72,8 +72,8 @@ local FROM, TO = DAY .. "T00:00:00+00:00", "2023-06-21T00:00:00+00:00"
 local RANGE = { { "from", FROM }, { "to", TO } }
 local NOW = "2023-07-01T00:00:00Z"
 
-local VIDEOS = { "vi10k", "vi100k", "vi250", "viEmpty" }
-local LIVES = { "li500", "liEmpty" }
+local VIDEOS = { "vi10k", "vi100k", "vi250", "viEmpty", "vi4k0jvEUuaTdRAEjQ4Prklg" }
+local LIVES = { "li500", "liEmpty", "li400mYKSgQ6xs7taUeSaEKr" }
 
 -- Sessions of every source listed by the raw-statistics operations for a period.
 local function listed(period)
@@ -274,7 +274,10 @@ describe("stand-in /data/* #once", function()
       assert.are.equal(n, metric("play", "total", { { "from", "2023-12-31T00:00:00Z" } }))
       assert.are.equal(n, metric("play", "total", { { "from", "not a date" }, { "to", "2023-01-01T00:00:00Z" } }))
       assert.are.equal(n, sum(all_items("/data/buckets/play-total/media-id", {})))
-      local live = ok_json("/analytics/live-streams/li500?period=2023").pagination.itemsTotal
+      local live = 0
+      for _, id in ipairs(LIVES) do
+        live = live + ok_json("/analytics/live-streams/" .. id .. "?period=2023").pagination.itemsTotal
+      end
       assert.are.equal(live, metric("play", "total", { { "filterBy[mediaType]", "live-stream" } }))
     end)
   end)

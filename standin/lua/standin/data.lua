@@ -23,6 +23,9 @@ local SOURCES = {
   viEmpty = { id = "viEmpty", kind = "video", n = 0 },
   li500   = { id = "li500",   kind = "live",  n = 500 },
   liEmpty = { id = "liEmpty", kind = "live",  n = 0 },
+  -- the ids of api.video's own documentation, so that README's examples run as written
+  vi4k0jvEUuaTdRAEjQ4Prklg = { id = "vi4k0jvEUuaTdRAEjQ4Prklg", kind = "video", n = 120 },
+  li400mYKSgQ6xs7taUeSaEKr = { id = "li400mYKSgQ6xs7taUeSaEKr", kind = "live", n = 60 },
 }
 M.SOURCES = SOURCES
 
@@ -246,6 +249,8 @@ M.EVENT_TYPES = TYPES
 local SPECIAL = {
   psManyEvents = { n = 1000, loaded = T0 + 180 * periods.DAY_MS, dur = 1800 },
   psNoEvents   = { n = 0,    loaded = T0 + 181 * periods.DAY_MS, dur = 60 },
+  -- api.video's documented sample session id
+  psEmFwGQUAXR2lFHj5nDOpy = { n = 12, loaded = T0 + 20 * periods.DAY_MS, dur = 300 },
 }
 
 -- Resolves a session id to {n = events, loaded = ms, dur = seconds} or nil.
@@ -288,7 +293,8 @@ end
 -- same index rules as the session JSON above, so the two never disagree.
 
 -- Sources in a fixed order (ties of loadedAt are broken by it).
-local ORDER = { "vi10k", "vi100k", "vi250", "viEmpty", "li500", "liEmpty" }
+local ORDER = { "vi10k", "vi100k", "vi250", "viEmpty", "li500", "liEmpty", "vi4k0jvEUuaTdRAEjQ4Prklg",
+  "li400mYKSgQ6xs7taUeSaEKr" }
 M.SOURCE_ORDER = ORDER
 local RANK = {}
 for k, id in ipairs(ORDER) do RANK[id] = k end

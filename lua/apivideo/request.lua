@@ -23,21 +23,31 @@ function M.new(opts)
     base_url = opts.base_url, headers = opts.headers,
     timeout_ms = t.timeout_ms, connect_timeout_ms = t.connect_timeout_ms,
     stall_timeout_ms = t.stall_timeout_ms, ca_file = t.ca_file, user_agent = t.user_agent,
+    header_cache = {}, header_cache_n = 0,
   }, Requester)
 end
 
 --- The header lines of one attempt: the client's, then Authorization and
--- Content-Type where they apply (a fresh table: libcurl keeps its own copy).
+-- Content-Type where they apply. The list is built once per Authorization
+-- line (the C core copies it into each transfer), not once per request.
 local function header_lines(self, auth_line, has_body)
+  local key = (auth_line or "") .. (has_body and "\n+body" or "")
+  local cache = self.header_cache
+  local headers = cache[key]
+  if headers then return headers end
   local base = self.headers
   local n = #base
-  local headers = {}
+  headers = {}
   for i = 1, n do headers[i] = base[i] end
   if auth_line then
     n = n + 1
     headers[n] = auth_line
   end
   if has_body then headers[n + 1] = "Content-Type: application/json" end
+  -- a token lives for an hour: keep the lists of the last few lines only
+  if self.header_cache_n >= 4 then cache, self.header_cache_n = {}, 0 end
+  cache[key] = headers
+  self.header_cache, self.header_cache_n = cache, self.header_cache_n + 1
   return headers
 end
 

@@ -56,7 +56,7 @@ int avc_headers_add_line(avc_buf *h, const char *p, size_t n);
 void avc_headers_push(lua_State *L, const avc_buf *h);
 
 /* json.c: cjson decode + shaping */
-int avc_json_decode(lua_State *L, const char *s, size_t len);
+int avc_json_decode(lua_State *L);
 int avc_l_decode(lua_State *L);
 int avc_json_init(lua_State *L, int state_idx, int max_depth);
 

@@ -308,18 +308,19 @@ static int l_result(lua_State *L) {
     }
     avc_headers_push(L, &t->headers);
     lua_setfield(L, -2, "headers");
+    /* one copy of the body into Lua: cjson decodes it, and it is the body
+     * field when decoding was not asked for or failed */
+    lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
     if (decode && t->body.len > 0 && t->result == CURLE_OK) {
-        if (avc_json_decode(L, t->body.data, t->body.len) != 0) {
-            lua_setfield(L, -2, "json_error"); /* the message */
-            decode = 0;
+        lua_pushvalue(L, -1);
+        if (avc_json_decode(L) != 0) {
+            lua_setfield(L, -3, "json_error"); /* the message */
+            lua_setfield(L, -2, "body");
         } else {
-            lua_setfield(L, -2, "json");
+            lua_setfield(L, -3, "json");
+            lua_pop(L, 1);
         }
     } else {
-        decode = 0;
-    }
-    if (!decode) {
-        lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
         lua_setfield(L, -2, "body");
     }
     lua_pushinteger(L, (lua_Integer)t->body.len);

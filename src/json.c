@@ -73,7 +73,8 @@ static int rename_of(const rename_keys *rk, const char *k) {
 typedef struct shaper {
     lua_State *L;
     const rename_keys *rk;
-    int strings; /* stack index of rename_strings */
+    int names;   /* the stack holds the camelCase name of rename i at names + 2i + 1,
+                  * its snake_case name at names + 2i + 2 */
     int base;    /* stack top when the walk began */
     int checked; /* the depth up to which the stack has room */
 } shaper;
@@ -168,10 +169,10 @@ static void shape(shaper *s, int depth) {
     if (npending > 0) {
         int j;
         for (j = 0; j < npending; j++) {
-            lua_rawgeti(L, s->strings, 2 * pending[j] + 2); /* snake_case */
+            lua_pushvalue(L, s->names + 2 * pending[j] + 2); /* snake_case */
             lua_pushvalue(L, t + 1 + j);
             lua_rawset(L, t);
-            lua_rawgeti(L, s->strings, 2 * pending[j] + 1); /* camelCase */
+            lua_pushvalue(L, s->names + 2 * pending[j] + 1); /* camelCase */
             lua_pushnil(L);
             lua_rawset(L, t);
         }
@@ -211,13 +212,17 @@ int avc_json_decode(lua_State *L) {
         lua_getfield(L, AVC_STATE_IDX, "rename_keys");
         sh.rk = lua_touserdata(L, -1);
         lua_pop(L, 1); /* the state table keeps it alive */
+        int v = lua_gettop(L), i;
+        luaL_checkstack(L, 2 * (int)NRENAMES + 3, "apivideo.core: stack");
         lua_getfield(L, AVC_STATE_IDX, "rename_strings");
-        lua_insert(L, -2);
-        sh.strings = lua_gettop(L) - 1;
+        for (i = 1; i <= 2 * (int)NRENAMES; i++) /* pushed once, copied per rename */
+            lua_rawgeti(L, v + 1, i);
+        sh.names = v + 1;
+        lua_pushvalue(L, v);
         sh.base = lua_gettop(L);
         sh.checked = 0;
         shape(&sh, 0);
-        lua_remove(L, -2);
+        lua_settop(L, v); /* shaped in place */
     } else if (is_null(L, -1)) {
         lua_pop(L, 1);
         lua_pushnil(L);

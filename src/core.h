@@ -143,6 +143,7 @@ int avc_transfer_add(lua_State *L);
 void avc_transfer_release(avc_transfer *t);
 void avc_transfer_register(lua_State *L);
 
-/* module.c: luaopen_apivideo_core, the top; only Lua calls it */
+/* module.c: the top; only Lua (and the fuzz targets) call it */
+int luaopen_apivideo_core(lua_State *L);
 
 #endif

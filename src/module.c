@@ -31,7 +31,6 @@ static int l_curl_version(lua_State *L) {
     return 1;
 }
 
-int luaopen_apivideo_core(lua_State *L);
 int luaopen_apivideo_core(lua_State *L) {
     static const luaL_Reg funcs[] = {{"multi", avc_open_multi},        {"share", avc_open_share},
                                      {"decode", avc_l_decode},         {"now_ms", avc_l_now_ms},

@@ -60,7 +60,6 @@
 #error "fuzz_decode checks Lua 5.3+ integer shaping; build it against Lua 5.4"
 #endif
 
-int luaopen_apivideo_core(lua_State *L);
 #ifndef FUZZ_SYSTEM_CJSON
 int luaopen_cjson(lua_State *L);
 int luaopen_cjson_safe(lua_State *L);

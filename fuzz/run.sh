@@ -19,7 +19,7 @@ OUT=$ROOT/build/fuzz
 CC=${FUZZ_CC:-clang}
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
 LUA_INCDIR=${LUA_INCDIR:-/usr/include/lua5.4}
-first() { for f in "$@"; do [ -e "$f" ] && { echo "$f"; return; }; done; }
+first() { for f in "$@"; do [ -e "$f" ] && { echo "$f"; return 0; }; done; return 0; } # nothing found: empty
 CJSON_LIB=${CJSON_LIB:-$(first /usr/lib/*/liblua5.4-cjson.a)}
 
 die() { echo "fuzz/run.sh: $*" >&2; exit 2; }
@@ -70,7 +70,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN
 
 # the functions each target is there for: their edge coverage goes into the summary
 declare -A FOCUS=(
-  [decode]="shape integral avc_json_decode avc_l_decode l_result avc_buf_append avc_headers_push"
+  [decode]="shape float_integral integral rename_of avc_json_decode avc_l_decode l_result avc_buf_append avc_headers_push"
   [headers]="avc_headers_add_line is_tchar is_ws avc_headers_push avc_buf_append"
 )
 declare -A MAXLEN=([decode]=16384 [headers]=4096)

@@ -81,6 +81,41 @@ describe("apivideo.core", function()
       assert.same({ "location", "referrer" }, keys_of(v))
     end)
 
+    it("with both spellings, a non-null camelCase value wins and a null one leaves snake_case alone", function()
+      local v = assert(core.decode([[{"a":{"pageSize":2,"page_size":1},"b":{"page_size":1,"pageSize":null},
+        "c":{"endedAt":null,"ended_at":"kept","loadedAt":"new","loaded_at":"old"}}]]))
+      assert.same({ page_size = 2 }, v.a)
+      assert.is_true(V.is_integer(v.a.page_size))
+      assert.same({ page_size = 1 }, v.b)
+      assert.same({ ended_at = "kept", loaded_at = "new" }, v.c)
+    end)
+
+    it("renames all documented fields of one object at every depth down to max_depth, shaping their values", function()
+      -- every level holds the ten renamed names at once: a table, integral floats, a null, strings
+      local level = [["sessionId":{"x":null,"n":[2.0,null,{"pageSize":3}]},"loadedAt":"l","endedAt":null,]]
+        .. [["searchTerm":"q","emittedAt":"e","itemsTotal":10,"pagesTotal":2.5,"pageSize":1e2,]]
+        .. [["currentPage":-4,"currentPageItems":0,"next":]]
+      local d = core.max_depth - 3 -- the sessionId value adds three levels at the bottom
+      local v = assert(core.decode(string.rep("{" .. level, d) .. "null" .. string.rep("}", d)))
+      for depth = 1, d do
+        local want = { "current_page", "current_page_items", "emitted_at", "items_total", "loaded_at", "next",
+          "page_size", "pages_total", "search_term", "session_id" }
+        if depth == d then table.remove(want, 6) end -- "next" was null there
+        assert.same(want, keys_of(v), "depth " .. depth)
+        assert.same({ n = { 2, core.null, { page_size = 3 } } }, v.session_id)
+        assert.equal(V.INTEGER, V.math_type(v.session_id.n[1]))
+        assert.equal(V.INTEGER, V.math_type(v.session_id.n[3].page_size))
+        assert.equal(V.INTEGER, V.math_type(v.items_total))
+        assert.equal(V.INTEGER, V.math_type(v.page_size))
+        assert.equal(V.INTEGER, V.math_type(v.current_page))
+        assert.equal(100, v.page_size)
+        assert.equal(-4, v.current_page)
+        assert.equal(2.5, v.pages_total)
+        assert.equal("float", V.math_type(v.pages_total))
+        v = v.next
+      end
+    end)
+
     it("keeps null inside arrays as core.null, so lengths and positions hold", function()
       local v = assert(core.decode([[{"a":[1,null,3,null],"b":[null]}]]))
       assert.equal(4, #v.a)

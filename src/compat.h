@@ -31,6 +31,16 @@
 #define AVC_HAS_INTEGERS 0
 #endif
 
+/* lua_rawgeti returning the type of the value it pushed (5.3+ does). */
+static inline int avc_rawgeti(lua_State *L, int idx, int i) {
+#if LUA_VERSION_NUM >= 503
+    return lua_rawgeti(L, idx, i);
+#else
+    lua_rawgeti(L, idx, i);
+    return lua_type(L, -1);
+#endif
+}
+
 /* luaL_setfuncs with upvalues, for every version. */
 static inline void avc_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
     luaL_checkstack(L, nup + 1, "too many upvalues");

@@ -31,16 +31,45 @@
  */
 #define AVC_STATE_IDX lua_upvalueindex(1)
 
+/*
+ * One heading per file, from the bottom of the module up: a file calls only
+ * what is declared above its own heading (the layers: notes/c-core.md).
+ */
+
+/* core.c: the clock and type registration */
+double avc_now_ms(void);
+int avc_l_now_ms(lua_State *L);
+void avc_new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close,
+                  lua_CFunction tostring);
+
+/* buf.c: growable byte buffers */
 typedef struct avc_buf {
     char *data;
     size_t len;
     size_t cap;
 } avc_buf;
+int avc_buf_append(avc_buf *b, const char *p, size_t n, size_t limit);
+void avc_buf_free(avc_buf *b);
 
+/* headers.c: the response header block, on an avc_buf */
+int avc_headers_add_line(avc_buf *h, const char *p, size_t n);
+void avc_headers_push(lua_State *L, const avc_buf *h);
+
+/* json.c: cjson decode + shaping */
+int avc_json_decode(lua_State *L);
+int avc_l_decode(lua_State *L);
+int avc_json_init(lua_State *L, int state_idx, int max_depth);
+
+/* share.c: the share handle */
 typedef struct avc_share {
     CURLSH *sh;
 } avc_share;
+int avc_open_share(lua_State *L);
+CURLSH *avc_check_share(lua_State *L, int idx);
+void avc_share_register(lua_State *L);
 
+/* The two objects of multi.c and transfer.c. A transfer's multi, prev, next
+ * and id belong to multi.c (its live list), the rest to transfer.c. */
 typedef struct avc_multi avc_multi;
 typedef struct avc_transfer avc_transfer;
 
@@ -98,37 +127,23 @@ struct avc_multi {
     int oom;         /* the socket list could not grow: perform() raises */
 };
 
-/* growable byte buffers (transfer.c) */
-int avc_buf_append(avc_buf *b, const char *p, size_t n, size_t limit);
-void avc_buf_free(avc_buf *b);
-
-/* core.c */
-void avc_new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close,
-                  lua_CFunction tostring);
-
-/* headers.c */
-int avc_headers_add_line(avc_buf *h, const char *p, size_t n);
-void avc_headers_push(lua_State *L, const avc_buf *h);
-
-/* multi.c */
+/* multi.c: the multi handle, and the only code that edits its live list */
 int avc_open_multi(lua_State *L);
-void avc_multi_register(lua_State *L);
+avc_multi *avc_check_multi(lua_State *L, int idx);
+void avc_multi_link(avc_multi *m, avc_transfer *t);
+void avc_multi_unlink(avc_transfer *t);
+CURLMcode avc_multi_attach(lua_State *L, int midx, int tidx);
+void avc_multi_detach(avc_transfer *t);
+int avc_multi_cancel(lua_State *L, int tidx);
+void avc_multi_register(lua_State *L, lua_CFunction add);
 
-/* share.c */
-int avc_open_share(lua_State *L);
-CURLSH *avc_check_share(lua_State *L, int idx);
-void avc_share_register(lua_State *L);
-
-/* transfer.c */
-void avc_transfer_register(lua_State *L);
+/* transfer.c: one easy handle, its buffers and result; multi:add */
 avc_transfer *avc_transfer_new(lua_State *L, avc_multi *m, int spec_idx);
-void avc_transfer_detach(avc_transfer *t);
+int avc_transfer_add(lua_State *L);
 void avc_transfer_release(avc_transfer *t);
-double avc_now_ms(void);
+void avc_transfer_register(lua_State *L);
 
-/* json.c */
-int avc_json_decode(lua_State *L, const char *s, size_t len);
-int avc_l_decode(lua_State *L);
-int avc_json_init(lua_State *L, int state_idx, int max_depth);
+/* module.c: the top; only Lua (and the fuzz targets) call it */
+int luaopen_apivideo_core(lua_State *L);
 
 #endif

@@ -58,16 +58,20 @@ int avc_headers_add_line(avc_buf *h, const char *p, size_t n) {
 }
 
 /*
- * Pushes the headers as a table. A repeated name gets its non-empty values
- * joined with ", " in arrival order; the repeats are gathered in a side
- * table first and each joined once, so the cost stays linear.
+ * Pushes the headers as a table, created at its final size (one slot per
+ * line: a repeated name only makes it roomier). A repeated name gets its
+ * non-empty values joined with ", " in arrival order; the repeats are
+ * gathered in a side table first, made only when a name repeats, and each
+ * joined once, so the cost stays linear.
  */
 void avc_headers_push(lua_State *L, const avc_buf *h) {
-    size_t pos = 0;
+    size_t pos = 0, at, nul = 0;
     int result, repeats;
-    lua_newtable(L);
+    for (at = 0; at < h->len; at++)
+        nul += h->data[at] == '\0';
+    lua_createtable(L, 0, nul / 2 > 1024 ? 1024 : (int)(nul / 2));
     result = lua_gettop(L);
-    lua_newtable(L);
+    lua_pushnil(L); /* the side table's slot */
     repeats = lua_gettop(L);
     while (pos < h->len) {
         const char *name = h->data + pos;
@@ -85,6 +89,10 @@ void avc_headers_push(lua_State *L, const avc_buf *h) {
             continue;
         }
         lua_pop(L, 1);
+        if (lua_isnil(L, repeats)) {
+            lua_newtable(L);
+            lua_replace(L, repeats);
+        }
         lua_pushvalue(L, -1);
         lua_rawget(L, repeats);
         if (lua_isnil(L, -1)) { /* second time: repeats[name] = { first } */
@@ -101,33 +109,35 @@ void avc_headers_push(lua_State *L, const avc_buf *h) {
         lua_rawseti(L, -2, (int)avc_rawlen(L, -2) + 1);
         lua_pop(L, 2);
     }
-    lua_pushnil(L);
-    while (lua_next(L, repeats) != 0) { /* name at -2, list at -1 */
-        int list = lua_gettop(L), i, n = (int)avc_rawlen(L, list), first = 1;
-        luaL_Buffer b;
-        luaL_buffinit(L, &b);
-        for (i = 1; i <= n; i++) {
-            size_t len;
-            lua_rawgeti(L, list, i);
-            lua_tolstring(L, -1, &len);
-            if (len == 0) {
-                lua_pop(L, 1);
-                continue;
-            }
-            if (!first) {
-                /* the separator goes in before the value on the stack */
-                lua_pop(L, 1);
-                luaL_addstring(&b, ", ");
+    if (lua_istable(L, repeats)) {
+        lua_pushnil(L);
+        while (lua_next(L, repeats) != 0) { /* name at -2, list at -1 */
+            int list = lua_gettop(L), i, n = (int)avc_rawlen(L, list), first = 1;
+            luaL_Buffer b;
+            luaL_buffinit(L, &b);
+            for (i = 1; i <= n; i++) {
+                size_t len;
                 lua_rawgeti(L, list, i);
+                lua_tolstring(L, -1, &len);
+                if (len == 0) {
+                    lua_pop(L, 1);
+                    continue;
+                }
+                if (!first) {
+                    /* the separator goes in before the value on the stack */
+                    lua_pop(L, 1);
+                    luaL_addstring(&b, ", ");
+                    lua_rawgeti(L, list, i);
+                }
+                luaL_addvalue(&b);
+                first = 0;
             }
-            luaL_addvalue(&b);
-            first = 0;
+            luaL_pushresult(&b);
+            lua_pushvalue(L, list - 1);
+            lua_insert(L, -2);
+            lua_rawset(L, result);
+            lua_pop(L, 1); /* the list; the name stays for lua_next */
         }
-        luaL_pushresult(&b);
-        lua_pushvalue(L, list - 1);
-        lua_insert(L, -2);
-        lua_rawset(L, result);
-        lua_pop(L, 1); /* the list; the name stays for lua_next */
     }
-    lua_pop(L, 1); /* repeats */
+    lua_pop(L, 1); /* repeats, or its empty slot */
 }

@@ -45,76 +45,152 @@ static int integral(lua_Number n) {
 /*
  * The documented camelCase names, as Lua strings of this state. Short Lua
  * strings are interned, so a key cjson creates with the same bytes is the
- * very same string: comparing pointers finds a rename without a memcmp on
- * every key of every record. The strings stay alive in the module state.
+ * very same string: a rename is found by its pointer, in a small open-
+ * addressing table (a key that is not renamed mostly meets an empty slot at
+ * once), never by comparing bytes. The strings stay alive in the module
+ * state (rename_strings: [2i+1] = camelCase, [2i+2] = snake_case).
  */
+#define NSLOTS 64 /* a power of two, well above NRENAMES */
 typedef struct rename_keys {
-    const char *from[NRENAMES];
+    const char *key[NSLOTS]; /* the camelCase string, or NULL: a free slot */
+    unsigned char idx[NSLOTS];
 } rename_keys;
 
-/* Shapes the table on top of the stack, in place. */
-static void shape(lua_State *L, const rename_keys *rk, int strings) {
-    unsigned seen = 0;
-    size_t i;
-    luaL_checkstack(L, 6, "apivideo.core: JSON too deep");
+static unsigned slot_of(const char *k) {
+    return (unsigned)((((size_t)k >> 4) * 2654435761u) & 0xffffffffu) >> 26; /* 0..63 */
+}
+
+/* The rename of key k (an index into renames), or -1. */
+static int rename_of(const rename_keys *rk, const char *k) {
+    unsigned h = slot_of(k);
+    while (rk->key[h] != NULL) {
+        if (rk->key[h] == k) return rk->idx[h];
+        h = (h + 1) & (NSLOTS - 1);
+    }
+    return -1;
+}
+
+/* What one walk needs; the stack is checked once every 16 levels. */
+typedef struct shaper {
+    lua_State *L;
+    const rename_keys *rk;
+    int names;   /* the stack holds the camelCase name of rename i at names + 2i + 1,
+                  * its snake_case name at names + 2i + 2 */
+    int base;    /* stack top when the walk began */
+    int checked; /* the depth up to which the stack has room */
+} shaper;
+
+/* Stack slots one level may use: the table, key, value, a pending value per
+ * rename, and two temporaries. */
+#define LEVEL_SLOTS ((int)NRENAMES + 4)
+
+#if AVC_HAS_INTEGERS
+/* The value on top is a float holding an integral number: *out is it. */
+static int float_integral(lua_State *L, lua_Integer *out) {
+    lua_Number n;
+    if (lua_isinteger(L, -1)) return 0;
+    n = lua_tonumber(L, -1);
+    if (!integral(n)) return 0;
+    *out = (lua_Integer)n;
+    return 1;
+}
+#endif
+
+/*
+ * Shapes the table on top of the stack, in place. cjson builds an array with
+ * its elements at 1..n and an object with string keys only, so a table with
+ * a length is an array (walked by index: nulls stay, numbers may change) and
+ * any other is an object (walked with lua_next: null fields go, documented
+ * names are renamed).
+ */
+static void shape(shaper *s, int depth) {
+    lua_State *L = s->L;
+    int t, npending = 0, pending[NRENAMES];
+    size_t n;
+#if AVC_HAS_INTEGERS
+    lua_Integer iv;
+#endif
+    if (depth >= s->checked) {
+        luaL_checkstack(L, s->base + LEVEL_SLOTS * (depth + 16) - lua_gettop(L),
+                        "apivideo.core: JSON too deep");
+        s->checked = depth + 16;
+    }
+    t = lua_gettop(L);
+    n = avc_rawlen(L, t);
+    if (n > 0) {
+        size_t i;
+        for (i = 1; i <= n; i++) {
+            int vt = avc_rawgeti(L, t, (int)i);
+            if (vt == LUA_TTABLE) shape(s, depth + 1);
+#if AVC_HAS_INTEGERS
+            else if (vt == LUA_TNUMBER && float_integral(L, &iv)) {
+                lua_pushinteger(L, iv);
+                lua_rawseti(L, t, (int)i);
+            }
+#endif
+            lua_pop(L, 1);
+        }
+        return;
+    }
     lua_pushnil(L);
-    while (lua_next(L, -2) != 0) { /* key at -2, value at -1 */
-        int vt = lua_type(L, -1);
-        int string_key = lua_type(L, -2) == LUA_TSTRING;
+    while (lua_next(L, t) != 0) { /* key at -2, value at -1 */
+        int vt = lua_type(L, -1), r = -1;
+        if (lua_type(L, -2) == LUA_TSTRING) r = rename_of(s->rk, lua_tostring(L, -2));
         if (vt == LUA_TTABLE) {
-            shape(L, rk, strings);
-        } else if (string_key && is_null(L, -1)) {
-            /* clearing an existing field is allowed during lua_next */
+            shape(s, depth + 1);
+        } else if (vt == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL) {
+            /* a null field: cleared (allowed during lua_next), never renamed,
+             * so it cannot erase the other spelling */
             lua_pushvalue(L, -2);
             lua_pushnil(L);
-            lua_rawset(L, -5);
+            lua_rawset(L, t);
+            r = -1;
         }
 #if AVC_HAS_INTEGERS
-        else if (vt == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-            lua_Number n = lua_tonumber(L, -1);
-            if (integral(n)) {
+        else if (vt == LUA_TNUMBER && float_integral(L, &iv)) {
+            if (r >= 0) { /* the renamed field takes the integer */
+                lua_pushinteger(L, iv);
+                lua_replace(L, -2);
+            } else { /* an existing field: allowed during lua_next */
                 lua_pushvalue(L, -2);
-                lua_pushinteger(L, (lua_Integer)n);
-                lua_rawset(L, -5);
+                lua_pushinteger(L, iv);
+                lua_rawset(L, t);
             }
         }
 #endif
-        if (string_key) {
-            const char *k = lua_tostring(L, -2);
-            for (i = 0; i < NRENAMES; i++)
-                if (k == rk->from[i]) {
-                    seen |= 1u << i;
-                    break;
-                }
+        if (r >= 0) { /* the value waits below the key until the walk is over */
+            pending[npending++] = r;
+            lua_insert(L, -2);
+        } else {
+            lua_pop(L, 1);
         }
-        lua_pop(L, 1);
     }
-    /* New keys cannot be added during the walk; rename afterwards. */
-    for (i = 0; seen != 0 && i < NRENAMES; i++) {
-        if (!(seen & (1u << i))) continue;
-        lua_rawgeti(L, strings, 2 * (int)i + 2); /* the snake_case name */
-        lua_rawgeti(L, strings, 2 * (int)i + 1); /* the camelCase name */
-        lua_rawget(L, -3);
-        if (lua_isnil(L, -1)) { /* it was null: never erase the other spelling */
-            lua_pop(L, 2);
-            continue;
+    /* New keys cannot be added during the walk: rename now, the new name
+     * first (a table grows at most once), then the old one goes. */
+    if (npending > 0) {
+        int j;
+        for (j = 0; j < npending; j++) {
+            lua_pushvalue(L, s->names + 2 * pending[j] + 2); /* snake_case */
+            lua_pushvalue(L, t + 1 + j);
+            lua_rawset(L, t);
+            lua_pushvalue(L, s->names + 2 * pending[j] + 1); /* camelCase */
+            lua_pushnil(L);
+            lua_rawset(L, t);
         }
-        lua_rawset(L, -3);
-        lua_rawgeti(L, strings, 2 * (int)i + 1);
-        lua_pushnil(L);
-        lua_rawset(L, -3);
+        lua_settop(L, t);
     }
 }
 
 /*
- * Decodes and shapes s. Returns 0 with the value pushed, or 1 with an error
- * message pushed. Must be called from a C function whose upvalue 1 is the
- * module state.
+ * Decodes and shapes the string on top of the stack, which it replaces: 0
+ * and the value, or 1 and an error message. The string itself goes to cjson
+ * (core.decode's argument is never copied). Must be called from a C function
+ * whose upvalue 1 is the module state.
  */
-int avc_json_decode(lua_State *L, const char *s, size_t len) {
+int avc_json_decode(lua_State *L) {
     luaL_checkstack(L, 4, "apivideo.core: stack");
     lua_getfield(L, AVC_STATE_IDX, "decode");
-    lua_pushlstring(L, s, len);
+    lua_insert(L, -2);
     if (lua_pcall(L, 1, 2, 0) != 0) { /* only on out-of-memory */
         if (!lua_isstring(L, -1)) {
             lua_pop(L, 1);
@@ -132,24 +208,32 @@ int avc_json_decode(lua_State *L, const char *s, size_t len) {
     }
     lua_pop(L, 1);
     if (lua_istable(L, -1)) {
-        const rename_keys *rk;
+        shaper sh;
+        sh.L = L;
         lua_getfield(L, AVC_STATE_IDX, "rename_keys");
-        rk = lua_touserdata(L, -1);
+        sh.rk = lua_touserdata(L, -1);
         lua_pop(L, 1); /* the state table keeps it alive */
+        int v = lua_gettop(L), i;
+        luaL_checkstack(L, 2 * (int)NRENAMES + 3, "apivideo.core: stack");
         lua_getfield(L, AVC_STATE_IDX, "rename_strings");
-        lua_insert(L, -2);
-        shape(L, rk, lua_gettop(L) - 1);
-        lua_remove(L, -2);
+        for (i = 1; i <= 2 * (int)NRENAMES; i++) /* pushed once, copied per rename */
+            lua_rawgeti(L, v + 1, i);
+        sh.names = v + 1;
+        lua_pushvalue(L, v);
+        sh.base = lua_gettop(L);
+        sh.checked = 0;
+        shape(&sh, 0);
+        lua_settop(L, v); /* shaped in place */
     } else if (is_null(L, -1)) {
         lua_pop(L, 1);
         lua_pushnil(L);
     }
 #if AVC_HAS_INTEGERS
-    else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-        lua_Number n = lua_tonumber(L, -1);
-        if (integral(n)) {
+    else if (lua_type(L, -1) == LUA_TNUMBER) {
+        lua_Integer iv;
+        if (float_integral(L, &iv)) {
             lua_pop(L, 1);
-            lua_pushinteger(L, (lua_Integer)n);
+            lua_pushinteger(L, iv);
         }
     }
 #endif
@@ -158,9 +242,9 @@ int avc_json_decode(lua_State *L, const char *s, size_t len) {
 
 /* core.decode(string) -> value | nil, message */
 int avc_l_decode(lua_State *L) {
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
-    if (avc_json_decode(L, s, len) != 0) {
+    luaL_checkstring(L, 1);
+    lua_settop(L, 1);
+    if (avc_json_decode(L) != 0) {
         lua_pushnil(L);
         lua_insert(L, -2);
         return 2;
@@ -200,12 +284,20 @@ int avc_json_init(lua_State *L, int state, int max_depth) {
     {
         rename_keys *rk = lua_newuserdata(L, sizeof *rk);
         size_t i;
+        memset(rk, 0, sizeof *rk);
         lua_setfield(L, state, "rename_keys");
         /* anchors the strings: [2i+1] = camelCase, [2i+2] = snake_case */
         lua_createtable(L, 2 * NRENAMES, 0);
         for (i = 0; i < NRENAMES; i++) {
             lua_pushlstring(L, renames[i].from, renames[i].len);
-            rk->from[i] = lua_tostring(L, -1);
+            {
+                const char *k = lua_tostring(L, -1);
+                unsigned h = slot_of(k);
+                while (rk->key[h] != NULL)
+                    h = (h + 1) & (NSLOTS - 1);
+                rk->key[h] = k;
+                rk->idx[h] = (unsigned char)i;
+            }
             lua_rawseti(L, -2, 2 * (int)i + 1);
             lua_pushstring(L, renames[i].to);
             lua_rawseti(L, -2, 2 * (int)i + 2);

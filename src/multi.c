@@ -25,26 +25,95 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core.h"
 
-static avc_multi *check_multi(lua_State *L, int idx) {
+/* A multi handle argument that is still open. */
+avc_multi *avc_check_multi(lua_State *L, int idx) {
     avc_multi *m = luaL_checkudata(L, idx, AVC_MULTI_MT);
     if (m->closed) luaL_error(L, "apivideo.core: multi handle is closed");
     return m;
 }
 
-double avc_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+/*
+ * The live list: every transfer a multi handle created and that was not
+ * released yet, attached or not. Only this file reads or edits it (and the
+ * attached count, the running table, a transfer's prev/next/multi/id); the
+ * transfer's own code calls the functions below.
+ */
+
+/* Puts a new transfer on m's live list and gives it the next id. */
+void avc_multi_link(avc_multi *m, avc_transfer *t) {
+    t->multi = m;
+    t->prev = NULL;
+    t->next = m->head;
+    if (m->head) m->head->prev = t;
+    m->head = t;
+    t->id = ++m->next_id;
 }
 
-int avc_l_now_ms(lua_State *L);
-int avc_l_now_ms(lua_State *L) {
-    lua_pushnumber(L, avc_now_ms());
+/* Takes a transfer off its owner's live list (nothing when it has none). */
+void avc_multi_unlink(avc_transfer *t) {
+    if (t->multi != NULL) {
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            t->multi->head = t->next;
+        if (t->next) t->next->prev = t->prev;
+        t->multi = NULL;
+    }
+    t->prev = t->next = NULL;
+}
+
+/* Takes a running transfer out of libcurl's multi handle; no Lua involved. */
+void avc_multi_detach(avc_transfer *t) {
+    if (t->state == AVC_RUNNING && t->multi != NULL) {
+        curl_multi_remove_handle(t->multi->multi, t->easy);
+        t->multi->attached--;
+        t->state = AVC_CANCELLED;
+    }
+}
+
+/*
+ * Cancels the transfer userdata at tidx if it is running: out of the running
+ * table (its user value) and out of libcurl. Returns whether it was running.
+ */
+int avc_multi_cancel(lua_State *L, int tidx) {
+    avc_transfer *t = lua_touserdata(L, tidx);
+    if (t->state != AVC_RUNNING) return 0;
+    avc_getuservalue(L, tidx);
+    if (lua_istable(L, -1)) {
+        lua_pushlightuserdata(L, t);
+        lua_pushnil(L);
+        lua_rawset(L, -3);
+    }
+    lua_pop(L, 1);
+    avc_multi_detach(t);
     return 1;
+}
+
+/*
+ * Hands the transfer userdata at tidx, built for the multi at midx, to
+ * libcurl, and keeps it alive in the running table until it is collected.
+ * Returns libcurl's code: on failure the transfer stays idle.
+ */
+CURLMcode avc_multi_attach(lua_State *L, int midx, int tidx) {
+    avc_multi *m = lua_touserdata(L, midx);
+    avc_transfer *t = lua_touserdata(L, tidx);
+    CURLMcode mc;
+    avc_getuservalue(L, midx);
+    lua_pushvalue(L, -1);
+    avc_setuservalue(L, tidx); /* the transfer can find the running table */
+    mc = curl_multi_add_handle(m->multi, t->easy);
+    if (mc == CURLM_OK) {
+        t->state = AVC_RUNNING;
+        m->attached++;
+        lua_pushlightuserdata(L, t);
+        lua_pushvalue(L, tidx);
+        lua_rawset(L, -3);
+    }
+    lua_pop(L, 1);
+    return mc;
 }
 
 /* CURLMOPT_SOCKETFUNCTION: keeps the list of sockets to watch. It only ever
@@ -157,7 +226,7 @@ static int l_close(lua_State *L) {
     avc_transfer *t;
     if (m->closed) return 0;
     for (t = m->head; t != NULL; t = t->next) {
-        avc_transfer_detach(t);
+        avc_multi_detach(t);
         if (t->easy) curl_easy_setopt(t->easy, CURLOPT_SHARE, NULL);
         t->multi = NULL;
     }
@@ -174,29 +243,6 @@ static int l_close(lua_State *L) {
     lua_newtable(L); /* drop every reference to transfers */
     avc_setuservalue(L, 1);
     return 0;
-}
-
-/* multi:add(spec) -> transfer */
-static int l_add(lua_State *L) {
-    avc_multi *m = check_multi(L, 1);
-    avc_transfer *t = avc_transfer_new(L, m, 2);
-    CURLMcode mc;
-    avc_getuservalue(L, 1);
-    lua_pushvalue(L, -1);
-    avc_setuservalue(L, -3); /* the transfer can find the running table */
-    mc = curl_multi_add_handle(m->multi, t->easy);
-    if (mc != CURLM_OK) {
-        lua_pop(L, 1);
-        avc_transfer_release(t);
-        return luaL_error(L, "apivideo.core: %s", curl_multi_strerror(mc));
-    }
-    t->state = AVC_RUNNING;
-    m->attached++;
-    lua_pushlightuserdata(L, t);
-    lua_pushvalue(L, -3);
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
-    return 1;
 }
 
 /* Moves a transfer that ended from the running table (the table at the top
@@ -331,7 +377,7 @@ static double next_due(const avc_multi *m) {
  * scheduler uses for its timers.
  */
 static int l_perform(lua_State *L) {
-    avc_multi *m = check_multi(L, 1);
+    avc_multi *m = avc_check_multi(L, 1);
     lua_Number timeout = luaL_optnumber(L, 2, 0);
     double start = avc_now_ms();
     int finished = 0;
@@ -360,7 +406,7 @@ static int l_perform(lua_State *L) {
 
 /* multi:next_done() -> transfer | nil: pops the oldest finished transfer. */
 static int l_next_done(lua_State *L) {
-    avc_multi *m = check_multi(L, 1);
+    avc_multi *m = avc_check_multi(L, 1);
     if (m->done_head == m->done_tail) {
         lua_pushnil(L);
         return 1;
@@ -376,7 +422,7 @@ static int l_next_done(lua_State *L) {
 /* multi:timeout() -> ms until libcurl's timer or a stall deadline is due
  * (-1: nothing is). */
 static int l_timeout(lua_State *L) {
-    avc_multi *m = check_multi(L, 1);
+    avc_multi *m = avc_check_multi(L, 1);
     double due = next_due(m);
     lua_Integer ms = -1;
     if (due >= 0) ms = (lua_Integer)ceil(due > 2147483647.0 ? 2147483647.0 : due);
@@ -386,13 +432,13 @@ static int l_timeout(lua_State *L) {
 
 /* multi:count() -> transfers in flight */
 static int l_count(lua_State *L) {
-    lua_pushinteger(L, check_multi(L, 1)->attached);
+    lua_pushinteger(L, avc_check_multi(L, 1)->attached);
     return 1;
 }
 
 /* multi:queued() -> finished transfers not yet taken with next_done() */
 static int l_queued(lua_State *L) {
-    avc_multi *m = check_multi(L, 1);
+    avc_multi *m = avc_check_multi(L, 1);
     lua_pushinteger(L, m->done_tail - m->done_head);
     return 1;
 }
@@ -406,14 +452,19 @@ static int l_tostring(lua_State *L) {
     return 1;
 }
 
-void avc_multi_register(lua_State *L) {
-    static const luaL_Reg methods[] = {{"add", l_add},
-                                       {"perform", l_perform},
-                                       {"next_done", l_next_done},
-                                       {"timeout", l_timeout},
-                                       {"count", l_count},
-                                       {"queued", l_queued},
-                                       {"close", l_close},
-                                       {NULL, NULL}};
+/*
+ * Registers the multi type. Its add method builds a transfer, so it lives
+ * with the transfer (transfer.c) and is handed in by the module: this file
+ * never calls up into transfer.c.
+ */
+void avc_multi_register(lua_State *L, lua_CFunction add) {
+    luaL_Reg methods[] = {{"add", add},
+                          {"perform", l_perform},
+                          {"next_done", l_next_done},
+                          {"timeout", l_timeout},
+                          {"count", l_count},
+                          {"queued", l_queued},
+                          {"close", l_close},
+                          {NULL, NULL}};
     avc_new_type(L, AVC_MULTI_MT, methods, l_close, l_tostring);
 }

@@ -6,34 +6,9 @@
  */
 #include <ctype.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
-
-int avc_buf_append(avc_buf *b, const char *p, size_t n, size_t limit) {
-    if (n > limit || b->len > limit - n) return -1; /* over the cap */
-    if (n == 0) return 0;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 16384;
-        char *data;
-        while (cap < b->len + n)
-            cap = cap > limit / 2 ? limit : cap * 2;
-        data = realloc(b->data, cap);
-        if (data == NULL) return -2;
-        b->data = data;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
-void avc_buf_free(avc_buf *b) {
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
 
 static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud) {
     avc_transfer *t = ud;
@@ -148,11 +123,7 @@ avc_transfer *avc_transfer_new(lua_State *L, avc_multi *m, int spec) {
 
     t->easy = curl_easy_init();
     if (t->easy == NULL) luaL_error(L, "apivideo.core: curl_easy_init failed");
-    t->multi = m;
-    t->next = m->head;
-    if (m->head) m->head->prev = t;
-    m->head = t;
-    t->id = ++m->next_id;
+    avc_multi_link(m, t);
 
     lua_getfield(L, spec, "headers");
     if (!lua_isnil(L, -1)) {
@@ -218,28 +189,11 @@ avc_transfer *avc_transfer_new(lua_State *L, avc_multi *m, int spec) {
     return t;
 }
 
-/* Takes the transfer out of its multi handle, if it is in one. */
-void avc_transfer_detach(avc_transfer *t) {
-    if (t->state == AVC_RUNNING && t->multi != NULL) {
-        curl_multi_remove_handle(t->multi->multi, t->easy);
-        t->multi->attached--;
-        t->state = AVC_CANCELLED;
-    }
-}
-
 /* Frees everything; idempotent, so close() and __gc are one function. */
 void avc_transfer_release(avc_transfer *t) {
     if (t->state == AVC_CLOSED) return;
-    avc_transfer_detach(t);
-    if (t->multi != NULL) { /* unlink from the owner's list */
-        if (t->prev)
-            t->prev->next = t->next;
-        else
-            t->multi->head = t->next;
-        if (t->next) t->next->prev = t->prev;
-        t->multi = NULL;
-    }
-    t->prev = t->next = NULL;
+    avc_multi_detach(t);
+    avc_multi_unlink(t);
     if (t->easy) curl_easy_cleanup(t->easy);
     t->easy = NULL;
     curl_slist_free_all(t->req_headers);
@@ -249,32 +203,29 @@ void avc_transfer_release(avc_transfer *t) {
     t->state = AVC_CLOSED;
 }
 
-/* Removes the transfer from the owner's table of running transfers. */
-static void forget_running(lua_State *L, avc_transfer *t) {
-    avc_getuservalue(L, 1);
-    if (lua_istable(L, -1)) {
-        lua_pushlightuserdata(L, t);
-        lua_pushnil(L);
-        lua_rawset(L, -3);
+/* multi:add(spec) -> transfer. A method of the multi handle, defined here
+ * because it builds a transfer (module.c hands it to avc_multi_register). */
+int avc_transfer_add(lua_State *L) {
+    avc_multi *m = avc_check_multi(L, 1);
+    avc_transfer *t = avc_transfer_new(L, m, 2);
+    CURLMcode mc = avc_multi_attach(L, 1, lua_gettop(L));
+    if (mc != CURLM_OK) {
+        avc_transfer_release(t);
+        return luaL_error(L, "apivideo.core: %s", curl_multi_strerror(mc));
     }
-    lua_pop(L, 1);
+    return 1;
 }
 
 static int l_close(lua_State *L) {
     avc_transfer *t = check_transfer(L, 1);
-    if (t->state == AVC_RUNNING) forget_running(L, t);
+    (void)avc_multi_cancel(L, 1);
     avc_transfer_release(t);
     return 0;
 }
 
 static int l_cancel(lua_State *L) {
-    avc_transfer *t = check_transfer(L, 1);
-    int was_running = t->state == AVC_RUNNING;
-    if (was_running) {
-        forget_running(L, t);
-        avc_transfer_detach(t);
-    }
-    lua_pushboolean(L, was_running);
+    check_transfer(L, 1);
+    lua_pushboolean(L, avc_multi_cancel(L, 1));
     return 1;
 }
 
@@ -357,18 +308,19 @@ static int l_result(lua_State *L) {
     }
     avc_headers_push(L, &t->headers);
     lua_setfield(L, -2, "headers");
+    /* one copy of the body into Lua: cjson decodes it, and it is the body
+     * field when decoding was not asked for or failed */
+    lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
     if (decode && t->body.len > 0 && t->result == CURLE_OK) {
-        if (avc_json_decode(L, t->body.data, t->body.len) != 0) {
-            lua_setfield(L, -2, "json_error"); /* the message */
-            decode = 0;
+        lua_pushvalue(L, -1);
+        if (avc_json_decode(L) != 0) {
+            lua_setfield(L, -3, "json_error"); /* the message */
+            lua_setfield(L, -2, "body");
         } else {
-            lua_setfield(L, -2, "json");
+            lua_setfield(L, -3, "json");
+            lua_pop(L, 1);
         }
     } else {
-        decode = 0;
-    }
-    if (!decode) {
-        lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
         lua_setfield(L, -2, "body");
     }
     lua_pushinteger(L, (lua_Integer)t->body.len);

@@ -25,7 +25,8 @@ build = {
   type = "builtin",
   modules = {
     ["apivideo.core"] = {
-      sources = { "src/core.c", "src/headers.c", "src/json.c", "src/multi.c", "src/share.c", "src/transfer.c" },
+      sources = { "src/buf.c", "src/core.c", "src/headers.c", "src/json.c", "src/module.c", "src/multi.c", "src/share.c",
+        "src/transfer.c" },
       libraries = { "curl" },
       incdirs = { "$(CURL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)" },

@@ -315,10 +315,15 @@ for _, op in ipairs(operations.list) do
       local path, pairs_list, first, size = prepare(op, fname, argv, opts)
       local client = self.client
       client:_check_open(4)
+      -- the query of page n is built once for the walk, around its page number
+      local head = url.query(pairs_list)
+      head = head .. (head == "" and "?currentPage=" or "&currentPage=")
+      local tail = size and ("&pageSize=" .. size) or ""
+      local function query_of(n) return head .. string.format("%d", n) .. tail end
       return pager_mod.new({
         engine = client.engine, concurrency = client.concurrency, first = first,
-        fetch = function(n) return fetch(op, client, path, query_for(pairs_list, n, size, true)) end,
-        url_of = function(n) return client.base_url .. path .. query_for(pairs_list, n, size, true) end,
+        fetch = function(n) return fetch(op, client, path, query_of(n)) end,
+        url_of = function(n) return client.base_url .. path .. query_of(n) end,
       })
     end
 

@@ -223,7 +223,7 @@ local function prepare(op, fname, argv, opts)
     end
   end
   if op.rule then op.rule(fname, args, opts, values) end
-  return path, query, first, size
+  return path, query, first, size, op.float and op.float(args) or false
 end
 
 local function query_for(pairs_list, page, size, explicit_page)
@@ -242,7 +242,7 @@ end
 
 --- Turns a decoded body into the result of its operation, or a decode error
 -- when it is not one.
-local function to_result(op, client, path, query, resp)
+local function to_result(op, client, path, query, resp, float)
   local json = resp.json
   local function bad(what)
     return nil, errors.new({ kind = "decode", method = "GET", url = client.base_url .. path .. query,
@@ -252,7 +252,7 @@ local function to_result(op, client, path, query, resp)
   if op.result == "object" then
     local v = numeric(json.data)
     if type(v) ~= "number" then return bad("'data' is missing or not a number") end
-    json.data = v
+    json.data = float and v + 0.0 or v
     if json.context ~= nil and type(json.context) ~= "table" then return bad("'context' is not an object") end
   else
     if type(json.data) ~= "table" then return bad("'data' is missing or not an array") end
@@ -271,7 +271,11 @@ local function to_result(op, client, path, query, resp)
       local data = json.data
       for i = 1, #data do
         local item = data[i]
-        if type(item) == "table" then item.metric_value = numeric(item.metric_value) end
+        if type(item) == "table" then
+          local v = numeric(item.metric_value)
+          if float and type(v) == "number" then v = v + 0.0 end
+          item.metric_value = v
+        end
       end
     end
   end
@@ -280,10 +284,10 @@ local function to_result(op, client, path, query, resp)
 end
 
 --- Inside a task: GET one page (or result).
-local function fetch(op, client, path, query)
+local function fetch(op, client, path, query, float)
   local resp, err = client:_send({ method = "GET", path = path, query = query, auth = true })
   if not resp then return nil, err end
-  return to_result(op, client, path, query, resp)
+  return to_result(op, client, path, query, resp, float)
 end
 
 for _, op in ipairs(operations.list) do
@@ -302,17 +306,17 @@ for _, op in ipairs(operations.list) do
   local list_name = "analytics:" .. op.name
   Analytics[op.name] = function(self, ...)
     local argv, opts = split(...)
-    local path, pairs_list, first, size = prepare(op, list_name, argv, opts)
+    local path, pairs_list, first, size, float = prepare(op, list_name, argv, opts)
     local explicit = opts ~= nil and opts.current_page ~= nil
     local query = query_for(pairs_list, first, size, explicit)
     local client = self.client
-    return client:_run(fetch, op, client, path, query)
+    return client:_run(fetch, op, client, path, query, float)
   end
 
   if op.items then
     local function walker(self, fname, ...)
       local argv, opts = split(...)
-      local path, pairs_list, first, size = prepare(op, fname, argv, opts)
+      local path, pairs_list, first, size, float = prepare(op, fname, argv, opts)
       local client = self.client
       client:_check_open(4)
       -- the query of page n is built once for the walk, around its page number
@@ -322,7 +326,7 @@ for _, op in ipairs(operations.list) do
       local function query_of(n) return head .. string.format("%d", n) .. tail end
       return pager_mod.new({
         engine = client.engine, concurrency = client.concurrency, first = first,
-        fetch = function(n) return fetch(op, client, path, query_of(n)) end,
+        fetch = function(n) return fetch(op, client, path, query_of(n), float) end,
         url_of = function(n) return client.base_url .. path .. query_of(n) end,
       })
     end

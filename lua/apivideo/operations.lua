@@ -18,7 +18,9 @@
 --     `sessions`: its items are player sessions (their `session.metadata` is
 --     always a table, an empty one when the API sent none);
 --   * `rule(fname, args, opts)`: the checks that join several arguments (which
---     pairs exist, which option goes with which metric), raising like `check`.
+--     pairs exist, which option goes with which metric), raising like `check`;
+--   * `float(args)`: whether the figures asked for are rates or averages
+--     (floats even when whole; counts come back as integers).
 --
 -- Kinds (validated and encoded by analytics.lua): `id`, `enum`, `period`,
 -- `metadata`, `datetime`, `boolean`, `filter`, `page` (current_page), `page_size`.
@@ -79,6 +81,11 @@ M.INTERVALS = { "minute", "hour", "day" }
 M.VIEW_DURATIONS = { "3s", "5s", "10s", "30s" }
 M.SORT_ORDERS = { "asc", "desc" }
 
+--- The figures that are rates or averages: floats even when whole (1.0),
+-- where counts are integers.
+M.FLOAT_AGGREGATED = { ["play/rate"] = true, ["impression-time/average"] = true, ["watch-time/average"] = true }
+M.FLOAT_METRICS = { ["play-rate"] = true, ["ccv-average"] = true }
+
 local UNIQUE_AGGREGATED = { "ccv", "view" }
 local UNIQUE_SERIES = { "ccv-peak", "ccv-average", "view" }
 local MINUTE_SPAN_S = 3600 -- `minute`: a timeframe of at most 60 minutes (D25)
@@ -116,9 +123,10 @@ local function timeframe(fname, opts, values, interval)
     local t = to or os.time()
     local f = from or (t - DEFAULT_SPAN_S)
     if t - f > MINUTE_SPAN_S then
+      local span = t - f
       check.fail(fname, "bad argument 'interval' ('minute' needs a timeframe of at most 60 minutes; "
-        .. (opts.from == nil and "'from' defaults to 1 day before 'to'" or ("this one is "
-        .. math.floor((t - f) / 60) .. " minutes")) .. ")")
+        .. (opts.from == nil and "'from' defaults to 1 day before 'to'"
+          or string.format("this one is %d min %02d s", math.floor(span / 60), span % 60)) .. ")")
     end
   end
 end
@@ -134,8 +142,9 @@ local function rule_aggregated(fname, args, opts, values)
   only_with(fname, opts, "view_duration", metric, { "view" })
   if metric == "play" and aggregation == "total" then
     filters_only(fname, opts, { "media_id", "media_type" }, "with play/total")
+  else
+    timeframe(fname, opts, values) -- (play/total: the API ignores from and to, D29)
   end
-  timeframe(fname, opts, values)
 end
 
 local function rule_breakdown(fname, args, opts, values)
@@ -212,6 +221,7 @@ M.list = {
     args = { { "metric", "enum", values = M.METRICS_AGGREGATED }, { "aggregation", "enum", values = M.AGGREGATIONS } },
     query = { FROM, TO, UNIQUE, VIEW_DURATION, FILTER },
     rule = rule_aggregated,
+    float = function(a) return M.FLOAT_AGGREGATED[a.metric .. "/" .. a.aggregation] == true end,
     result = "object",
   },
   {
@@ -225,6 +235,7 @@ M.list = {
       SORT_ORDER, UNIQUE, VIEW_DURATION, FILTER, PAGE, PAGE_SIZE,
     },
     rule = rule_breakdown,
+    float = function(a) return M.FLOAT_METRICS[a.metric] == true end,
     result = "page",
   },
   {
@@ -240,6 +251,7 @@ M.list = {
       SORT_ORDER, UNIQUE, VIEW_DURATION, FILTER, PAGE, PAGE_SIZE,
     },
     rule = rule_timeseries,
+    float = function(a) return M.FLOAT_METRICS[a.metric] == true end,
     result = "page",
   },
 }

@@ -145,6 +145,14 @@ end
 -- use and stopped at exit (a __gc sentinel in the registry survives busted's
 -- per-file insulation) or by M.stop_shared().
 local REG_KEY = "spec.support.standin/shared"
+--- The stand-in's own data model (standin/lua/standin/data.lua, pure Lua):
+-- what it serves, for specs that must not re-implement it.
+function M.data()
+  local dir = M.root() .. "/standin/lua/"
+  if not package.path:find(dir, 1, true) then package.path = dir .. "?.lua;" .. package.path end
+  return require("standin.data")
+end
+
 function M.shared()
   local reg = debug.getregistry()
   local s = reg[REG_KEY]

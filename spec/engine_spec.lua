@@ -356,9 +356,6 @@ describe("apivideo.engine", function()
     end)
 
     it("of a sleeping task leaves nothing pending: step() says false at once", function()
-      pending("bug: Task:cancel leaves the timer in engine.timers (only timer.task = nil), so pending() and"
-        .. " step() report work until the cancelled sleep's deadline; a loop `while c:step(10) do end`"
-        .. " spins for a cancelled retry wait (up to max_retry_wait_ms)")
       local e = new_engine()
       local t = e:spawn(function() e:sleep(5000) end)
       e:step(0)
@@ -818,9 +815,6 @@ describe("client:run_all", function()
   end
 
   it("stops at the first error with no request of the cancelled functions left in flight", function()
-    pending("bug: a client operation called inside a task runs as a sub-task (client:_run -> engine:run spawns"
-      .. " and joins), and a walk's pages are tasks of their own; Task:cancel cancels neither, so after"
-      .. " run_all stops, the cancelled functions' requests stay in flight (in_flight() is 2 here)")
     srv:faults({ { match = "vi10k", kind = "delay", delay_ms = 600, count = -1 } })
     local c = new_client()
     local state = { finished = 0 }
@@ -922,8 +916,6 @@ describe("client:run_all", function()
   end)
 
   it("leaves nothing in flight when the generator raises", function()
-    pending("bug: client:run_all lets an error raised by the generator (or by on_error or tick) escape"
-      .. " without cancelling the tasks it already started: their requests stay in flight")
     srv:config({ latency_ms = 300 })
     local c = new_client()
     local k = 0

@@ -865,14 +865,6 @@ describe("metrics: results", function()
       if V.math_type(it.metric_value) ~= "float" then wrong[#wrong + 1] = "play-rate " .. it.dimension_value end
     end
     if V.math_type(one) ~= "float" then wrong[#wrong + 1] = "play/rate" end
-    if #wrong > 0 then
-      -- Known bug, reported: apivideo.core turns every integral JSON number
-      -- into an integer, and analytics.lua's to_result does not turn the
-      -- values of a rate or average metric back into floats, so the type of
-      -- metric_value / data depends on the value (1.0 -> 1, 0.5 -> 0.5).
-      -- The assertion below is what a fix must make true.
-      pending("bug: a whole rate or average (1.0) comes back as an integer: " .. table.concat(wrong, ", "))
-    end
     assert.are.same({}, wrong)
   end)
 

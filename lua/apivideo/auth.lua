@@ -180,7 +180,7 @@ function Auth:header()
   local tok = self.token
   if not (tok and core.now_ms() < tok.renew_at) then
     local engine = self.engine
-    if not self.pending then
+    if not self.pending or self.pending.done then
       self.pending = engine:spawn(function() return self:_renew() end)
     end
     local err

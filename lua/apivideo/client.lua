@@ -328,9 +328,26 @@ function Client:run_all(fns, opts)
   end
 
   local running, n_running, count, exhausted = {}, 0, 0, false
+  local ticker, next_tick
+  -- The caller's callbacks (the generator, on_error, tick) run outside any
+  -- task; one that raises stops everything before its error goes on (no
+  -- pcall around the waiting itself: a yielding host on Lua 5.1 could not
+  -- yield through it).
+  local function cancel_all()
+    if ticker then ticker:cancel() end
+    for i = 1, #running do running[i].task:cancel() end
+  end
+  local function callback(f, ...)
+    local res = { pcall(f, ...) }
+    if not res[1] then
+      cancel_all()
+      error(res[2], 0)
+    end
+    return res[2]
+  end
   local function refill()
     while not exhausted and n_running < limit do
-      local fn = source()
+      local fn = callback(source)
       if fn == nil then
         exhausted = true
       elseif type(fn) ~= "function" then
@@ -349,7 +366,6 @@ function Client:run_all(fns, opts)
     end
     return false
   end
-  local ticker, next_tick
   if tick then
     -- wakes the loop below every tick_ms, whatever the network does
     ticker = engine:spawn(function()
@@ -368,18 +384,17 @@ function Client:run_all(fns, opts)
       else
         n_running = n_running - 1
         local e = r.task.error
-        if e ~= nil and not stop and not (on_error and on_error(e, r.index)) then stop = e end
+        if e ~= nil and not stop and not (on_error and callback(on_error, e, r.index)) then stop = e end
       end
     end
     running = kept
     if next_tick and core.now_ms() >= next_tick then
-      tick()
+      callback(tick)
       next_tick = core.now_ms() + tick_ms
     end
     if not stop then stop = refill() end
   end
-  if ticker then ticker:cancel() end
-  for i = 1, #running do running[i].task:cancel() end
+  cancel_all()
   if stop ~= nil then
     if type(stop) == "string" and not stop:find("^apivideo") then stop = FNAME .. ": " .. stop end
     return nil, stop

@@ -61,7 +61,12 @@ end
 --- Starts fn(...) as a task; it first runs at the engine's next step.
 function Engine:spawn(fn, ...)
   self.waiter:check(next(self.tasks) ~= nil)
-  local task = setmetatable({ engine = self, watchers = {} }, Task)
+  local task = setmetatable({ engine = self, watchers = {}, children = {} }, Task)
+  local parent = self:current()
+  if parent then
+    task.parent = parent
+    parent.children[task] = true
+  end
   task.co = coroutine.create(function(...)
     return fn(...)
   end)
@@ -73,7 +78,10 @@ end
 local function finish(self, task)
   task.done = true
   self.tasks[task.co] = nil
-  for _, w in ipairs(task.watchers) do self:_schedule(w) end
+  if task.parent then task.parent.children[task] = nil end
+  for _, w in ipairs(task.watchers) do
+    if not w.done then self:_schedule(w) end
+  end
   task.watchers = {}
 end
 
@@ -170,8 +178,26 @@ function Task:cancel()
     engine.waiter:release(self.transfer)
     self.transfer = nil
   end
-  if self.timer then self.timer.task = nil end
+  if self.timer then
+    local timers = engine.timers
+    for i = 1, #timers do
+      if timers[i] == self.timer then
+        table.remove(timers, i)
+        break
+      end
+    end
+    self.timer = nil
+  end
   finish(engine, self)
+  local list = {}
+  for child in pairs(self.children) do list[#list + 1] = child end
+  for i = 1, #list do
+    local child, shared = list[i], false
+    for _, w in ipairs(child.watchers) do
+      if not w.done then shared = true end
+    end
+    if not shared then child:cancel() end
+  end
 end
 
 --- Hands finished transfers and due timers to their tasks. With pred, stops

@@ -364,6 +364,8 @@ describe("apivideo-analytics on the /data operations", function()
         "option --breakdown does not apply to 'timeseries'")
       usage_fails({ "metrics", "--metric", "play", "--aggregation", "count", "--interval", "day" },
         "option --interval does not apply to 'metrics'")
+      usage_fails({ "metrics", "--metric", "play", "--aggregation", "count", "--page-size", "10" },
+        "option --page-size does not apply to 'metrics'") -- one figure, no pages
       usage_fails({ "sessions", "--video", "vi250", "--period", "2023", "--filter", "country=FR" },
         "option --filter does not apply to 'sessions'")
       usage_fails({ "timeseries", "--metric", "play", "--metric", "start" },
@@ -388,6 +390,7 @@ describe("apivideo-analytics on the /data operations", function()
         for _, s in ipairs(needles) do assert.is_truthy(out:find(s, 1, true), cmd .. ": " .. s) end
         assert.is_truthy(out:find("Examples:\n  apivideo-analytics " .. cmd .. " ", 1, true), cmd)
         assert.is_nil(out:find("--period", 1, true), cmd)
+        assert.are.equal(cmd ~= "metrics", out:find("--page-size", 1, true) ~= nil, cmd)
       end
       assert.are.equal(0, srv:stats().requests)
     end)

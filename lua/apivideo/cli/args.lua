@@ -74,7 +74,7 @@ M.OPTIONS = {
 local BY_NAME = {}
 for _, opt in ipairs(M.OPTIONS) do BY_NAME[opt[1]] = opt end
 -- options of every command but these
-local NOT_FOR = { format = { report = true } }
+local NOT_FOR = { format = { report = true }, ["page-size"] = { metrics = true } }
 
 M.COMMANDS = { "sessions", "live-sessions", "events", "summary", "metrics", "buckets", "timeseries", "report" }
 local KNOWN = {}

@@ -187,7 +187,7 @@ describe("apivideo-analytics options", function()
 
   describe("repeated options: one rule", function()
     it("a single-valued option given twice is an error naming it, even with the same value", function()
-      local rule = " given twice (every option but --metadata is given at most once)"
+      local rule = " given twice (every option but --metadata and --filter is given at most once)"
       usage_fails({ "sessions", "--video", "vi250", "--video", "vi10k", "--period", "2023" },
         "option --video" .. rule)
       usage_fails({ "sessions", "--video", "vi250", "--period", "2023", "--period", "2023" },
@@ -304,8 +304,9 @@ describe("apivideo-analytics options", function()
     end)
 
     it("a usage error ends with the command's usage line and where its help is", function()
-      local err = usage_fails({ "summary", "--video", "vi250" }, "'summary' needs --period")
-      assert.are.equal("apivideo-analytics: 'summary' needs --period\n"
+      local err = usage_fails({ "summary", "--video", "vi250" },
+        "'summary' needs --period (or --from/--last for the /data operations)")
+      assert.are.equal("apivideo-analytics: 'summary' needs --period (or --from/--last for the /data operations)\n"
         .. "Usage: apivideo-analytics summary --video ID --period P [OPTIONS]\n"
         .. "Try 'apivideo-analytics summary --help' for more.\n", err)
     end)

@@ -43,14 +43,31 @@ local function buffer()
   return b
 end
 
-local function run(args)
-  local argv = { "summary", "--video", "vi250", "--period", "2023-01", "--base-url", srv.url }
+-- streams_extra: more stream fields (stdout_tty, columns, env = {NAME = value}).
+local function run(args, streams_extra, argv0)
+  local argv = argv0 or { "summary", "--video", "vi250", "--period", "2023-01" }
+  argv[#argv + 1] = "--base-url"
+  argv[#argv + 1] = srv.url
   for _, a in ipairs(args) do argv[#argv + 1] = a end
   local out, err = buffer(), buffer()
-  local code = cli.main(argv, { stdout = out, stderr = err, getenv = function(n)
-    return n == "APIVIDEO_API_KEY" and KEY or nil
-  end })
+  local env = { APIVIDEO_API_KEY = KEY }
+  local streams = { stdout = out, stderr = err, getenv = function(n) return env[n] end }
+  for k, v in pairs(streams_extra or {}) do
+    if k == "env" then
+      for name, value in pairs(v) do env[name] = value end
+    else
+      streams[k] = v
+    end
+  end
+  local code = cli.main(argv, streams)
   return code, out:text(), err:text()
+end
+
+-- display width of UTF-8 text
+local function width(s)
+  local n = 0
+  for _ in s:gmatch("[^\128-\191]") do n = n + 1 end
+  return n
 end
 
 local function lines(s)
@@ -191,6 +208,169 @@ describe("apivideo-analytics summary", function()
       assert.are.equal(1, code)
       assert.are.equal("", out)
       assert.are.equal(1, #lines(err), err)
+    end)
+  end)
+
+  describe("in a terminal", function()
+    it("draws the breakdowns and event types as bars as wide as the terminal; the figures are the same", function()
+      local code, plain = run({})
+      assert.are.equal(0, code)
+      assert.is_nil(plain:find("\226\150", 1, true)) -- no block element (U+2580..) when stdout is not a terminal
+      local code2, bars = run({}, { stdout_tty = true, columns = 60 })
+      assert.are.equal(0, code2)
+      assert.is_truthy(bars:find("█", 1, true), bars)
+      assert.is_truthy(bars:find("\ncountry (sessions)\n", 1, true), bars)
+      assert.is_truthy(bars:find("\nevent_type (events)\n", 1, true), bars)
+      for _, l in ipairs(lines(bars)) do assert.is_true(width(l) <= 60, l) end
+      -- the same counts: every "label  N" row of the plain country table is a bar row with N
+      local in_country = false
+      local n = 0
+      for _, l in ipairs(lines(plain)) do
+        if l:find("^country ") then in_country = true
+        elseif l == "" then in_country = false
+        elseif in_country and not l:find("^%-") then
+          local label, count = l:match("^(.-)%s+(%d+)$")
+          local row = bars:match("\n(" .. label:gsub("%W", "%%%0") .. "%s[^\n]*)\n")
+          assert.is_truthy(row, label)
+          assert.is_truthy(row:find("%s" .. count .. "%s+[%d.]+%%$"), row)
+          n = n + 1
+        end
+      end
+      assert.is_true(n >= 3)
+      -- durations stay a table
+      assert.is_truthy(bars:find("\nduration_s  value\n", 1, true), bars)
+    end)
+
+    it("takes the width from $COLUMNS when no width is given", function()
+      local code, out = run({ "--no-events" }, { stdout_tty = true, env = { COLUMNS = "44" } })
+      assert.are.equal(0, code)
+      assert.is_truthy(out:find("█", 1, true))
+      local widest = 0
+      for _, l in ipairs(lines(out)) do
+        if l:find("█", 1, true) then widest = math.max(widest, width(l)) end
+      end
+      assert.is_true(widest <= 44 and widest >= 36, tostring(widest))
+    end)
+
+    it("csv, ndjson and json are the same as in a pipe", function()
+      for _, fmt in ipairs({ "csv", "ndjson", "json" }) do
+        local _, a = run({ "--format", fmt, "--no-events" })
+        local _, b = run({ "--format", fmt, "--no-events" }, { stdout_tty = true, columns = 80 })
+        assert.are.equal(a, b)
+      end
+    end)
+  end)
+
+  describe("--from/--to or --last (no --period): the /data operations", function()
+    local FROM_ATOM, TO_ATOM = "2023-12-05T00:00:00+00:00", "2023-12-20T00:00:00+00:00"
+    local function expected(filter)
+      local c = require("apivideo").new({ api_key = KEY, base_url = srv.url, auth = "basic" })
+      local opts = { from = FROM_ATOM, to = TO_ATOM, filter_by = filter }
+      local e = { breakdowns = {} }
+      for _, f in ipairs({ { "plays", "play", "count" }, { "impressions", "impression", "count" },
+        { "play_rate", "play", "rate" }, { "ends", "end", "count" }, { "watch_sum", "watch-time", "sum" },
+        { "watch_average", "watch-time", "average" } }) do
+        e[f[1]] = assert(c.analytics:get_aggregated_metrics(f[2], f[3], opts)).data
+      end
+      for _, b in ipairs({ { "country", "country" }, { "device_type", "device-type" },
+        { "os", "operating-system" }, { "browser", "browser" }, { "referrer", "referrer" },
+        { "media_id", "media-id" } }) do
+        local t = {}
+        for item in c.analytics:metrics_breakdown("play", b[2], opts) do t[item.dimension_value] = item.metric_value end
+        e.breakdowns[b[1]] = t
+      end
+      c:close()
+      srv:idle_reset()
+      srv:config({ api_key = KEY })
+      return e
+    end
+
+    it("the whole account: plays, impressions, rate, ends, watch time and plays by dimension", function()
+      local e = expected(nil)
+      local code, out, err = run({ "--from", "2023-12-05", "--to", "2023-12-20", "--format", "json" }, nil,
+        { "summary" })
+      assert.are.equal(0, code, err)
+      assert.are.equal("", err)
+      local got = cjson.decode(out)
+      assert.are.equal(cjson.null, got.video_id)
+      assert.are.equal(FROM_ATOM, got.from)
+      assert.are.equal(TO_ATOM, got.to)
+      assert.are.equal(e.plays, got.plays)
+      assert.are.equal(e.impressions, got.impressions)
+      assert.is_true(math.abs(e.play_rate - got.play_rate) < 0.001)
+      assert.are.equal(e.ends, got.ends)
+      assert.are.equal(e.watch_sum, got.watch_time_s.sum)
+      assert.is_true(math.abs(e.watch_average - got.watch_time_s.average) < 0.001)
+      for _, k in ipairs({ "country", "device_type", "os", "browser", "referrer", "media_id" }) do
+        assert.are.same(e.breakdowns[k], got[k], k)
+      end
+      local n = 0
+      for _, v in pairs(got.country) do n = n + v end
+      assert.are.equal(got.plays, n)
+      -- a few requests, none of them a session or event list
+      local data, other = 0, 0
+      for _, entry in ipairs(srv:log()) do
+        if entry.path:find("^/data/") then data = data + 1
+        elseif not entry.path:find("^/auth/") then other = other + 1 end
+      end
+      assert.are.equal(0, other)
+      assert.is_true(data >= 12 and data <= 14, tostring(data))
+      assert.is_true(got.plays > 10 * data) -- what walking every session would have cost
+    end)
+
+    it("--video ID is filterBy media_id on every request; csv rows; no media_id breakdown", function()
+      local e = expected({ media_id = { "vi250" } })
+      local code, out, err = run({ "--from", "2023-12-05", "--to", "2023-12-20", "--format", "csv" }, nil,
+        { "summary", "--video", "vi250" })
+      assert.are.equal(0, code, err)
+      local rows = lines(out:gsub("\r\n", "\n"))
+      assert.are.equal("metric,key,value", rows[1])
+      assert.are.equal("plays,total," .. e.plays, rows[2])
+      assert.are.equal("impressions,total," .. e.impressions, rows[3])
+      assert.are.equal("ends,total," .. e.ends, rows[5])
+      local countries = 0
+      for _, r in ipairs(rows) do
+        assert.is_nil(r:find("^media_id,"), r)
+        local v = r:match("^country,%u%u,(%d+)$")
+        if v then countries = countries + tonumber(v) end
+      end
+      assert.are.equal(e.plays, countries)
+      local n = 0
+      for _, entry in ipairs(srv:log()) do
+        if entry.path:find("^/data/") then
+          local ids = entry.args["filterBy[mediaId][]"]
+          assert.are.same({ "vi250" }, type(ids) == "table" and ids or { ids }, entry.uri)
+          n = n + 1
+        end
+      end
+      assert.is_true(n >= 11)
+    end)
+
+    it("--last 7d ends at now; the table says what it is; a terminal gets bars", function()
+      local code, out, err = run({ "--last", "7d" }, { now = function() return 1704067200 end,
+        stdout_tty = true, columns = 70 }, { "summary" })
+      assert.are.equal(0, code, err)
+      assert.is_truthy(out:find("^Summary of the account, 2023%-12%-25T00:00:00%+00:00 to "
+        .. "2024%-01%-01T00:00:00%+00:00 %(the /data operations%): [%d ]+ plays\n"), out)
+      assert.is_truthy(out:find("\ncountry (plays)\n", 1, true), out)
+      assert.is_truthy(out:find("█", 1, true))
+      for _, entry in ipairs(srv:log()) do
+        if entry.path:find("^/data/") then assert.are.equal("2023-12-25T00:00:00+00:00", entry.args.from) end
+      end
+    end)
+
+    it("--metadata, --no-events and --strict need the sessions walk: usage errors", function()
+      for _, flag in ipairs({ { "--metadata", "plan=pro" }, { "--no-events" }, { "--strict" } }) do
+        local args = { "--from", "2023-12-05" }
+        for _, a in ipairs(flag) do args[#args + 1] = a end
+        local code, out, err = run(args, nil, { "summary" })
+        assert.are.equal(2, code)
+        assert.are.equal("", out)
+        assert.are.equal("apivideo-analytics: option " .. flag[1] .. " does not apply to 'summary' with "
+          .. "--from/--to/--last (the /data operations have no sessions, events or metadata)",
+          err:match("^([^\n]*)\n"))
+      end
+      assert.are.equal(0, srv:stats().requests)
     end)
   end)
 end)

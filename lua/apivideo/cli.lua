@@ -4,15 +4,21 @@
 --     apivideo-analytics live-sessions --live-stream ID --period P
 --     apivideo-analytics events --session ID
 --     apivideo-analytics summary --video ID --period P [--metadata k=v ...]
+--     apivideo-analytics summary [--video ID] --from T [--to T] | --last 7d
+--     apivideo-analytics metrics --metric M --aggregation A [--from T --to T] [--filter k=v ...]
+--     apivideo-analytics buckets --metric M --breakdown B [...]
+--     apivideo-analytics timeseries --metric M [--interval I] [...]
+--     apivideo-analytics report --video ID --period P --out FILE (or a window)
 --
 -- `main(argv, streams)` runs one command and returns the exit code (0 ok,
 -- 1 API or network error, 2 usage error); it never calls os.exit, so specs
 -- can run it in-process with captured streams. bin/apivideo-analytics is the
 -- thin script around it. The work is split by concern:
 -- `apivideo.cli.args` (options, checks, help), `apivideo.cli.output`
--- (table/csv/ndjson/json writers), `apivideo.cli.stats` (the summary's
--- figures) and `apivideo.cli.run` (the client, the walks, progress).
--- docs/cli.md is the reference.
+-- (table/csv/ndjson/json writers, terminal bars), `apivideo.cli.stats` (the
+-- summary's figures), `apivideo.cli.run` (the client, the walks, progress),
+-- `apivideo.cli.data` (the /data commands and the window summary) and
+-- `apivideo.cli.report` (the HTML report). docs/cli.md is the reference.
 -- @module apivideo.cli
 local apivideo = require("apivideo")
 local args = require("apivideo.cli.args")
@@ -40,8 +46,12 @@ for i, g in ipairs(stats.GROUPS) do M.SUMMARY_GROUPS[i] = g[1] end
 --- Runs the tool. argv: the arguments (like `arg`; argv[1] is the command);
 -- streams (all optional): stdout, stderr (objects with :write), getenv
 -- (function(name)), tty (boolean: show progress; default: is stderr a
--- terminal, when stderr is io.stderr), progress_interval_ms. Returns the
--- exit code. Every message on stderr starts with "apivideo-analytics: ".
+-- terminal, when stderr is io.stderr), progress_interval_ms, stdout_tty
+-- (boolean: draw the summary's bars; default: is stdout a terminal, when
+-- stdout is io.stdout), columns (the bars' width; default $COLUMNS, else
+-- `tput cols`, else 80), now (function giving the seconds since the epoch
+-- that --last ends at; default os.time). Returns the exit code. Every
+-- message on stderr starts with "apivideo-analytics: ".
 ---@param argv string[]
 ---@param streams? table
 ---@return integer code

@@ -10,6 +10,7 @@
 local apivideo = require("apivideo")
 local cjson = require("cjson")
 local stats = require("apivideo.cli.stats")
+local term = require("apivideo.chart.term")
 
 local M = {}
 
@@ -199,6 +200,21 @@ M.EVENT_COLUMNS = {
   { "to", function(e) return fieldv(e, "to") end, right = true },
 }
 
+--- A bucket of /data/buckets: { dimension_value, metric_value }.
+M.BUCKET_COLUMNS = {
+  { "dimension_value", function(b) return fieldv(b, "dimension_value") end },
+  { "metric_value", function(b) return fieldv(b, "metric_value") end, right = true },
+}
+
+--- A point of /data/timeseries: { emitted_at, metric_value }.
+M.POINT_COLUMNS = {
+  { "emitted_at", function(b) return fieldv(b, "emitted_at") end },
+  { "metric_value", function(b) return fieldv(b, "metric_value") end, right = true },
+}
+
+local KIND_COLUMNS = { session = M.SESSION_COLUMNS, event = M.EVENT_COLUMNS, bucket = M.BUCKET_COLUMNS,
+  point = M.POINT_COLUMNS }
+
 --- The names of a column list.
 function M.names(columns, only)
   local out = {}
@@ -317,9 +333,9 @@ end
 
 --- A streaming writer of items: begin() when the first page arrived,
 -- item(x) per item, page_done() after each page, finish() at the end.
--- kind: "session" or "event".
+-- kind: "session", "event", "bucket" or "point".
 function M.item_writer(format, emit, kind)
-  local columns = kind == "session" and M.SESSION_COLUMNS or M.EVENT_COLUMNS
+  local columns = KIND_COLUMNS[kind]
   local record = kind == "session" and session_record or function(x) return x end
   local w = { count = 0 }
   local function noop() end
@@ -349,6 +365,34 @@ function M.item_writer(format, emit, kind)
     w.item, w.page_done, w.finish = st.item, st.page_done, st.finish
   end
   return w
+end
+
+--- The columns of `metrics` (table, csv): the figure and what the API
+-- echoed of the question.
+M.METRIC_COLUMNS = { "metric", "aggregation", "from", "to", "value" }
+
+--- Writes one /data/metrics result in format (ndjson and json: the
+-- library's result without its rate_limit).
+function M.write_metric(emit, format, r)
+  local ctx = type(r.context) == "table" and r.context or {}
+  local tf = type(ctx.timeframe) == "table" and ctx.timeframe or {}
+  if format == "json" or format == "ndjson" then
+    local obj = {}
+    for k, v in pairs(r) do
+      if k ~= "rate_limit" then obj[k] = v end
+    end
+    emit(json_encode(obj) .. "\n")
+    return
+  end
+  local row = { ctx.metric, ctx.aggregation, tf.from, tf.to, type(r.data) == "number" and number_text(r.data) }
+  if format == "csv" then
+    emit(M.csv_record(M.METRIC_COLUMNS))
+    emit(M.csv_record(row, #M.METRIC_COLUMNS))
+    return
+  end
+  local cols = {}
+  for i, name in ipairs(M.METRIC_COLUMNS) do cols[i] = { name, right = name == "value" } end
+  M.render_table(emit, cols, { row })
 end
 
 ------------------------------------------------------------------------------
@@ -407,8 +451,26 @@ function M.summary_rows(r)
   return rows
 end
 
---- Writes the summary r (apivideo.cli.stats result) in o.format.
-function M.write_summary(emit, o, r)
+--- One section of a summary's table format: a two-column table, or, when
+-- bars_width is set (stdout is a terminal), a title and Unicode bars
+-- (apivideo.chart.term) with shares of `total`.
+local function section(emit, title, list, vcol, bars_width, total)
+  emit("\n")
+  if bars_width and #list > 0 then
+    emit(title .. " (" .. vcol .. ")\n")
+    local rows = {}
+    for i, kv in ipairs(list) do rows[i] = { kv[1] == "" and "(none)" or kv[1], kv[2] } end
+    emit(term.bars(rows, { width = bars_width, total = total }))
+    return
+  end
+  local trows = {}
+  for i, kv in ipairs(list) do trows[i] = { kv[1] == "" and "(none)" or kv[1], kv[2] and number_text(kv[2]) } end
+  M.render_table(emit, { { title }, { vcol, right = true } }, trows)
+end
+
+--- Writes the summary r (apivideo.cli.stats result) in o.format;
+-- bars_width: draw the table format's breakdowns as bars that wide.
+function M.write_summary(emit, o, r, bars_width)
   if o.format == "json" then
     emit(json_encode(M.summary_object(o, r), nil, summary_number) .. "\n")
     return
@@ -430,27 +492,112 @@ function M.write_summary(emit, o, r)
   local filter = ""
   if o.metadata then filter = ", metadata " .. json_encode(M.filter_pairs(o.metadata), "metadata") end
   emit(string.format("Summary of video %s, period %s%s: %d sessions\n", o.id, o.period, filter, r.sessions))
-  local function section(title, list, vcol)
-    emit("\n")
-    local trows = {}
-    for i, kv in ipairs(list) do trows[i] = { kv[1], kv[2] and number_text(kv[2]) } end
-    M.render_table(emit, { { title }, { vcol, right = true } }, trows)
-  end
-  for _, g in ipairs(r.groups) do section(g[1], g[2], "sessions") end
+  for _, g in ipairs(r.groups) do section(emit, g[1], g[2], "sessions", bars_width, r.sessions) end
   local drows = {}
   for i, k in ipairs(DUR) do drows[i] = { k, r.duration[k] } end
-  section("duration_s", drows, "value")
+  section(emit, "duration_s", drows, "value")
   if not ev.fetched then
     emit("\nEvents: not fetched (--no-events)\n")
     return
   end
   local erows = {}
   for i, kv in ipairs(ev.by_type) do erows[i] = kv end
-  erows[#erows + 1] = { "total", ev.total }
-  section("event_type", erows, "events")
+  if bars_width then
+    section(emit, "event_type", erows, "events", bars_width, ev.total)
+    emit(string.format("total  %s events\n", number_text(ev.total)))
+  else
+    erows[#erows + 1] = { "total", ev.total }
+    section(emit, "event_type", erows, "events")
+  end
   if #ev.left_out > 0 then
     emit(string.format("\nEvents of %d of %d sessions left out (they could not be fetched; see stderr)\n",
       #ev.left_out, r.sessions))
+  end
+end
+
+------------------------------------------------------------------------------
+-- The summary of a window (the /data operations).
+
+local FIGURES = {
+  { "plays", "total", "plays" }, { "impressions", "total", "impressions" }, { "play_rate", "total", "play_rate" },
+  { "ends", "total", "ends" }, { "watch_time_s", "sum", "watch_time_sum" },
+  { "watch_time_s", "average", "watch_time_average" },
+}
+local DATA_GROUPS = { "country", "device_type", "os", "browser", "referrer", "media_id" }
+
+local function atom(secs)
+  if not secs then return nil end
+  return os.date("!%Y-%m-%dT%H:%M:%S+00:00", math.floor(secs))
+end
+
+--- The window of a data summary: what the API echoed, else what was asked.
+local function window_of(o, res)
+  local tf = type(res.timeframe) == "table" and res.timeframe or {}
+  return tf.from or atom(o.from), tf.to or atom(o.to)
+end
+
+--- The data summary as metric,key,value rows (value nil: null).
+function M.data_summary_rows(res)
+  local rows = {}
+  for _, f in ipairs(FIGURES) do rows[#rows + 1] = { f[1], f[2], res.figures[f[3]] } end
+  for _, g in ipairs(DATA_GROUPS) do
+    for _, kv in ipairs(res.breakdowns[g] or {}) do rows[#rows + 1] = { g, kv[1], kv[2] } end
+  end
+  return rows
+end
+
+--- The data summary as one JSON object (see docs/cli.md).
+function M.data_summary_object(o, res)
+  local from, to = window_of(o, res)
+  local fig = res.figures
+  local function v(x) return x == nil and M.JSON_NULL or x end
+  local obj = {
+    video_id = o.id or M.JSON_NULL, from = v(from), to = v(to), plays = v(fig.plays),
+    impressions = v(fig.impressions), play_rate = v(fig.play_rate), ends = v(fig.ends),
+    watch_time_s = { sum = v(fig.watch_time_sum), average = v(fig.watch_time_average) },
+  }
+  for _, g in ipairs(DATA_GROUPS) do
+    local list = res.breakdowns[g]
+    if list then
+      local t = {}
+      for _, kv in ipairs(list) do t[tostring(kv[1])] = kv[2] end
+      obj[g] = t
+    end
+  end
+  return obj
+end
+
+--- Writes the data summary res (apivideo.cli.data.collect) in o.format.
+function M.write_data_summary(emit, o, res, bars_width)
+  if o.format == "json" then
+    emit(json_encode(M.data_summary_object(o, res), nil, summary_number) .. "\n")
+    return
+  elseif o.format == "csv" then
+    emit(M.csv_record({ "metric", "key", "value" }))
+    for _, row in ipairs(M.data_summary_rows(res)) do
+      emit(M.csv_record({ row[1], row[2], row[3] and number_text(row[3]) }, 3))
+    end
+    return
+  elseif o.format == "ndjson" then
+    for _, row in ipairs(M.data_summary_rows(res)) do
+      emit('{"metric":' .. json_string(row[1]) .. ',"key":' .. json_string(tostring(row[2])) .. ',"value":'
+        .. (row[3] == nil and "null" or summary_number(row[3])) .. "}\n")
+    end
+    return
+  end
+  local from, to = window_of(o, res)
+  local plays = res.figures.plays
+  emit(string.format("Summary of %s, %s to %s (the /data operations): %s plays\n",
+    o.id and ("media " .. o.id) or "the account", tostring(from), tostring(to),
+    plays and number_text(plays) or "-"))
+  local frows = {}
+  for i, f in ipairs(FIGURES) do
+    frows[i] = { f[1] .. (f[2] ~= "total" and (" " .. f[2]) or ""), res.figures[f[3]] }
+  end
+  section(emit, "figure", frows, "value")
+  for _, g in ipairs(DATA_GROUPS) do
+    local list = res.breakdowns[g]
+    if list then section(emit, g, list, "plays", bars_width, plays) end
   end
 end
 

@@ -12,6 +12,7 @@ local stats = require("apivideo.cli.stats")
 local M = {}
 
 local usage_error = args.usage_error
+local unpack_ = table.unpack or unpack -- luacheck: ignore 143
 
 --- Strips the "file.lua:12: " position a raised message may start with.
 local function bare(msg)
@@ -71,9 +72,23 @@ local function progress(stream, enabled, now, interval_ms)
   return p
 end
 
-local function stderr_is_tty()
-  local r = os.execute("test -t 2")
+local function is_tty(fd)
+  local r = os.execute("test -t " .. fd)
   return r == true or r == 0
+end
+
+--- The width of the terminal: $COLUMNS, else `tput cols`, else 80.
+local function terminal_columns(getenv)
+  local n = tonumber(getenv("COLUMNS") or "")
+  if not n then
+    local p = io.popen("tput cols 2>/dev/null")
+    if p then
+      n = tonumber(p:read("*l") or "")
+      p:close()
+    end
+  end
+  if not n or n < 20 then n = 80 end
+  return math.floor(math.min(n, 400))
 end
 
 ------------------------------------------------------------------------------
@@ -111,31 +126,53 @@ local function drive_list(client, fns, tick)
   end, #fns, nil, tick)
 end
 
+M.drive_list = drive_list
+
 local ARG_OPTION = {
   period = "--period", video_id = "--video", live_stream_id = "--live-stream", session_id = "--session",
-  metadata = "--metadata", page_size = "--page-size",
+  metadata = "--metadata", page_size = "--page-size", metric = "--metric", aggregation = "--aggregation",
+  breakdown = "--breakdown", from = "--from", to = "--to", unique = "--unique", view_duration = "--view-duration",
+  interval = "--interval", sort_by = "--sort-by", sort_order = "--sort-order", filter_by = "--filter",
 }
 
---- Creates an iterator; an argument the library refuses is a usage error
--- (its message names the option rather than the library's argument).
-local function iterator(client, method, id, opts)
-  local ok, fn = pcall(client.analytics[method], client.analytics, id, opts)
-  if not ok then
-    local msg = bare(fn)
-    local arg_name, rest = msg:match("^analytics:[%w_]+: bad argument '([%w_]+)' (.*)$")
-    if arg_name and ARG_OPTION[arg_name] then msg = "bad " .. ARG_OPTION[arg_name] .. " " .. rest end
-    usage_error(msg)
-  end
-  return fn
+--- A library message about an argument, in the CLI's words: "bad argument
+-- 'filter_by.country[1]' (...)" -> "bad --filter country (...)".
+function M.usage_text(msg)
+  msg = bare(msg)
+  local arg_name, rest = msg:match("^analytics:[%w_]+: bad argument '([^']+)' (.*)$")
+  if not arg_name then return (msg:gsub("^analytics:[%w_]+: ", "")) end
+  rest = rest:gsub("'to'", "--to"):gsub("'from'", "--from")
+  local base, key = arg_name:match("^([%w_]+)%.([%w_]+)")
+  if base == "filter_by" then return "bad --filter " .. key .. " " .. rest end
+  if ARG_OPTION[arg_name] then return "bad " .. ARG_OPTION[arg_name] .. " " .. rest end
+  return "bad " .. arg_name .. " " .. rest
 end
 
+--- Calls client.analytics:method(...) (an iterator, or a one-request
+-- method outside any task); an argument the library refuses is a usage
+-- error naming the option.
+function M.call(client, method, ...)
+  local res = { pcall(client.analytics[method], client.analytics, ...) }
+  if not res[1] then usage_error(M.usage_text(res[2])) end
+  return unpack_(res, 2, 4)
+end
+
+local function iterator(client, method, id, opts)
+  return (M.call(client, method, id, opts))
+end
+M.iterator = iterator
+
 --- Walks pages of `method`, handing items to the writer; with progress.
-local function list_command(ctx, method, kind, label)
+-- argv: the method's arguments (default: { o.id, the options of o }).
+local function list_command(ctx, method, kind, label, argv)
   local client, o = ctx.client, ctx.o
-  local opts = { page_size = o.page_size }
-  if o.period then opts.period = o.period end
-  if o.metadata then opts.metadata = o.metadata end
-  local next_page = iterator(client, method, o.id, opts)
+  if not argv then
+    local opts = { page_size = o.page_size }
+    if o.period then opts.period = o.period end
+    if o.metadata then opts.metadata = o.metadata end
+    argv = { o.id, opts }
+  end
+  local next_page = M.call(client, method, unpack_(argv, 1, #argv))
   local w = output.item_writer(o.format, ctx.emit, kind)
   local p = ctx.progress
   p.phase(label, "page")
@@ -164,15 +201,19 @@ local function list_command(ctx, method, kind, label)
   w.finish()
   return 0
 end
+M.list_command = list_command
 
---- The summary: the sessions, then (unless --no-events) the events of every
+--- The sessions of o.id (a video, or a live stream when o.kind is
+-- "live-stream") in o.period, then (unless --no-events) the events of every
 -- session, up to --concurrency sessions at once. A session whose events
--- cannot be fetched is left out and named on stderr.
-local function summary_command(ctx)
+-- cannot be fetched is left out and named on stderr. Returns the figures
+-- (apivideo.cli.stats result) and the number of sessions.
+function M.collect_sessions(ctx)
   local client, o = ctx.client, ctx.o
   local opts = { period = o.period, page_size = o.page_size }
   if o.metadata then opts.metadata = o.metadata end
-  local next_page = iterator(client, "video_session_pages", o.id, opts)
+  local method = o.kind == "live-stream" and "live_stream_session_pages" or "video_session_pages"
+  local next_page = iterator(client, method, o.id, opts)
   local p = ctx.progress
   local acc = stats.new()
 
@@ -239,8 +280,13 @@ local function summary_command(ctx)
     p.clear()
     if not ok then error(err, 0) end
   end
-  local r = acc.result(not o.no_events)
-  output.write_summary(ctx.emit, o, r)
+  return acc.result(not o.no_events), n
+end
+
+--- The exit status after sessions were left out (stderr says how many):
+-- 1 with --strict, or when no session's events could be counted.
+function M.left_out_status(ctx, r, n)
+  local o = ctx.o
   local left = #r.events.left_out
   if left > 0 then
     ctx.stderr:write(string.format("%s: the events of %d of %d sessions were left out\n", args.PROG, left, n))
@@ -248,6 +294,13 @@ local function summary_command(ctx)
     if r.events.sessions_counted == 0 then return 1 end
   end
   return 0
+end
+
+--- The summary of a video's sessions in a period.
+local function summary_command(ctx)
+  local r, n = M.collect_sessions(ctx)
+  output.write_summary(ctx.emit, ctx.o, r, ctx.bars_width)
+  return M.left_out_status(ctx, r, n)
 end
 
 --- A library message about a client option, in the CLI's words.
@@ -280,14 +333,33 @@ function M.run(o, streams, emit)
   if not ok then usage_error(client_message(client)) end
   local err_stream = streams.stderr or io.stderr
   local tty = streams.tty
-  if tty == nil then tty = err_stream == io.stderr and stderr_is_tty() end
+  if tty == nil then tty = err_stream == io.stderr and is_tty(2) end
+  local getenv = streams.getenv or os.getenv
+  -- bars for the summary's breakdowns: only in a terminal, only the table format
+  local out_tty = streams.stdout_tty
+  if out_tty == nil then out_tty = (streams.stdout or io.stdout) == io.stdout and is_tty(1) end
+  local bars_width
+  if out_tty and o.format == "table" then bars_width = streams.columns or terminal_columns(getenv) end
+  local now = streams.now or os.time
+  if o.last then
+    local t = now()
+    o.from, o.to = t - o.last, t
+  elseif o.mode == "data" and not o.to then
+    o.to = now() -- what the report and the summary say is what was asked
+  end
   local ctx = {
-    client = client, o = o, emit = emit, stderr = err_stream,
+    client = client, o = o, emit = emit, stderr = err_stream, now = now, bars_width = bars_width,
     progress = progress(err_stream, tty, clock(), streams.progress_interval_ms or 200),
   }
   local done, res = pcall(function()
     local cmd = o.command
-    if cmd == "sessions" then
+    local data = require("apivideo.cli.data")
+    if cmd == "metrics" then return data.metrics(ctx)
+    elseif cmd == "buckets" then return data.buckets(ctx)
+    elseif cmd == "timeseries" then return data.timeseries(ctx)
+    elseif cmd == "report" then return require("apivideo.cli.report").run(ctx)
+    elseif cmd == "summary" and o.mode == "data" then return data.summary(ctx)
+    elseif cmd == "sessions" then
       return list_command(ctx, "video_session_pages", "session", "sessions")
     elseif cmd == "live-sessions" then
       return list_command(ctx, "live_stream_session_pages", "session", "sessions")

@@ -3,6 +3,7 @@
 -- functions and an accumulator; no I/O.
 -- @module apivideo.cli.stats
 local apivideo = require("apivideo")
+local report = require("apivideo.report")
 
 local M = {}
 
@@ -72,12 +73,17 @@ end
 -- an event and whose commit() adds its counts to the totals (a session that
 -- fails half-way is never committed: its events are not counted at all);
 -- left_out(id, reason) notes a session whose events could not be fetched.
--- result(fetched) gives the figures.
+-- result(fetched) gives the figures, and for the report: `times` (each
+-- session's loaded_at, seconds), `durations` (seconds, sorted) and
+-- `funnel` (sessions that emitted an event of each step of
+-- apivideo.report.FUNNEL_EVENTS, over the sessions whose events counted).
 function M.new()
   local acc = { sessions = 0, ids = {} }
-  local counts, durations = {}, {}
+  local counts, durations, times = {}, {}, {}
   for _, g in ipairs(M.GROUPS) do counts[g[1]] = {} end
   local events, events_total, counted, left = {}, 0, 0, {}
+  local funnel = {}
+  for _, step in ipairs(report.FUNNEL) do funnel[step[1]] = 0 end
 
   function acc.add_session(s)
     for _, g in ipairs(M.GROUPS) do
@@ -86,20 +92,26 @@ function M.new()
     end
     local d = M.duration_of(s)
     if d then durations[#durations + 1] = d end
+    local loaded = get(s, "session", "loaded_at")
+    local t = type(loaded) == "string" and apivideo.parse_time(loaded)
+    if t then times[#times + 1] = t end
     acc.sessions = acc.sessions + 1
     acc.ids[acc.sessions] = get(s, "session", "session_id") or false
   end
 
   function acc.session_events()
-    local mine, n = {}, 0
+    local mine, n, steps = {}, 0, {}
     local c = {}
     function c.add(e)
       local t = key_of(e.type)
       mine[t] = (mine[t] or 0) + 1
       n = n + 1
+      local step = report.FUNNEL_EVENTS[t]
+      if step then steps[step] = true end
     end
     function c.commit()
       for t, k in pairs(mine) do events[t] = (events[t] or 0) + k end
+      for step in pairs(steps) do funnel[step] = funnel[step] + 1 end
       events_total = events_total + n
       counted = counted + 1
     end
@@ -117,6 +129,7 @@ function M.new()
       sessions = acc.sessions, groups = {}, duration = M.duration_stats(durations),
       events = { fetched = fetched, by_type = M.ranked(events), total = events_total,
         sessions_counted = counted, left_out = left },
+      times = times, durations = durations, funnel = funnel,
     }
     for i, g in ipairs(M.GROUPS) do r.groups[i] = { g[1], M.ranked(counts[g[1]]) } end
     return r

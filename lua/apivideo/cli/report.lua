@@ -1,0 +1,173 @@
+--- The CLI's `report` command: builds the data table of apivideo.report
+-- and writes its self-contained HTML page to --out, then prints the path.
+--
+-- Two modes, as `summary`:
+--
+-- * `--video ID` or `--live-stream ID` with `--period P`: the sessions are
+--   walked, then their events (unless --no-events), with the summary's
+--   statistics (apivideo.cli.stats): sessions over time from `loaded_at`,
+--   breakdowns by country, device type, OS, browser and referrer medium,
+--   the durations, the event funnel (apivideo.report.FUNNEL_EVENTS), events
+--   by type, and the sessions whose events failed in the footer.
+-- * `--from/--to` or `--last` (optionally `--video ID`, as filterBy
+--   media_id): the /data operations: plays over time
+--   (`/data/timeseries/play` at the API's interval), the number of plays
+--   (`/data/metrics/play/count`) and plays by country, device type, OS and
+--   browser (`/data/buckets/play/...`). They have no durations, no events
+--   and no referrer medium: the report says those are not in the data.
+-- @module apivideo.cli.report
+local apivideo = require("apivideo")
+local args = require("apivideo.cli.args")
+local calendar = require("apivideo.chart.calendar")
+local output = require("apivideo.cli.output")
+local report = require("apivideo.report")
+
+local M = {}
+
+local DAY = 86400
+
+--- The UTC bounds [from, to) of a period in api.video's five forms, in
+-- seconds since the epoch (the period is already checked).
+---@param p string
+---@return number from
+---@return number to
+function M.period_bounds(p)
+  local function day(s)
+    local y, m, d = s:match("^(%d+)-(%d+)-(%d+)$")
+    return calendar.days_from_civil(tonumber(y), tonumber(m), tonumber(d))
+  end
+  local a, b = p:match("^(%d%d%d%d%-%d%d%-%d%d)/(%d%d%d%d%-%d%d%-%d%d)$")
+  if a then return day(a) * DAY, (day(b) + 1) * DAY end
+  if p:match("^%d%d%d%d%-%d%d%-%d%d$") then return day(p) * DAY, (day(p) + 1) * DAY end
+  local y, w = p:match("^(%d%d%d%d)%-W(%d%d)$")
+  if y then
+    -- ISO week 1 is the week (Monday to Sunday) holding January 4
+    local jan4 = calendar.days_from_civil(tonumber(y), 1, 4)
+    local monday = jan4 - (jan4 + 3) % 7
+    local start = monday + (tonumber(w) - 1) * 7
+    return start * DAY, (start + 7) * DAY
+  end
+  local ym, mm = p:match("^(%d%d%d%d)%-(%d%d)$")
+  if ym then
+    ym, mm = tonumber(ym), tonumber(mm)
+    local ny, nm = ym, mm + 1
+    if nm > 12 then ny, nm = ym + 1, 1 end
+    return calendar.days_from_civil(ym, mm, 1) * DAY, calendar.days_from_civil(ny, nm, 1) * DAY
+  end
+  local yy = tonumber(p)
+  return calendar.days_from_civil(yy, 1, 1) * DAY, calendar.days_from_civil(yy + 1, 1, 1) * DAY
+end
+
+--- The report's data from a summary's figures r (apivideo.cli.stats).
+function M.sessions_data(o, r, now)
+  local from, to = M.period_bounds(o.period)
+  local fetched = r.events.fetched
+  local breakdowns = {}
+  for _, g in ipairs(r.groups) do breakdowns[g[1]] = g[2] end
+  local left = {}
+  for i, l in ipairs(r.events.left_out) do
+    left[i] = { what = "events of session " .. tostring(l.session_id), reason = l.reason }
+  end
+  local filters
+  if o.metadata then filters = output.filter_pairs(o.metadata) end
+  return {
+    media = { kind = o.kind, id = o.id },
+    period = o.period, from = from, to = to, filters = filters,
+    generated_at = now, sessions = r.sessions,
+    events = fetched and r.events.total or nil,
+    metric = "sessions",
+    over_time = { times = r.times },
+    breakdowns = breakdowns,
+    durations = r.durations,
+    funnel = fetched and r.funnel or nil,
+    event_types = fetched and r.events.by_type or nil,
+    left_out = left,
+  }
+end
+
+local INTERVAL_S = { minute = 60, hour = 3600, day = DAY }
+
+--- The report's data from the /data answers res (apivideo.cli.data.collect).
+function M.window_data(o, res, now)
+  local points = {}
+  local ot = res.over_time or { points = {} }
+  local step = INTERVAL_S[ot.interval]
+  for _, item in ipairs(ot.points) do
+    local t = type(item.emitted_at) == "string" and apivideo.parse_time(item.emitted_at)
+    local v = tonumber(item.metric_value)
+    if t and v then
+      local t_end = step and t + step or nil
+      if t_end and o.to and t_end > o.to then t_end = math.max(t, o.to) end
+      points[#points + 1] = { t = t, t_end = t_end, value = v }
+    end
+  end
+  local plays = res.figures.plays or 0
+  local breakdowns = {}
+  for _, k in ipairs({ "country", "device_type", "os", "browser" }) do breakdowns[k] = res.breakdowns[k] end
+  return {
+    title = "api.video analytics report: plays",
+    media = o.id and { kind = o.kind, id = o.id } or nil,
+    from = o.from, to = o.to, generated_at = now,
+    sessions = math.floor(plays), metric = "plays",
+    over_time = { points = points, interval = ot.interval },
+    breakdowns = breakdowns,
+    left_out = {},
+  }
+end
+
+--- Opens the temporary file beside path that the report is written to
+-- (then renamed: a failed write never leaves half a report). A path that
+-- cannot be written is a usage error, before anything is sent.
+local function open_out(path)
+  local tmp = path .. ".tmp"
+  local f, err = io.open(tmp, "wb")
+  if not f then
+    args.usage_error("--out: cannot write '" .. path .. "' (" .. tostring(err):gsub("^[^:]*: ", "") .. ")")
+  end
+  return f, tmp
+end
+
+--- Writes text into f (from open_out) and renames it to path. Raises {write = message}.
+local function finish_out(f, tmp, path, text)
+  local ok, werr = f:write(text)
+  local closed, cerr = f:close()
+  local renamed, rerr = false, nil
+  if ok and closed then renamed, rerr = os.rename(tmp, path) end
+  if not renamed then
+    os.remove(tmp)
+    error({ write = "cannot write the report to " .. path .. ": " .. tostring(werr or cerr or rerr) }, 0)
+  end
+end
+
+--- Runs `report` (ctx as in apivideo.cli.run). Returns the exit status.
+function M.run(ctx)
+  local run = require("apivideo.cli.run")
+  local o = ctx.o
+  local data, status
+  if o.kind == "live-stream" and o.metadata then
+    args.usage_error("option --metadata does not apply to live streams (their sessions have no metadata filter)")
+  end
+  local f, tmp = open_out(o.out)
+  local ok, err = pcall(function()
+    if o.mode == "sessions" then
+      local r, n = run.collect_sessions(ctx)
+      data = M.sessions_data(o, r, ctx.now())
+      status = run.left_out_status(ctx, r, n)
+    else
+      local res = require("apivideo.cli.data").collect(ctx, { figures = { plays = true }, over_time = true,
+        breakdowns = { country = true, device_type = true, os = true, browser = true } })
+      data = M.window_data(o, res, ctx.now())
+      status = 0
+    end
+  end)
+  if not ok then
+    f:close()
+    os.remove(tmp)
+    error(err, 0)
+  end
+  finish_out(f, tmp, o.out, report.html(data))
+  ctx.emit(o.out .. "\n")
+  return status
+end
+
+return M

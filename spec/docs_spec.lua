@@ -134,13 +134,16 @@ describe("the API reference (LDoc) #once", function()
     end)
   end)
 
-  it("has summaries that are whole sentences (none cut after 'e.g.' or 'i.e.')", function()
+  it("has summaries that are whole sentences (none cut after 'e.g.', 'i.e.' or inside brackets)", function()
     local n = 0
     each_page(function(name, html)
       for label, cell in html:gmatch('<td class="name"[^>]*>(.-)</td>%s*<td class="summary"[^>]*>(.-)</td>') do
         n = n + 1
         local s = trim(text_of(cell))
         assert.is_nil(s:match("%f[%w]e%.g%.?$") or s:match("%f[%w]i%.e%.?$"), name .. ": summary '" .. s .. "'")
+        -- a summary cut at a ". " inside brackets leaves them open
+        local bare = s:gsub("%b()", ""):gsub("%b[]", ""):gsub("%b{}", "")
+        assert.is_nil(bare:find("[%(%[{]"), name .. ": summary cut inside brackets: '" .. s .. "'")
         -- (LDoc gives a topic, a markdown page, no summary)
         if not label:find('href="topics/', 1, true) then
           assert.is_true(s ~= "", name .. ": " .. text_of(label) .. " has an empty summary")

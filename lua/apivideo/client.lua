@@ -402,7 +402,7 @@ function Client:run_all(fns, opts)
   return true
 end
 
---- One non-blocking step of the engine (for hosts with their own loop):
+--- One non-blocking step of the client's work (for hosts with their own loop):
 -- moves data, resumes finished requests. Waits at most timeout_ms (default 0).
 -- Returns true while work is pending.
 ---@param timeout_ms? integer the longest wait, in milliseconds (default 0: do not wait)

@@ -16,20 +16,23 @@
 --     analytics:metrics_breakdown / metrics_over_time (items)
 --     analytics:metrics_breakdown_pages / metrics_over_time_pages
 --
--- A page is { data = {...}, pagination = {...}, rate_limit = {...} | nil }
+-- A page is `{ data = {...}, pagination = {...}, rate_limit = {...} | nil }`
 -- (and `context` for the metrics operations).
---
--- Every method is built from a row of `apivideo.operations`; their doc
--- comments and LuaLS annotations live in types.lua (a `---@meta` file, never
--- loaded), which `config.ld` merges into this module, and a spec checks the
--- two agree.
 --
 -- Bad arguments raise at once, naming the method and the argument: a wrong
 -- type, an empty id, a value outside its enum (listing the valid ones), a
 -- metric with an aggregation or breakdown it does not take, a `period` or a
 -- date-time that does not exist, page numbers out of range, an unknown option
 -- or filter key. Nothing is sent.
+--
+-- Periods are read by api.video, `from` and `to` go out in UTC, timestamps
+-- come back as the API wrote them: see [time zones](../topics/time.md.html).
 -- @module apivideo.analytics
+
+-- For maintainers: every method is built from a row of `apivideo.operations`;
+-- their doc comments and LuaLS annotations live in types.lua (a `---@meta`
+-- file, never loaded), which `config.ld` merges into this module, and
+-- spec/operations_spec.lua checks the two agree.
 local check = require("apivideo.check")
 local errors = require("apivideo.errors")
 local operations = require("apivideo.operations")

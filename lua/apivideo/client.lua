@@ -1,9 +1,14 @@
---- The client object: its options, and the façade over the parts that do
--- the work.
+--- The client object and its options.
 --
 -- `apivideo.new(options)` makes a `Client`; `Options` lists what it takes.
--- The client only checks its options and wires its parts together; each
--- part owns one job:
+-- A client sends the requests of its `analytics` operations
+-- (`apivideo.analytics`), retries what can be retried, honours the rate
+-- limit and keeps the bearer token fresh. `client:run_all` runs several
+-- walks at once; `client:step` serves hosts with their own event loop.
+-- @module apivideo.client
+
+-- For maintainers: the client only checks its options and wires its parts
+-- together; each part owns one job:
 --
 --   * `apivideo.waiter` — how the client waits (poll, a host's yield, nginx);
 --   * `apivideo.engine` — tasks, timers, transfers in flight;
@@ -12,7 +17,6 @@
 --   * `apivideo.ratelimit` — the rate-limit budget;
 --   * `apivideo.auth` — Basic, or bearer tokens (shared through a store);
 --   * `apivideo.pager` — walks over pages; `apivideo.analytics` — the operations.
--- @module apivideo.client
 local core = require("apivideo.core")
 local analytics = require("apivideo.analytics")
 local auth = require("apivideo.auth")
@@ -68,6 +72,15 @@ local ENVIRONMENTS = {
 ---@field action? "api-key"|"refresh" tokens: which exchange
 ---@field expires_in? number tokens: the token's lifetime in seconds
 
+--- The options of `client:run_all`.
+-- @table RunAllOptions
+---@class apivideo.RunAllOptions
+---@field limit? integer at most this many functions run at once (default: all of them)
+---@field on_error? fun(err:any, index:integer):boolean? told of a function that raised (its error, its
+--- position); true goes on with the others, anything else stops them all
+---@field tick? fun() called about every `tick_ms` while they run (progress, a heartbeat)
+---@field tick_ms? integer how often `tick` is called, in milliseconds (default 100)
+
 local OPTIONS = {
   api_key = true, environment = true, base_url = true, auth = true, timeout_ms = true,
   connect_timeout_ms = true, stall_timeout_ms = true, max_retries = true,
@@ -99,7 +112,8 @@ end
 -- `client.analytics` holds the operations (`apivideo.analytics`). Clients
 -- of one Lua state share one pool of connections, DNS answers and TLS
 -- sessions. On Lua 5.4 a client can be a to-be-closed variable
--- (`local c <close> = apivideo.new(...)`).
+-- (`local c <close> = apivideo.new(...)`). `tostring(client)` is
+-- `"apivideo.client (<base_url>, <auth mode>)"`, never the key.
 -- @type Client
 ---@class apivideo.Client
 ---@field analytics apivideo.Analytics the Analytics operations
@@ -109,6 +123,7 @@ Client.__index = Client
 Client.__name = "apivideo.client"
 
 --- `tostring(client)`: `"apivideo.client (<base_url>, <auth mode>)"`; never the key.
+-- @local
 ---@return string
 function Client:__tostring()
   return "apivideo.client (" .. self.base_url .. ", " .. self.auth.mode .. ")"
@@ -402,16 +417,7 @@ function Client:run_all(fns, opts)
   return true
 end
 
---- The options of `client:run_all`.
--- @table RunAllOptions
----@class apivideo.RunAllOptions
----@field limit? integer at most this many functions run at once (default: all of them)
----@field on_error? fun(err:any, index:integer):boolean? told of a function that raised (its error, its
---- position); true goes on with the others, anything else stops them all
----@field tick? fun() called about every `tick_ms` while they run (progress, a heartbeat)
----@field tick_ms? integer how often `tick` is called, in milliseconds (default 100)
-
---- One non-blocking step of the engine (for hosts with their own loop):
+--- One non-blocking step of the client's work (for hosts with their own loop):
 -- moves data, resumes finished requests. Waits at most timeout_ms (default 0).
 -- Returns true while work is pending.
 ---@param timeout_ms? integer the longest wait, in milliseconds (default 0: do not wait)

@@ -9,7 +9,12 @@
 -- Runtime failures come back as `nil, err` (iterators raise `err`), where
 -- `err` is an error object (`apivideo.is_error`); bad arguments raise at once.
 -- The client is `apivideo.client`, its operations `apivideo.analytics`, the
--- error object `apivideo.errors`.
+-- error object `apivideo.errors`. `apivideo.report` builds an HTML report,
+-- and `apivideo.chart` SVG charts and terminal bars, from any data.
+--
+-- Also: [the command line](../topics/cli.md.html) (`apivideo-analytics`),
+-- and [time zones](../topics/time.md.html) (how periods are read, and in
+-- which zone timestamps come and are shown).
 -- @module apivideo
 local client = require("apivideo.client")
 local core = require("apivideo.core")
@@ -18,7 +23,7 @@ local store = require("apivideo.store")
 local time = require("apivideo.time")
 
 local M = {
-  --- The library's version, e.g. `"0.1.0"` (also sent as `AV-Origin-Client: lua:0.1.0`).
+  --- The library's version as a string (`"0.1.0"`), also sent as `AV-Origin-Client: lua:0.1.0`.
   _VERSION = client.VERSION,
   --- The value JSON null takes inside arrays (null object fields become nil).
   -- It is lua-cjson's `cjson.null` (a light userdata).

@@ -29,7 +29,8 @@
 -- (apivideo.chart.stats.buckets: the shortest of 1, 5, 15 min, 1, 3, 6,
 -- 12 h, day, week, month giving at most 60 buckets), durations go into a
 -- Freedman-Diaconis histogram (apivideo.chart.stats.bins) with the median and
--- the p90 by nearest rank marked.
+-- the p90 by nearest rank marked. Every time on the page is labelled in UTC
+-- (see [time zones](../topics/time.md.html)).
 -- @module apivideo.report
 local chart = require("apivideo.chart")
 
@@ -57,9 +58,14 @@ M.FUNNEL = {
   { "end", "end" },
 }
 
---- The funnel step each event type counts for: a session counts once in
--- a step when it emitted at least one event of the step's types
--- (`funnel[report.FUNNEL_EVENTS[event.type]]`; resume counts for none).
+--- The funnel step each event type counts for, by event type.
+-- A session counts once in a step when it emitted at least one event of the
+-- step's types (`funnel[report.FUNNEL_EVENTS[event.type]]`); `resume` counts
+-- for none.
+-- @field ready "ready"
+-- @field play "play"
+-- @field pause "pause_or_seek", and so do the keys `"seek.forward"` and `"seek.backward"`
+-- @field end "end"
 -- @table FUNNEL_EVENTS
 M.FUNNEL_EVENTS = {
   ready = "ready", play = "play", pause = "pause_or_seek", ["seek.forward"] = "pause_or_seek",
@@ -108,11 +114,11 @@ M.FUNNEL_EVENTS = {
 ---@field reason? string why (an error's one-line text; errors of this library never hold a credential)
 ---@field count? integer how many items, when it is more than one
 
---- The report's data. `breakdowns` has the keys of BREAKDOWNS (country,
--- device_type, os, browser, referrer_medium), each an array of `{ label,
--- count }` pairs (or `{ label =, value = }`) in any order; a missing key
--- draws an empty chart. Labels may be anything the API sent: they are
--- cleaned and escaped.
+--- The report's data.
+-- `breakdowns` has the keys `country`, `device_type`, `os`, `browser` and
+-- `referrer_medium`, each an array of `{ label, count }` pairs (or
+-- `{ label =, value = }`) in any order; a missing key draws an empty chart.
+-- Labels may be anything the API sent: they are cleaned and escaped.
 -- @table Data
 ---@class apivideo.report.Data
 ---@field title? string the page's heading (default "api.video analytics report")
@@ -126,7 +132,7 @@ M.FUNNEL_EVENTS = {
 ---@field events? integer how many events were read (nil: events were not fetched)
 ---@field metric? string what `over_time` counts: "sessions" (default) or "plays"
 ---@field over_time? apivideo.report.OverTime sessions (or plays) over time
----@field breakdowns? table<string, table> sessions counted by dimension (see below)
+---@field breakdowns? table<string, table> sessions counted by dimension (see above)
 ---@field durations? number[] session durations in seconds (ended_at - loaded_at), one per session that has both
 ---@field funnel? apivideo.report.Funnel the event funnel
 ---@field event_types? table events counted by type: an array of `{ type, count }` pairs (or `{ label =, value = }`)
@@ -449,9 +455,8 @@ local function footer(d, notes)
       .. "all durations, p90 by nearest rank. This page has no script and loads nothing."))
 end
 
---- The report as one HTML document (a string), from `data`
--- (apivideo.report.Data, see above). Raises, naming the field, when the
--- data is not what is documented.
+--- The report as one HTML document (a string), built from `data` (a `Data` table).
+-- Raises, naming the field, when the data is not what is documented.
 ---@param data apivideo.report.Data
 ---@return string html
 function M.html(data)

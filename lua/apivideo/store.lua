@@ -8,6 +8,7 @@
 local M = {}
 
 --- A memory store: what `apivideo.memory_store()` returns.
+-- `tostring(store)` is `"apivideo.store (memory)"`.
 -- @type Store
 ---@class apivideo.MemoryStore
 local Store = {}
@@ -65,6 +66,7 @@ function Store:delete(key)
 end
 
 --- `tostring(store)`: `"apivideo.store (memory)"`.
+-- @local
 ---@return string
 function Store.__tostring()
   return "apivideo.store (memory)"

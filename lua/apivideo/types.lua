@@ -12,11 +12,21 @@
 
 -- luacheck: no unused args
 
---- The options of a list operation or a walk.
--- @table ListOptions
----@class apivideo.ListOptions
----@field period? string sessions (required): `2018-01-01`, `2018-W01`, `2018-01`, `2018`, `2018-01-01/2018-01-15`
----@field metadata? table<string,string> video sessions: only those with these metadata (`metadata[key]=value`)
+--- The options of the events of a session: which page, how many per page.
+-- The options of the session operations (`SessionOptions`) take these too.
+-- @table PageOptions
+---@class apivideo.PageOptions
+---@field current_page? integer the page to get, or to start a walk at (>= 1; default 1)
+---@field page_size? integer items per page, 1 to 100 (default: the API's, 25)
+
+--- The options of the sessions of a video or a live stream.
+-- `period` must be given; `current_page` and `page_size` as in `PageOptions`.
+-- The period is read by api.video: see [time zones](../topics/time.md.html).
+-- @table SessionOptions
+---@class apivideo.SessionOptions: apivideo.PageOptions
+---@field period string a day `2018-01-01`, an ISO week `2018-W01`, a month `2018-01`, a year
+--- `2018`, or the days `2018-01-01/2018-01-15` (both included)
+---@field metadata? table<string,string> video sessions only: those with all these metadata (`metadata[key]=value`)
 ---@field current_page? integer the page to get, or to start a walk at (>= 1; default 1)
 ---@field page_size? integer items per page, 1 to 100 (default: the API's, 25)
 
@@ -245,21 +255,21 @@ local Analytics = {}
 -- @usage local page, err = client.analytics:list_video_sessions("vi4k0jvEUuaTdRAEjQ4Prklg",
 --   { period = "2023-01", metadata = { user = "bob" }, page_size = 25 })
 ---@param video_id string the video's id
----@param opts apivideo.ListOptions `period` is required; `metadata`, `current_page`, `page_size`
+---@param opts apivideo.SessionOptions `period` is required; `metadata`, `current_page`, `page_size`
 ---@return apivideo.SessionPage? page # the page, or nil on a failure
 ---@return apivideo.Error? err # why it failed
 function Analytics:list_video_sessions(video_id, opts) end
 
 --- The sessions of a live stream: one request, one page.
 ---@param live_stream_id string the live stream's id
----@param opts apivideo.ListOptions `period` is required; `current_page`, `page_size`
+---@param opts apivideo.SessionOptions `period` is required; `current_page`, `page_size`
 ---@return apivideo.SessionPage? page # the page, or nil on a failure
 ---@return apivideo.Error? err # why it failed
 function Analytics:list_live_stream_sessions(live_stream_id, opts) end
 
 --- The events of a player session: one request, one page.
 ---@param session_id string the session's id (`session.session_id` of a session)
----@param opts? apivideo.ListOptions `current_page`, `page_size`
+---@param opts? apivideo.PageOptions `current_page`, `page_size`
 ---@return apivideo.EventPage? page # the page, or nil on a failure
 ---@return apivideo.Error? err # why it failed
 function Analytics:list_session_events(session_id, opts) end
@@ -269,7 +279,7 @@ function Analytics:list_session_events(session_id, opts) end
 --   print(s.session.session_id, s.location.country)
 -- end
 ---@param video_id string the video's id
----@param opts apivideo.ListOptions `period` is required; `metadata`, `current_page` (where to start), `page_size`
+---@param opts apivideo.SessionOptions `period` is required; `metadata`, `current_page` (where to start), `page_size`
 ---@return fun():apivideo.VideoSession? next # the next session, nil after the last
 ---@return nil
 ---@return nil
@@ -278,7 +288,7 @@ function Analytics:video_sessions(video_id, opts) end
 
 --- Walks every session of a live stream.
 ---@param live_stream_id string the live stream's id
----@param opts apivideo.ListOptions `period` is required; `current_page` (where to start), `page_size`
+---@param opts apivideo.SessionOptions `period` is required; `current_page` (where to start), `page_size`
 ---@return fun():apivideo.VideoSession? next # the next session, nil after the last
 ---@return nil
 ---@return nil
@@ -287,7 +297,7 @@ function Analytics:live_stream_sessions(live_stream_id, opts) end
 
 --- Walks every event of a player session.
 ---@param session_id string the session's id
----@param opts? apivideo.ListOptions `current_page` (where to start), `page_size`
+---@param opts? apivideo.PageOptions `current_page` (where to start), `page_size`
 ---@return fun():apivideo.Event? next # the next event, nil after the last
 ---@return nil
 ---@return nil
@@ -297,7 +307,7 @@ function Analytics:session_events(session_id, opts) end
 --- Walks the pages of a video's sessions.
 -- An empty result yields the one empty page the API returns.
 ---@param video_id string the video's id
----@param opts apivideo.ListOptions as for `video_sessions`
+---@param opts apivideo.SessionOptions as for `video_sessions`
 ---@return fun():apivideo.SessionPage? next # the next page, nil after the last
 ---@return nil
 ---@return nil
@@ -307,7 +317,7 @@ function Analytics:video_session_pages(video_id, opts) end
 --- Walks the pages of a live stream's sessions.
 -- An empty result yields the one empty page the API returns.
 ---@param live_stream_id string the live stream's id
----@param opts apivideo.ListOptions as for `live_stream_sessions`
+---@param opts apivideo.SessionOptions as for `live_stream_sessions`
 ---@return fun():apivideo.SessionPage? next # the next page, nil after the last
 ---@return nil
 ---@return nil
@@ -317,7 +327,7 @@ function Analytics:live_stream_session_pages(live_stream_id, opts) end
 --- Walks the pages of a session's events.
 -- An empty result yields the one empty page the API returns.
 ---@param session_id string the session's id
----@param opts? apivideo.ListOptions as for `session_events`
+---@param opts? apivideo.PageOptions as for `session_events`
 ---@return fun():apivideo.EventPage? next # the next page, nil after the last
 ---@return nil
 ---@return nil

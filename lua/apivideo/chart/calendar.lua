@@ -46,7 +46,7 @@ function M.civil_from_days(z)
 end
 
 --- The UTC fields of a time: year, month, day, hour, minute, second
--- (with its fraction), and the weekday (1 = Monday .. 7 = Sunday).
+-- (with its fraction), and the weekday (1 = Monday to 7 = Sunday).
 ---@param t number seconds since the epoch
 ---@return table
 function M.fields(t)

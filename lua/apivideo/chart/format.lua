@@ -52,7 +52,8 @@ end
 
 local UNITS = { { 1e12, "T" }, { 1e9, "G" }, { 1e6, "M" }, { 1e3, "k" } }
 
---- A count or an amount, short: under 10 000 as `integer` does (fractions
+--- A count or an amount, short: "1 234", "12.3k", "1.2M".
+-- Under 10 000 as `integer` does (fractions
 -- with two significant decimals at most: "1.5", "12.3"); from 10 000 on three
 -- significant digits and a suffix k (10^3), M (10^6), G (10^9), T (10^12),
 -- a trailing ".0" dropped: "12.3k", "123k", "1.2M", "10M". From 10^15 on,
@@ -138,8 +139,8 @@ end
 
 local log10 = math.log10 or function(x) return math.log(x, 10) end -- luacheck: ignore 143
 
---- The labels of a set of axis ticks that are `step` apart, all in one
--- unit: the unit (none, k, M, G, T) of the largest tick from 10 000 on, and
+--- The labels of a set of axis ticks that are `step` apart, all in one unit.
+-- The unit (none, k, M, G, T) is that of the largest tick from 10 000 on, and there are
 -- as many decimals as the step needs in that unit ({0, 0.5, 1} ->
 -- "0", "0.5", "1"; {0, 20000, 40000} -> "0", "20k", "40k"). Below 10 000
 -- the digits are grouped. Ticks from 10^15 on, or with a step under 10^-6,

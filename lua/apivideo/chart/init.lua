@@ -5,16 +5,22 @@
 --     local svg = chart.bars({ { "FR", 812 }, { "US", 301 } }, { id = "country", title = "Country" })
 --     io.write(chart.term.bars(rows, { width = 80 }))
 --
--- The modules, each usable on its own:
+-- The modules, each usable on its own, and fields of this one
+-- (`chart.plot`, `chart.term`...):
 --
--- * apivideo.chart.text: API strings made valid, visible UTF-8
--- * apivideo.chart.markup: SVG/HTML building where every string is escaped
--- * apivideo.chart.format: numbers, percentages, durations for people
--- * apivideo.chart.calendar: UTC calendar arithmetic
--- * apivideo.chart.scale: linear and time scales with readable ticks
--- * apivideo.chart.stats: quantiles, histogram bins, time buckets
--- * apivideo.chart.plot: time series, bars, histogram, funnel (SVG)
--- * apivideo.chart.term: ranked rows as Unicode bars or plain columns
+-- * [apivideo.chart.text](apivideo.chart.text.html): API strings made valid, visible UTF-8
+-- * [apivideo.chart.markup](apivideo.chart.markup.html): SVG/HTML building where every string is escaped
+-- * [apivideo.chart.format](apivideo.chart.format.html): numbers, percentages, durations for people
+-- * [apivideo.chart.calendar](apivideo.chart.calendar.html): UTC calendar arithmetic
+-- * [apivideo.chart.scale](apivideo.chart.scale.html): linear and time scales with readable ticks
+-- * [apivideo.chart.stats](apivideo.chart.stats.html): quantiles, histogram bins, time buckets
+-- * [apivideo.chart.plot](apivideo.chart.plot.html): time series, bars, histogram, funnel (SVG)
+-- * [apivideo.chart.term](apivideo.chart.term.html): ranked rows as Unicode bars or plain columns
+--
+-- Shortcuts: `chart.time_series`, `chart.bars`, `chart.histogram`,
+-- `chart.funnel` and `chart.ranked` are the functions of
+-- `apivideo.chart.plot`; `chart.escape` is `apivideo.chart.markup.escape`.
+-- Times are seconds since the epoch, and every time is shown in UTC.
 -- @module apivideo.chart
 local plot = require("apivideo.chart.plot")
 

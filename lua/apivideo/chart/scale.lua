@@ -66,7 +66,7 @@ end
 M.DURATION_STEPS = { 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
   86400, 172800, 604800 }
 
---- Duration steps for step_up: below one second the 1/2/5 rule applies.
+--- Duration steps for step_up: below one second the "1, 2 or 5 x 10^k" rule applies.
 ---@param x number
 ---@return number
 function M.duration_step(x)

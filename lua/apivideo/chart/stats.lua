@@ -138,7 +138,8 @@ M.BUCKETS = {
   { unit = "year", step = 1, name = "year" },
 }
 
---- The bucket interval for a span: the shortest of 1, 5, 15 min, 1, 3, 6,
+--- The bucket interval for a span of time.
+-- It is the shortest of 1, 5, 15 min, 1, 3, 6,
 -- 12 h, 1 day, 1 week (Monday), 1 month, 1 year that gives at most
 -- `max_buckets` (default 60) calendar-aligned buckets over [from, to).
 ---@param from number
@@ -172,8 +173,8 @@ end
 ---@field points apivideo.chart.Point[] every bucket over [from, to), the empty ones included
 ---@field outside integer times before `from` or at/after `to` (not counted)
 
---- Counts times (seconds since the epoch) per calendar bucket over
--- [from, to) (default: from the earliest to just past the latest time),
+--- Counts times (seconds since the epoch) per calendar bucket (UTC).
+-- The buckets cover [from, to) (default: from the earliest to just past the latest time),
 -- with the interval of `bucket_interval` unless `opts.interval` is given.
 ---@param times number[]
 ---@param opts table? `from`, `to`, `interval`, `max_buckets`

@@ -41,6 +41,7 @@ build = {
     ["apivideo.cli.report"] = "lua/apivideo/cli/report.lua",
     ["apivideo.cli.run"] = "lua/apivideo/cli/run.lua",
     ["apivideo.cli.stats"] = "lua/apivideo/cli/stats.lua",
+    ["apivideo.cli.walk"] = "lua/apivideo/cli/walk.lua",
     ["apivideo.chart"] = "lua/apivideo/chart/init.lua",
     ["apivideo.chart.text"] = "lua/apivideo/chart/text.lua",
     ["apivideo.chart.markup"] = "lua/apivideo/chart/markup.lua",

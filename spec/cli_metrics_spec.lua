@@ -335,7 +335,7 @@ describe("apivideo-analytics on the /data operations", function()
       usage_fails({ "metrics", "--metric", "view", "--aggregation", "count", "--view-duration", "7s" },
         "bad --view-duration (one of '3s', '5s', '10s', '30s' expected, got '7s')")
       usage_fails({ "timeseries", "--metric", "play", "--from", FROM, "--to", TO, "--interval", "minute" },
-        "bad --interval ('minute' needs a timeframe of at most 60 minutes; this one is 21600 minutes)")
+        "bad --interval ('minute' needs a timeframe of at most 60 minutes; this one is 21600 min 00 s)")
       usage_fails({ "timeseries", "--metric", "play", "--interval", "second" },
         "bad --interval (one of 'minute', 'hour', 'day' expected, got 'second')")
       usage_fails({ "timeseries", "--metric", "play", "--sort-by", "dimensionValue" },

@@ -4,13 +4,13 @@
 --
 -- Every request goes through the library (`client.analytics`), which checks
 -- every argument before sending: what it refuses becomes the CLI's usage
--- error naming the option (apivideo.cli.run.usage_text).
+-- error naming the option (apivideo.cli.walk.usage_text).
 -- @module apivideo.cli.data
 local output = require("apivideo.cli.output")
 
 local M = {}
 
-local function run_mod() return require("apivideo.cli.run") end
+local walk = require("apivideo.cli.walk")
 
 --- The library's options of a /data call, from the parsed options o
 -- (only those given; `which`: the option names the operation takes).
@@ -32,7 +32,7 @@ local OVER_TIME = { "from", "to", "filter_by", "unique", "view_duration", "inter
 --- `metrics`: one aggregated figure.
 function M.metrics(ctx)
   local o, client = ctx.o, ctx.client
-  local result, err = run_mod().call(client, "get_aggregated_metrics", o.metric, o.aggregation,
+  local result, err = walk.call(client, "get_aggregated_metrics", o.metric, o.aggregation,
     M.options(o, AGGREGATED))
   if not result then error(err, 0) end
   output.write_metric(ctx.emit, o.format, result)
@@ -42,14 +42,14 @@ end
 --- `buckets`: every page of the breakdown.
 function M.buckets(ctx)
   local o = ctx.o
-  return run_mod().list_command(ctx, "metrics_breakdown_pages", "bucket", "buckets",
+  return walk.list_command(ctx, "metrics_breakdown_pages", "bucket", "buckets",
     { o.metric, o.breakdown, M.options(o, BREAKDOWN) })
 end
 
 --- `timeseries`: every page of the series.
 function M.timeseries(ctx)
   local o = ctx.o
-  return run_mod().list_command(ctx, "metrics_over_time_pages", "point", "points",
+  return walk.list_command(ctx, "metrics_over_time_pages", "point", "points",
     { o.metric, M.options(o, OVER_TIME) })
 end
 
@@ -89,8 +89,7 @@ end
 -- Returns { figures = {key = number}, breakdowns = {key = {{label, value}...}},
 -- over_time = {points, interval} (when over_time is asked) }.
 function M.collect(ctx, want)
-  local run = run_mod()
-  local o, client = ctx.o, ctx.client
+    local o, client = ctx.o, ctx.client
   local filter = M.media_filter(o)
   local window = { from = o.from, to = o.to, filter_by = filter }
   local res = { figures = {}, breakdowns = {}, timeframe = nil }
@@ -108,7 +107,7 @@ function M.collect(ctx, want)
   for _, b in ipairs(M.SUMMARY_BREAKDOWNS) do
     if want.breakdowns[b[1]] and not (b[1] == "media_id" and filter) then
       local opts = { from = o.from, to = o.to, filter_by = filter, page_size = 100 }
-      local next_page = run.call(client, "metrics_breakdown_pages", "play", b[2], opts)
+      local next_page = walk.call(client, "metrics_breakdown_pages", "play", b[2], opts)
       tasks[#tasks + 1] = function()
         local rows = {}
         while true do
@@ -121,7 +120,7 @@ function M.collect(ctx, want)
     end
   end
   if want.over_time then
-    local next_page = run.call(client, "metrics_over_time_pages", "play",
+    local next_page = walk.call(client, "metrics_over_time_pages", "play",
       { from = o.from, to = o.to, filter_by = filter, page_size = 100 })
     tasks[#tasks + 1] = function()
       local points, interval = {}, nil
@@ -146,7 +145,7 @@ function M.collect(ctx, want)
     end
   end
   local k = 0
-  local ok, err = run.drive(client, function()
+  local ok, err = walk.drive(client, function()
     k = k + 1
     return wrapped[k]
   end, o.concurrency, nil, function() p.update(done, #tasks, done) end)

@@ -20,6 +20,7 @@ local apivideo = require("apivideo")
 local args = require("apivideo.cli.args")
 local calendar = require("apivideo.chart.calendar")
 local output = require("apivideo.cli.output")
+local walk = require("apivideo.cli.walk")
 local report = require("apivideo.report")
 
 local M = {}
@@ -141,7 +142,6 @@ end
 
 --- Runs `report` (ctx as in apivideo.cli.run). Returns the exit status.
 function M.run(ctx)
-  local run = require("apivideo.cli.run")
   local o = ctx.o
   local data, status
   if o.kind == "live-stream" and o.metadata then
@@ -150,9 +150,9 @@ function M.run(ctx)
   local f, tmp = open_out(o.out)
   local ok, err = pcall(function()
     if o.mode == "sessions" then
-      local r, n = run.collect_sessions(ctx)
+      local r, n = walk.collect_sessions(ctx)
       data = M.sessions_data(o, r, ctx.now())
-      status = run.left_out_status(ctx, r, n)
+      status = walk.left_out_status(ctx, r, n)
     else
       local res = require("apivideo.cli.data").collect(ctx, { figures = { plays = true }, over_time = true,
         breakdowns = { country = true, device_type = true, os = true, browser = true } })

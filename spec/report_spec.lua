@@ -118,6 +118,20 @@ describe("apivideo.report", function()
     assert.is_truthy(footer:find("events of session &lt;script&gt;", 1, true))
   end)
 
+  it("names plays, not sessions, when the data counts plays (the /data operations)", function()
+    local d = sample()
+    d.metric = "plays"
+    local out = report.html(d)
+    local header = out:match("<header>(.-)</header>")
+    assert.is_truthy(header:find("<dt>Plays</dt>", 1, true), header)
+    assert.is_nil(header:find("<dt>Sessions</dt>", 1, true))
+    assert.is_truthy(out:find("Plays by country", 1, true))
+    assert.is_nil(out:find("Sessions by country", 1, true))
+    assert.is_truthy(out:find("Shares are of the plays counted", 1, true))
+    -- and the sample (sessions) says sessions
+    assert.is_truthy(html:find("Sessions by country", 1, true))
+  end)
+
   it("counts what it draws", function()
     local country = html:match('<figure id="by%-country%-figure">(.-)</figure>')
     assert.are.equal(5, count(country, 'class="bar"'))

@@ -342,7 +342,7 @@ local function header(d, title)
     for i, kv in ipairs(d.filters) do f[i] = kv.key .. " = " .. kv.value end
     items[#items + 1] = { "Filters", table.concat(f, "; ") }
   end
-  items[#items + 1] = { "Sessions", count_text(d.sessions) }
+  items[#items + 1] = { d.metric == "plays" and "Plays" or "Sessions", count_text(d.sessions) }
   items[#items + 1] = { "Events", d.events and count_text(d.events) or "not fetched" }
   items[#items + 1] = { "Generated", calendar.stamp(d.generated_at) }
   local dl = {}
@@ -379,24 +379,27 @@ local function over_time_section(d, notes)
   return figure("over-time", cap, svg)
 end
 
-local function breakdown_table(rows)
+local function breakdown_table(rows, unit)
   local list = plot.ranked(rows, 50)
   local body = {}
   for i, r in ipairs(list) do
     body[i] = el("tr", nil, el("td", nil, r.label), el("td", { "class", "num" }, count_text(r.value)))
   end
   return el("details", nil, el("summary", nil, "Table"),
-    el("table", nil, el("thead", nil, el("tr", nil, el("th", nil, "value"), el("th", { "class", "num" }, "sessions"))),
+    el("table", nil, el("thead", nil, el("tr", nil, el("th", nil, "value"), el("th", { "class", "num" }, unit))),
       el("tbody", nil, body)))
 end
 
 local function breakdowns_section(d)
   local figs = {}
+  -- what the breakdowns count: sessions (walked), or plays (the /data operations)
+  local unit = d.metric == "plays" and "plays" or "sessions"
+  local Unit = unit:sub(1, 1):upper() .. unit:sub(2)
   for _, b in ipairs(M.BREAKDOWNS) do
     local rows = d.breakdowns and d.breakdowns[b[1]] or {}
-    local svg = plot.bars(rows, { id = "by-" .. b[1]:gsub("_", "-"), title = "Sessions by " .. b[2]:lower(),
-      top = d.top, total = nil, value_label = "sessions", sep = NBSP })
-    figs[#figs + 1] = figure("by-" .. b[1]:gsub("_", "-"), b[2], svg, #rows > 0 and breakdown_table(rows) or nil)
+    local svg = plot.bars(rows, { id = "by-" .. b[1]:gsub("_", "-"), title = Unit .. " by " .. b[2]:lower(),
+      top = d.top, total = nil, value_label = unit, sep = NBSP })
+    figs[#figs + 1] = figure("by-" .. b[1]:gsub("_", "-"), b[2], svg, #rows > 0 and breakdown_table(rows, unit) or nil)
   end
   return figs
 end
@@ -450,7 +453,8 @@ local function footer(d, notes)
   if not d.event_types then missing[#missing + 1] = "events by type" end
   return el("footer", nil, el("h2", nil, "Left out"), left,
     #missing > 0 and el("p", nil, "Not in the data: " .. table.concat(missing, ", ") .. ".") or nil,
-    el("p", nil, "Times are UTC. Shares are of the sessions counted. Durations: Freedman–Diaconis bins "
+    el("p", nil, "Times are UTC. Shares are of the " .. (d.metric == "plays" and "plays" or "sessions")
+      .. " counted. Durations: Freedman–Diaconis bins "
       .. "rounded to a nice width, the tail past the 95th percentile in one bin when it is long; median of "
       .. "all durations, p90 by nearest rank. This page has no script and loads nothing."))
 end

@@ -259,6 +259,17 @@ local function table_line(cols, widths, values)
   return table.concat(parts, "  ") .. "\n"
 end
 
+--- The header line and the rule under it.
+local function table_head(emit, cols, widths)
+  local head, rule = {}, {}
+  for i, c in ipairs(cols) do
+    head[i] = c[1]
+    rule[i] = string.rep("-", widths[i])
+  end
+  emit(table_line(cols, widths, head))
+  emit(table_line(cols, widths, rule))
+end
+
 --- An aligned text table, all rows at once (the summary's small tables).
 -- cols: array of {name, right = bool}; rows: arrays of strings (nil: "-").
 function M.render_table(emit, cols, rows)
@@ -274,13 +285,7 @@ function M.render_table(emit, cols, rows)
     end
     cells[r] = line
   end
-  local head, rule = {}, {}
-  for i, c in ipairs(cols) do
-    head[i] = c[1]
-    rule[i] = string.rep("-", widths[i])
-  end
-  emit(table_line(cols, widths, head))
-  emit(table_line(cols, widths, rule))
+  table_head(emit, cols, widths)
   for _, line in ipairs(cells) do emit(table_line(cols, widths, line)) end
 end
 
@@ -305,13 +310,7 @@ local function stream_table(emit, cols)
     widths = {}
     for i, c in ipairs(cols) do widths[i] = width(c[1]) end
     for _, line in ipairs(held) do grow(line) end
-    local head, rule = {}, {}
-    for i, c in ipairs(cols) do
-      head[i] = c[1]
-      rule[i] = string.rep("-", widths[i])
-    end
-    emit(table_line(cols, widths, head))
-    emit(table_line(cols, widths, rule))
+    table_head(emit, cols, widths)
     for _, line in ipairs(held) do emit(table_line(cols, widths, line)) end
     held = nil
   end

@@ -63,7 +63,7 @@ M.OPTIONS = {
   { "page-size", "N", ALL, "items per request, 1..100 (default 100)" },
   { "concurrency", "N", ALL, "requests in flight, 1..64 (default 4)" },
   { "sandbox", nil, ALL, "use https://sandbox.api.video" },
-  { "base-url", "URL", ALL, "use another API root (e.g. a local stand-in)" },
+  { "base-url", "URL", ALL, "use another API root, such as a local stand-in (default: $APIVIDEO_BASE_URL)" },
   { "api-key-file", "FILE", ALL, "read the API key from the first line of FILE (default: $APIVIDEO_API_KEY)" },
   { "auth", "MODE", ALL, "bearer (default: a token from POST /auth/api-key) or basic (the key on every request)" },
   { "ca-file", "FILE", ALL, "trust the CA certificates in FILE (PEM); verification is always on" },

@@ -114,10 +114,13 @@ end
 --- Runs the parsed command o. streams: as for apivideo.cli.main; emit: the
 -- stdout emitter. Returns the exit code or raises.
 function M.run(o, streams, emit)
-  local key = args.read_key(o, streams.getenv or os.getenv)
+  local getenv_ = streams.getenv or os.getenv
+  local key = args.read_key(o, getenv_)
   local copts = { api_key = key, concurrency = o.concurrency }
   if o.sandbox then copts.environment = "sandbox" end
-  copts.base_url = o.base_url
+  -- --base-url, else $APIVIDEO_BASE_URL (not with --sandbox, which names its own root)
+  local env_base = getenv_("APIVIDEO_BASE_URL")
+  copts.base_url = o.base_url or (not o.sandbox and env_base ~= "" and env_base or nil)
   copts.auth = o.auth
   copts.ca_file = o.ca_file
   copts.timeout_ms = o.timeout_ms

@@ -75,7 +75,8 @@ describe("README.md #once", function()
 
   it("its Lua snippets run against a client of the stand-in", function()
     local snippets = {}
-    for _, h in ipairs({ "### One call, one request, one page", "### Today's Analytics: metrics, breakdowns and time series",
+    for _, h in ipairs({ "### One call, one request, one page",
+        "### Today's Analytics: metrics, breakdowns and time series",
         "### Iterators", "### Several walks at once: `client:run_all`" }) do
       for _, b in ipairs(blocks(h, "lua")) do snippets[#snippets + 1] = { h, b } end
     end

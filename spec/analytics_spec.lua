@@ -2,72 +2,35 @@
 -- what reaches the server (period, metadata, paging, ids as one path segment),
 -- error objects of every kind, and argument checks that raise before any request.
 -- Expected values come from the stand-in's documented data scheme
--- (notes/standin-contract.md), computed here independently of the stand-in's code.
+-- (notes/standin-contract.md), computed independently of the stand-in's code (spec/support/model.lua).
 local apivideo = require("apivideo")
 local S = require("spec.support.standin")
+local clients = require("spec.support.clients")
+local raised = require("spec.support.expect").raised
+local model = require("spec.support.model")
 local socket = require("socket")
 local V = require("spec.support.compat")
 
 local srv = S.shared()
 
--- Waits until the stand-in has finished every request (cancelled transfers
--- of an earlier test may still sleep in their latency there and would
--- otherwise consume this test's faults or counters), then resets it.
-local function fresh_server()
-  srv:idle_reset()
-end
-
-local function new_client(opts)
-  local o = { api_key = "standin-key", base_url = srv.url, max_retries = 0 }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return apivideo.new(o)
-end
+local new_client = clients.builder({ base_url = srv.url, max_retries = 0 })
 
 local function last_api_entry()
-  local log = srv:log()
-  for k = #log, 1, -1 do
-    if log[k].path:find("^/analytics/") then return log[k] end
-  end
+  local api = srv:requests("^/analytics/")
+  return api[#api]
 end
 
-local function index_of(session_id)
-  return tonumber(session_id:match("_(%d%d%d%d%d%d)$"))
-end
-
--- Days since 1970-01-01 (proleptic Gregorian), for expected period counts.
-local function days(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = V.idiv(y, 400)
-  local yoe = y - era * 400
-  local doy = V.idiv(153 * ((m + 9) % 12) + 2, 5) + d - 1
-  return era * 146097 + yoe * 365 + V.idiv(yoe, 4) - V.idiv(yoe, 100) + doy - 719468
-end
-
--- Sessions of an n-session source whose loadedAt lies in [from, to) (dates as {y, m, d}):
--- loadedAt(i) = 2023-01-01 + floor((i - 1) * 365 days / n).
+-- Sessions of an n-session source whose loadedAt lies in [from, to) (dates as {y, m, d}).
 local function expected_count(n, from, to)
-  local day_ms = 86400000
-  local t0 = days(2023, 1, 1) * day_ms
-  local a, b = days(from[1], from[2], from[3]) * day_ms, days(to[1], to[2], to[3]) * day_ms
-  local count = 0
-  for i = 1, n do
-    local t = t0 + V.idiv((i - 1) * 365 * day_ms, n)
-    if t >= a and t < b then count = count + 1 end
-  end
-  return count
-end
-
-local function pcall_message(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  assert.is_string(msg)
-  return msg
+  local a = model.days(from[1], from[2], from[3]) * model.DAY_MS
+  local b = model.days(to[1], to[2], to[3]) * model.DAY_MS
+  return model.count_in(n, a, b)
 end
 
 describe("analytics pages", function()
   local c
   before_each(function()
-    fresh_server()
+    srv:idle_reset()
     c = new_client()
   end)
 
@@ -106,7 +69,7 @@ describe("analytics pages", function()
     assert.are.equal(100, #page.data)
     local seen_null_city, seen_null_url, seen_extra, seen_tag = 0, 0, 0, 0
     for k, s in ipairs(page.data) do
-      local i = index_of(s.session.session_id)
+      local i = model.index_of(s.session.session_id)
       assert.are.equal(k, i)
       assert.are.equal(string.format("psvi250_%06d", k), s.session.session_id)
       assert.matches("^2023%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ$", s.session.loaded_at)
@@ -216,7 +179,7 @@ end)
 describe("what the server receives", function()
   local c
   before_each(function()
-    fresh_server()
+    srv:idle_reset()
     c = new_client()
   end)
 
@@ -349,7 +312,7 @@ end)
 describe("errors", function()
   local c
   before_each(function()
-    fresh_server()
+    srv:idle_reset()
     c = new_client()
   end)
 
@@ -460,7 +423,7 @@ end)
 describe("bad arguments raise before any request", function()
   local c
   before_each(function()
-    fresh_server()
+    srv:idle_reset()
     c = new_client()
   end)
   after_each(function()
@@ -470,7 +433,7 @@ describe("bad arguments raise before any request", function()
   -- method(id, opts) must raise a message naming "analytics:<method>" and `arg`,
   -- positioned at the caller (not inside the library).
   local function expect(method, arg, id, opts)
-    local msg = pcall_message(function() return c.analytics[method](c.analytics, id, opts) end)
+    local msg = raised(function() return c.analytics[method](c.analytics, id, opts) end)
     local fname = "analytics:" .. method
     assert.truthy(msg:find(fname, 1, true), "no function name in: " .. msg)
     assert.truthy(msg:find("'" .. arg .. "'", 1, true), "no argument name '" .. arg .. "' in: " .. msg)

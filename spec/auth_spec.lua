@@ -6,16 +6,11 @@
 local apivideo = require("apivideo")
 local core = require("apivideo.core")
 local S = require("spec.support.standin")
+local clients = require("spec.support.clients")
 local socket = require("socket")
 
 local srv = S.shared()
-
--- Waits until the stand-in has finished every request (cancelled transfers
--- of an earlier test may still sleep in their latency there and would
--- otherwise consume this test's faults or counters), then resets it.
-local function fresh_server()
-  srv:idle_reset()
-end
+local of_type = clients.of_type
 
 -- A deterministic dump of any value (sorted keys), to search for secrets.
 local function dump(v, seen)
@@ -41,11 +36,7 @@ local function base64(s)
   return (mime.b64(s))
 end
 
-local function new_client(opts)
-  local o = { api_key = "standin-key", base_url = srv.url, max_retries = 0 }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return apivideo.new(o)
-end
+local new_client = clients.builder({ base_url = srv.url, max_retries = 0 })
 
 local received_at = setmetatable({}, { __mode = "k" }) -- event -> core.now_ms() when reported
 
@@ -70,14 +61,6 @@ local function sleep_after_first_token(events, ms)
   if left > 0 then socket.sleep(left / 1000) end
 end
 
-local function of_type(events, t)
-  local out = {}
-  for _, ev in ipairs(events) do
-    if ev.type == t then out[#out + 1] = ev end
-  end
-  return out
-end
-
 local function auth_calls(stats)
   return stats.auth_api_key + stats.auth_refresh
 end
@@ -85,7 +68,7 @@ end
 local ONE = { period = "2023", page_size = 1 }
 
 describe("bearer authentication", function()
-  before_each(fresh_server)
+  before_each(function() srv:idle_reset() end)
 
   it("exchanges the key once, on the first request, with POST /auth/api-key {apiKey}", function()
     local c = new_client()
@@ -327,7 +310,7 @@ describe("bearer authentication", function()
 end)
 
 describe("basic authentication", function()
-  before_each(fresh_server)
+  before_each(function() srv:idle_reset() end)
 
   it("sends Authorization: Basic on every request and never calls /auth/*", function()
     local c = new_client({ auth = "basic", concurrency = 3 })
@@ -367,8 +350,7 @@ end)
 describe("credentials never leak", function()
   local KEY = "sk-LuaApivideo-Distinctive-7f3a9c1e5b"
   before_each(function()
-    fresh_server()
-    srv:config({ api_key = KEY })
+    srv:idle_reset({ api_key = KEY })
   end)
 
   local function assert_clean(text, secrets)

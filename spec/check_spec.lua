@@ -1,16 +1,9 @@
 -- Unit specs of lua/apivideo/check.lua: argument checks that raise before anything is sent.
 local check = require("apivideo.check")
 local V = require("spec.support.compat")
+local raised = require("spec.support.expect").raised
 
 local FN = "analytics:list_video_sessions"
-
--- Runs fn(...) and returns the error message it raised (fails the test when it did not raise).
-local function raised(fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok, "expected an error, got a success")
-  assert.is_string(err)
-  return err
-end
 
 local function contains(s, sub)
   return s:find(sub, 1, true) ~= nil

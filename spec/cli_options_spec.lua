@@ -4,47 +4,18 @@
 -- cli.main runs in-process against the stand-in, with captured streams.
 -- Works on every Lua the suite runs under (no 5.3+ syntax).
 local S = require("spec.support.standin")
+local C = require("spec.support.cli")
 local cli = require("apivideo.cli")
+local shell = require("spec.support.shell")
 
 local srv = S.shared()
 
 local KEY = "CliOpt-SeCrEt-91c2e77a"
 
-local function buffer()
-  local b = { parts = {} }
-  function b:write(...)
-    for i = 1, select("#", ...) do self.parts[#self.parts + 1] = tostring((select(i, ...))) end
-    return self
-  end
-  function b:text() return table.concat(self.parts) end
-  return b
-end
-
 -- Runs cli.main; opts.no_base_url leaves --base-url out. The key never shows.
-local function run(args, opts)
-  opts = opts or {}
-  local argv = {}
-  for i, a in ipairs(args) do argv[i] = a end
-  if not opts.no_base_url then
-    argv[#argv + 1] = "--base-url"
-    argv[#argv + 1] = srv.url
-  end
-  local env = opts.env or { APIVIDEO_API_KEY = KEY }
-  local out, err = buffer(), buffer()
-  local code = cli.main(argv, { stdout = out, stderr = err, getenv = function(name) return env[name] end })
-  local o, e = out:text(), err:text()
-  assert.is_nil(o:find(KEY, 1, true), "the key on stdout")
-  assert.is_nil(e:find(KEY, 1, true), "the key on stderr")
-  return code, o, e
-end
+local run = C.runner({ url = srv.url, key = KEY, secrets = { KEY } })
 
-local function api_entries()
-  local out = {}
-  for _, e in ipairs(srv:log()) do
-    if e.path:find("^/analytics/") then out[#out + 1] = e end
-  end
-  return out
-end
+local function api_entries() return srv:requests("^/analytics/") end
 
 local function count_lines(s)
   local n = 0
@@ -63,13 +34,6 @@ local function usage_fails(args, message, opts)
   return err
 end
 
-local function tmpdir()
-  local p = os.tmpname()
-  os.remove(p)
-  assert(os.execute("mkdir '" .. p .. "'"))
-  return p
-end
-
 local function is_root()
   local p = io.popen("id -u")
   local uid = p:read("*l")
@@ -79,8 +43,7 @@ end
 
 describe("apivideo-analytics options", function()
   before_each(function()
-    srv:idle_reset()
-    srv:config({ api_key = KEY })
+    srv:idle_reset({ api_key = KEY })
   end)
   teardown(function() srv:reset() end)
 
@@ -110,8 +73,7 @@ describe("apivideo-analytics options", function()
   describe("--max-retries and --timeout", function()
     it("--max-retries N: a 500 is retried N times, then reported", function()
       for _, n in ipairs({ 0, 2 }) do
-        srv:idle_reset()
-        srv:config({ api_key = KEY })
+        srv:idle_reset({ api_key = KEY })
         srv:faults({ { match = "/analytics/sessions/psNoEvents", kind = "500", count = -1 } })
         local code, out, err = run({ "events", "--session", "psNoEvents", "--max-retries", tostring(n) })
         assert.are.equal(1, code)
@@ -160,7 +122,7 @@ describe("apivideo-analytics options", function()
     end)
 
     it("a missing file or a directory is a usage error saying which", function()
-      local dir = tmpdir()
+      local dir = shell.tmpdir()
       usage_fails({ "events", "--session", "psNoEvents", "--ca-file", dir .. "/nope.pem" },
         "--ca-file: the CA file '" .. dir .. "/nope.pem' does not exist")
       usage_fails({ "events", "--session", "psNoEvents", "--ca-file", dir },
@@ -214,7 +176,7 @@ describe("apivideo-analytics options", function()
 
   describe("--api-key-file", function()
     it("a directory, a missing file and an empty first line each say so", function()
-      local dir = tmpdir()
+      local dir = shell.tmpdir()
       usage_fails({ "events", "--session", "psNoEvents", "--api-key-file", dir },
         "--api-key-file: the API key file '" .. dir .. "' is a directory, not a file")
       usage_fails({ "events", "--session", "psNoEvents", "--api-key-file", dir .. "/key" },

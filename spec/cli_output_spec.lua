@@ -113,8 +113,7 @@ end)
 
 describe("apivideo-analytics sessions --format table", function()
   before_each(function()
-    srv:idle_reset()
-    srv:config({ api_key = KEY })
+    srv:idle_reset({ api_key = KEY })
   end)
   teardown(function() srv:reset() end)
 

@@ -4,10 +4,14 @@
 -- documented data (notes/standin-contract.md) and from the client's own
 -- iterators, computed here independently of the CLI's code.
 -- Works on every Lua the suite runs under (no 5.3+ syntax).
-local apivideo = require("apivideo")
+local cli = require("apivideo.cli")
 local cjson = require("cjson")
 local S = require("spec.support.standin")
-local cli = require("apivideo.cli")
+local C = require("spec.support.cli")
+local clients = require("spec.support.clients")
+local model = require("spec.support.model")
+local shell = require("spec.support.shell")
+local V = require("spec.support.compat")
 
 local srv = S.shared()
 
@@ -15,39 +19,12 @@ local srv = S.shared()
 local KEY = "Cli-SeCrEt-7f3a9c0e-dd41"
 local WRONG_KEY = "Cli-WrOnG-5b2e8a71-0c9f"
 
-local T0 = 1672531200000 -- 2023-01-01T00:00:00Z in ms
-local SPAN = 365 * 86400000
-local JAN_END = T0 + 31 * 86400000
+local T0 = model.T0 -- 2023-01-01T00:00:00Z in ms
+local JAN_END = T0 + 31 * model.DAY_MS
 
--- loadedAt of session i of n, as the contract spreads them over 2023
-local function loaded(n, i) return T0 + math.floor((i - 1) * SPAN / n) end
-
-local function count_in(n, a_ms, b_ms)
-  local c = 0
-  for i = 1, n do
-    local t = loaded(n, i)
-    if t >= a_ms and t < b_ms then c = c + 1 end
-  end
-  return c
-end
-
--- "2023-03-15T01:02:03.456Z" -> ms, independently of apivideo.parse_time
-local function iso_ms(s)
-  local y, m, d, H, M, Sec, ms = s:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)%.(%d+)Z$")
-  assert(y, "bad timestamp " .. tostring(s))
-  y, m, d = tonumber(y), tonumber(m), tonumber(d)
-  if m <= 2 then y = y - 1 end
-  local era = math.floor(y / 400)
-  local yoe = y - era * 400
-  local doy = math.floor((153 * ((m + 9) % 12) + 2) / 5) + d - 1
-  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
-  local days = era * 146097 + doe - 719468
-  return ((days * 24 + tonumber(H)) * 60 + tonumber(M)) * 60000 + tonumber(Sec) * 1000 + tonumber(ms)
-end
-
-local function index_of(session_id)
-  return tonumber(session_id:match("_(%d%d%d%d%d%d)$"))
-end
+-- loadedAt of session i of n, as the contract spreads them over 2023; timestamps
+-- read independently of apivideo.parse_time
+local loaded, count_in, iso_ms, index_of = model.loaded_ms, model.count_in, model.iso_ms, model.index_of
 
 -- display width of UTF-8 text
 local function width(s)
@@ -130,43 +107,11 @@ local function csv_records(text)
   return header, recs
 end
 
-local function buffer()
-  local b = { parts = {} }
-  function b:write(...)
-    for i = 1, select("#", ...) do self.parts[#self.parts + 1] = tostring((select(i, ...))) end
-    return self
-  end
-  function b:text() return table.concat(self.parts) end
-  return b
-end
-
 -- Runs cli.main in-process. opts: env (table), tty, interval, no_base_url.
 -- Every run checks that neither key appears in what was printed.
-local function run(args, opts)
-  opts = opts or {}
-  local argv = {}
-  for i, a in ipairs(args) do argv[i] = a end
-  if not opts.no_base_url then
-    argv[#argv + 1] = "--base-url"
-    argv[#argv + 1] = srv.url
-  end
-  local env = opts.env or { APIVIDEO_API_KEY = KEY }
-  local out, err = buffer(), buffer()
-  local code = cli.main(argv, {
-    stdout = out, stderr = err, getenv = function(name) return env[name] end,
-    tty = opts.tty, progress_interval_ms = opts.interval,
-  })
-  local o, e = out:text(), err:text()
-  for _, k in ipairs({ KEY, WRONG_KEY }) do
-    assert.is_nil(o:find(k, 1, true), "a key on stdout")
-    assert.is_nil(e:find(k, 1, true), "a key on stderr")
-  end
-  return code, o, e
-end
+local run = C.runner({ url = srv.url, key = KEY, secrets = { KEY, WRONG_KEY } })
 
-local function client()
-  return apivideo.new({ api_key = KEY, base_url = srv.url })
-end
+local client = clients.builder({ api_key = KEY, base_url = srv.url })
 
 -- Every session of a video in a period, through the client's iterator.
 local function sessions_of(id, period, live)
@@ -183,17 +128,10 @@ local function events_of(c, sid)
   return list
 end
 
-local function api_entries()
-  local out = {}
-  for _, e in ipairs(srv:log()) do
-    if e.path:find("^/analytics/") then out[#out + 1] = e end
-  end
-  return out
-end
+local function api_entries() return srv:requests("^/analytics/") end
 
 local function fresh_server()
-  srv:idle_reset()
-  srv:config({ api_key = KEY })
+  srv:idle_reset({ api_key = KEY })
 end
 
 local SESSION_HEADER = {
@@ -201,22 +139,6 @@ local SESSION_HEADER = {
   "device_model", "os_name", "os_shortname", "os_version", "client_type", "browser", "client_version",
   "referrer_url", "referrer_medium", "referrer_source", "search_term", "metadata",
 }
-
--- The checkout's root, from this file's path (S.root() reads with the 5.3+
--- "l" format, so it fails on 5.1/5.2).
-local function checkout_root()
-  local src = debug.getinfo(1, "S").source:sub(2)
-  local dir = src:match("^(.*)/spec/[^/]*$") or (src:match("^spec/") and ".") or "."
-  local p = assert(io.popen("cd '" .. dir .. "' && pwd"))
-  local abs = p:read("*l")
-  p:close()
-  return abs
-end
-
-local function lua_interpreter()
-  if jit then return "luajit" end
-  return "lua" .. _VERSION:match("%d+%.%d+")
-end
 
 describe("apivideo-analytics", function()
   before_each(fresh_server)
@@ -226,8 +148,7 @@ describe("apivideo-analytics", function()
     local jan -- the sessions of vi250 whose loaded_at is in 2023-01, from a walk of all of 2023
 
     setup(function()
-      srv:reset()
-      srv:config({ api_key = KEY })
+      srv:reset({ api_key = KEY })
       jan = {}
       for _, s in ipairs(sessions_of("vi250", "2023")) do
         if s.session.loaded_at:sub(1, 7) == "2023-01" then jan[#jan + 1] = s end
@@ -375,8 +296,7 @@ describe("apivideo-analytics", function()
     it("lists a live stream's sessions; odd sessions carry no metadata", function()
       local expected = sessions_of("li500", "2023-01", true)
       assert.are.equal(count_in(500, T0, JAN_END), #expected)
-      srv:reset()
-      srv:config({ api_key = KEY })
+      srv:reset({ api_key = KEY })
       local code, out, err = run({ "live-sessions", "--live-stream", "li500", "--period", "2023-01",
         "--format", "ndjson" })
       assert.are.equal(0, code)
@@ -409,8 +329,7 @@ describe("apivideo-analytics", function()
       local expected = events_of(c, "psManyEvents")
       c:close()
       assert.are.equal(1000, #expected)
-      srv:reset()
-      srv:config({ api_key = KEY })
+      srv:reset({ api_key = KEY })
       local code, out, err = run({ "events", "--session", "psManyEvents", "--page-size", "100", "--format", "csv" })
       assert.are.equal(0, code)
       assert.are.equal("", err)
@@ -492,8 +411,7 @@ describe("apivideo-analytics", function()
 
     local exp
     setup(function()
-      srv:reset()
-      srv:config({ api_key = KEY })
+      srv:reset({ api_key = KEY })
       exp = expected_summary("vi250", "2023-01")
     end)
 
@@ -814,26 +732,20 @@ describe("apivideo-analytics", function()
   end)
 
   describe("the script bin/apivideo-analytics", function()
-    local root = checkout_root()
-    local lua = lua_interpreter()
+    local root = S.root()
+    local lua = V.interpreter()
+    local q = shell.quote
 
-    local function sh(cmd)
-      local p = assert(io.popen(cmd .. " 2>&1; echo \"exit:$?\""))
-      local text = p:read("*a")
-      p:close()
-      local body, code = text:match("^(.*)exit:(%d+)\n$")
-      return tonumber(code), body
-    end
-
+    -- stdout with stderr merged in, and the exit status
     local function script(args, dir)
-      return sh("cd '" .. (dir or root) .. "' && env APIVIDEO_API_KEY='" .. KEY .. "' " .. lua .. " '"
-        .. root .. "/bin/apivideo-analytics' " .. args .. " --base-url '" .. srv.url .. "'")
+      return shell.run("cd " .. q(dir or root) .. " && env APIVIDEO_API_KEY=" .. q(KEY) .. " " .. lua .. " "
+        .. q(root .. "/bin/apivideo-analytics") .. " " .. args .. " --base-url " .. q(srv.url))
     end
 
     it("exit 0 and stdout (stderr merged in) holds data only", function()
       local expected = {}
       for _, s in ipairs(sessions_of("vi250", "2023-01")) do expected[#expected + 1] = s.session.session_id end
-      local code, out = script("sessions --video vi250 --period 2023-01 --format ndjson", "/")
+      local out, code = script("sessions --video vi250 --period 2023-01 --format ndjson", "/")
       assert.are.equal(0, code, out)
       local ids = {}
       for k, l in ipairs(lines(out)) do ids[k] = cjson.decode(l).session.session_id end
@@ -842,18 +754,19 @@ describe("apivideo-analytics", function()
     end)
 
     it("exit 1 with the error line, exit 2 with the usage", function()
-      local code, out = script("sessions --video viNope --period 2023-01 --format csv")
+      local out, code = script("sessions --video viNope --period 2023-01 --format csv")
       assert.are.equal(1, code)
       assert.are.equal("apivideo-analytics: HTTP 404 The requested resource was not found. (videoId) "
         .. "GET /analytics/videos/viNope\n", out)
-      code, out = script("sessions --video vi250")
+      out, code = script("sessions --video vi250")
       assert.are.equal(2, code)
       assert.is_truthy(out:match("^apivideo%-analytics: 'sessions' needs %-%-period\nUsage:"), out)
     end)
 
     it("runs through its #! line from any directory", function()
-      local code, out = sh("cd / && env APIVIDEO_API_KEY='" .. KEY .. "' '" .. root
-        .. "/bin/apivideo-analytics' events --session psNoEvents --format csv --base-url '" .. srv.url .. "'")
+      local out, code = shell.run("cd / && env APIVIDEO_API_KEY=" .. q(KEY) .. " "
+        .. q(root .. "/bin/apivideo-analytics") .. " events --session psNoEvents --format csv"
+        .. " --base-url " .. q(srv.url))
       assert.are.equal(0, code, out)
       assert.are.equal("type,emitted_at,at,from,to\r\n", out)
     end)

@@ -5,23 +5,18 @@
 -- session i of vi250 has 3 + i%8 events. Works on every Lua the suite runs under.
 local cjson = require("cjson")
 local S = require("spec.support.standin")
+local C = require("spec.support.cli")
 local cli = require("apivideo.cli")
+local model = require("spec.support.model")
 
 local srv = S.shared()
 
 local KEY = "CliSum-SeCrEt-4d0b6a13"
 
-local T0 = 1672531200000 -- 2023-01-01T00:00:00Z in ms
-local SPAN = 365 * 86400000
-local JAN_END = T0 + 31 * 86400000
-
 -- the indexes of vi250's sessions loaded in 2023-01 (the contract spreads them over 2023)
-local JAN = {}
-for i = 1, 250 do
-  if T0 + math.floor((i - 1) * SPAN / 250) < JAN_END then JAN[#JAN + 1] = i end
-end
+local JAN = model.indexes_in(250, model.T0, model.T0 + 31 * model.DAY_MS)
 
-local function events_of(i) return 3 + i % 8 end
+local events_of = model.events_of
 
 local function total_events(except)
   local t = 0
@@ -31,36 +26,21 @@ local function total_events(except)
   return t
 end
 
-local function sid(i) return string.format("psvi250_%06d", i) end
+local function sid(i) return model.session_id("vi250", i) end
 
-local function buffer()
-  local b = { parts = {} }
-  function b:write(...)
-    for i = 1, select("#", ...) do self.parts[#self.parts + 1] = tostring((select(i, ...))) end
-    return self
-  end
-  function b:text() return table.concat(self.parts) end
-  return b
-end
+local run_cli = C.runner({ url = srv.url, key = KEY })
 
+-- The summary of vi250 in 2023-01 (or argv0), with these arguments too.
 -- streams_extra: more stream fields (stdout_tty, columns, env = {NAME = value}).
 local function run(args, streams_extra, argv0)
-  local argv = argv0 or { "summary", "--video", "vi250", "--period", "2023-01" }
-  argv[#argv + 1] = "--base-url"
-  argv[#argv + 1] = srv.url
+  local argv = {}
+  for i, a in ipairs(argv0 or { "summary", "--video", "vi250", "--period", "2023-01" }) do argv[i] = a end
   for _, a in ipairs(args) do argv[#argv + 1] = a end
-  local out, err = buffer(), buffer()
-  local env = { APIVIDEO_API_KEY = KEY }
-  local streams = { stdout = out, stderr = err, getenv = function(n) return env[n] end }
+  local streams, env = {}, nil
   for k, v in pairs(streams_extra or {}) do
-    if k == "env" then
-      for name, value in pairs(v) do env[name] = value end
-    else
-      streams[k] = v
-    end
+    if k == "env" then env = v else streams[k] = v end
   end
-  local code = cli.main(argv, streams)
-  return code, out:text(), err:text()
+  return run_cli(argv, { streams = streams, more_env = env })
 end
 
 -- display width of UTF-8 text
@@ -76,18 +56,11 @@ local function lines(s)
   return out
 end
 
-local function event_requests()
-  local n = 0
-  for _, e in ipairs(srv:log()) do
-    if e.path:find("/events$") then n = n + 1 end
-  end
-  return n
-end
+local function event_requests() return #srv:requests("/events$") end
 
 describe("apivideo-analytics summary", function()
   before_each(function()
-    srv:idle_reset()
-    srv:config({ api_key = KEY })
+    srv:idle_reset({ api_key = KEY })
   end)
   teardown(function() srv:reset() end)
 
@@ -133,7 +106,7 @@ describe("apivideo-analytics summary", function()
     end)
 
     it("is refused by the other commands", function()
-      local out, err = buffer(), buffer()
+      local out, err = C.buffer(), C.buffer()
       local code = cli.main({ "sessions", "--video", "vi250", "--period", "2023", "--no-events" },
         { stdout = out, stderr = err, getenv = function() return KEY end })
       assert.are.equal(2, code)

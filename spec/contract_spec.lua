@@ -24,8 +24,9 @@ local core = require("apivideo.core")
 local cjson = require("cjson")
 local S = require("spec.support.standin")
 local V = require("spec.support.compat")
+local shell = require("spec.support.shell")
 
-local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local q = shell.quote
 
 local BASIC = os.getenv("APIVIDEO_PRISM_BASIC_URL")
 local BEARER = os.getenv("APIVIDEO_PRISM_BEARER_URL")
@@ -37,13 +38,8 @@ local function set(v) return v ~= nil and v ~= "" end
 
 local function start_prism()
   if set(BASIC) and set(BEARER) and set(BASIC_2025) and set(BEARER_2025) then return end
-  local root = S.root()
-  local p = io.popen("mktemp -d")
-  own_prism = p:read("*l")
-  p:close()
-  p = io.popen(sh_quote(root .. "/scripts/prism.sh") .. " start " .. sh_quote(own_prism) .. " 2>&1")
-  local out = p:read("*a")
-  p:close()
+  own_prism = shell.tmpdir()
+  local out = shell.run(q(S.root() .. "/scripts/prism.sh") .. " start " .. q(own_prism))
   BASIC = out:match("APIVIDEO_PRISM_BASIC_URL=(%S+)")
   BEARER = out:match("APIVIDEO_PRISM_BEARER_URL=(%S+)")
   BASIC_2025 = out:match("APIVIDEO_PRISM_2025_BASIC_URL=(%S+)")
@@ -53,8 +49,8 @@ end
 
 local function stop_prism()
   if own_prism then
-    os.execute(sh_quote(S.root() .. "/scripts/prism.sh") .. " stop " .. sh_quote(own_prism) .. " >/dev/null 2>&1")
-    os.execute("rm -rf " .. sh_quote(own_prism))
+    shell.run(q(S.root() .. "/scripts/prism.sh") .. " stop " .. q(own_prism))
+    shell.remove_tree(own_prism)
     own_prism = nil
   end
 end

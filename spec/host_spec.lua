@@ -4,19 +4,12 @@
 -- while the frames keep coming: several frames per request, none longer than 40 ms.
 local S = require("spec.support.standin")
 local V = require("spec.support.compat")
+local model = require("spec.support.model")
+local shell = require("spec.support.shell")
 
 local LATENCY_MS, FRAME_MS, MAX_FRAME_MS = 50, 16, 40
 
-local function q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function sh(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("*a")
-  local ok, _, code = p:close()
-  return out, (ok == true or ok == 0) and 0 or (code or 1)
-end
+local q, sh = shell.quote, shell.run
 
 -- FNV-1a (32 bit) over "id\n" for each id, as walk.lua computes it.
 local function fnv(ids)
@@ -25,7 +18,7 @@ end
 
 local function expected_checksum(video, n)
   local ids = {}
-  for i = 1, n do ids[i] = ("ps%s_%06d"):format(video, i) end
+  for i = 1, n do ids[i] = model.session_id(video, i) end
   return fnv(ids)
 end
 

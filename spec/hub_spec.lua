@@ -31,6 +31,8 @@ local core = require("apivideo.core")
 local hub_mod = require("apivideo.hub")
 local F = require("spec.support.fake_ngx")
 local S = require("spec.support.standin")
+local L = require("spec.support.lists")
+local model = require("spec.support.model")
 local mime = require("mime")
 local socket = require("socket")
 
@@ -64,7 +66,7 @@ local function page_of_result(r)
 end
 
 local function sid(i)
-  return ("psvi250_%06d"):format(i)
+  return model.session_id("vi250", i)
 end
 
 local function busy(ms)
@@ -72,12 +74,7 @@ local function busy(ms)
   while core.now_ms() - t0 < ms do end
 end
 
-local function sorted(list)
-  local c = {}
-  for i, v in ipairs(list) do c[i] = v end
-  table.sort(c)
-  return c
-end
+local sorted = L.sorted
 
 -- Replaces the hub's multi handle with a proxy that records which transfers
 -- each pump step (perform) handed out, in order; spy.fail = msg makes the

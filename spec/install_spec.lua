@@ -1,13 +1,9 @@
 -- The rockspec installs offline into a fresh tree, and the installed module
 -- loads from there (not from this checkout) and works against the stand-in.
 local S = require("spec.support.standin")
+local shell = require("spec.support.shell")
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("*a")
-  local ok, _, code = p:close()
-  return out, (ok == true or ok == 0) and 0 or (code or 1)
-end
+local sh = shell.run -- stdout and stderr of a command, and its exit status
 
 -- #once: LuaRocks installs into a Lua 5.4 tree whatever Lua runs the suite;
 -- `make test-all` runs this file under 5.4 only (--exclude-tags=once elsewhere).

@@ -11,23 +11,15 @@
 --   lua5.4 /usr/bin/busted spec/openresty_spec.lua
 local S = require("spec.support.standin")
 local cjson = require("cjson")
+local model = require("spec.support.model")
+local shell = require("spec.support.shell")
 
-local function q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local q, exists, read_file = shell.quote, shell.exists, shell.read_file
 
+-- cmd's stdout and stderr; true first when it exited 0
 local function run(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("*a")
-  local ok, _, code = p:close()
-  if type(ok) == "number" then code = ok; ok = code == 0 end -- Lua 5.1
-  return ok == true, out, code
-end
-
-local function exists(path)
-  local f = io.open(path, "r")
-  if f then f:close() return true end
-  return false
+  local out, code = shell.run(cmd)
+  return code == 0, out
 end
 
 local function note(fmt, ...)
@@ -68,11 +60,9 @@ local function require_prerequisites()
 end
 
 ------------------------------------------------------------------------------
--- The stand-in's documented data, computed here (never read back from it):
+-- The stand-in's documented data (spec/support/model.lua, never read back from it):
 -- session i of n: id ps<source>_<i, 6 digits>, loadedAt = 2023-01-01T00:00:00.000Z
 -- + floor((i-1) * 365 days / n), endedAt = loadedAt + (30 + 37 i mod 1771) s.
-local T0_MS, SPAN_MS = 1672531200000, 365 * 86400000
-
 local function iso(t_ms)
   local s = math.floor(t_ms / 1000)
   return os.date("!%Y-%m-%dT%H:%M:%S", s) .. (".%03dZ"):format(t_ms - s * 1000)
@@ -96,14 +86,12 @@ local function expected(source, n, count, pages)
   if not expected_cache[key] then
     local lines = {}
     for i = 1, count do
-      local loaded = T0_MS + math.floor((i - 1) * SPAN_MS / n)
-      local ended = loaded + (30 + (37 * i) % 1771) * 1000
-      lines[i] = ("ps%s_%06d %s %s"):format(source, i, iso(loaded), iso(ended))
+      lines[i] = ("%s %s %s"):format(model.session_id(source, i), iso(model.loaded_ms(n, i)), iso(model.ended_ms(n, i)))
     end
     expected_cache[key] = md5_of(table.concat(lines, "\n"))
   end
   return { count = count, pages = pages, md5 = expected_cache[key],
-    first = ("ps%s_%06d"):format(source, 1), last = ("ps%s_%06d"):format(source, count) }
+    first = model.session_id(source, 1), last = model.session_id(source, count) }
 end
 
 ------------------------------------------------------------------------------
@@ -133,14 +121,6 @@ local function fresh(workers)
   local n = start_nginx(workers or 1)
   finally(function() stop_nginx(n) end)
   return n
-end
-
-local function read_file(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
 end
 
 -- The workers of an nginx and how much CPU each burns: a worker that uses a

@@ -6,50 +6,26 @@
 -- session i of source X is "psX_" .. six-digit i, in loadedAt order.
 local apivideo = require("apivideo")
 local S = require("spec.support.standin")
+local clients = require("spec.support.clients")
+local L = require("spec.support.lists")
+local model = require("spec.support.model")
 local socket = require("socket")
 local V = require("spec.support.compat")
 
 local srv = S.shared()
 
--- Waits until the stand-in has finished every request (cancelled transfers
--- of an earlier test may still sleep in their latency there and would
--- otherwise consume this test's faults or counters), then resets it.
-local function fresh_server()
-  srv:idle_reset()
-end
-
-local function new_client(opts)
-  local o = { api_key = "standin-key", base_url = srv.url, max_retries = 0 }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return apivideo.new(o)
-end
-
-local function sid(src, i) return string.format("ps%s_%06d", src, i) end
+local new_client = clients.builder({ base_url = srv.url, max_retries = 0 })
+local sid, sorted, range = model.session_id, L.sorted, L.range
 
 -- currentPage values the server was asked for (analytics requests only), in arrival order.
 local function pages_requested()
   local out = {}
-  for _, e in ipairs(srv:log()) do
-    if e.path:find("^/analytics/") then out[#out + 1] = tonumber(e.args.currentPage) end
-  end
+  for _, e in ipairs(srv:requests("^/analytics/")) do out[#out + 1] = tonumber(e.args.currentPage) end
   return out
 end
 
-local function sorted(t)
-  local c = {}
-  for i, v in ipairs(t) do c[i] = v end
-  table.sort(c)
-  return c
-end
-
-local function range(a, b)
-  local t = {}
-  for i = a, b do t[#t + 1] = i end
-  return t
-end
-
 describe("iterators", function()
-  before_each(fresh_server)
+  before_each(function() srv:idle_reset() end)
 
   describe("an empty result", function()
     it("yields no item for video_sessions, live_stream_sessions and session_events", function()
@@ -370,7 +346,7 @@ describe("iterators", function()
       local want = {}
       for i = 1, 250 do want[i] = sid("vi250", i) end
       for _, form in ipairs(forms) do
-        fresh_server()
+        srv:idle_reset()
         srv:config({ latency_ms = 50 })
         local c = new_client({ concurrency = 4, auth = "basic", yield = coroutine.yield })
         local co = coroutine.create(function()

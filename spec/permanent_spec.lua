@@ -7,20 +7,16 @@ local apivideo = require("apivideo")
 local errors = require("apivideo.errors")
 local socket = require("socket")
 local S = require("spec.support.standin")
+local clients = require("spec.support.clients")
+local tls_files = require("spec.support.tls")
 
 local srv = S.shared()
 local KEY = "standin-key"
 
-local function recorder()
-  local events = {}
-  return events, function(e) if e.type == "retry" then events[#events + 1] = e end end
-end
+-- the retry events a client reports
+local function recorder() return clients.recorder("retry") end
 
-local function client(opts)
-  local o = { api_key = KEY, base_url = srv.url, auth = "basic", max_retries = 3 }
-  for k, v in pairs(opts) do o[k] = v end
-  return apivideo.new(o)
-end
+local client = clients.builder({ api_key = KEY, base_url = srv.url, auth = "basic", max_retries = 3 })
 
 -- libcurl's header, to check the table against the real enum.
 local function curl_header()
@@ -153,31 +149,19 @@ describe("no retry of a refused certificate or CA file", function()
   local dir, tls, port
 
   setup(function()
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p " .. dir))
     -- a private CA and a server certificate that names localhost only (no IP address)
-    local ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1"
-    local cmds = {
-      "openssl req -x509 " .. ec .. " -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=apivideo test CA'",
-      "openssl req " .. ec .. " -nodes -keyout srv.key -out srv.csr -subj '/CN=localhost'",
-      "printf 'subjectAltName=DNS:localhost\\n' > ext",
-      "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext",
-    }
-    for _, cmd in ipairs(cmds) do assert(os.execute("cd " .. dir .. " && " .. cmd .. " >/dev/null 2>&1")) end
+    dir = tls_files.make_ca({ "DNS:localhost" })
     tls = S.start({ tls_cert = dir .. "/srv.pem", tls_key = dir .. "/srv.key" })
     port = assert(tls.tls_url:match("^https://localhost:(%d+)$"), tls.tls_url)
   end)
 
   teardown(function()
     if tls then tls:stop() end
-    os.execute("rm -rf " .. dir)
+    tls_files.remove(dir)
   end)
 
   local function tls_client(base_url, opts)
-    local o = { api_key = KEY, base_url = base_url, auth = "basic", max_retries = 3, ca_file = dir .. "/ca.pem" }
-    for k, v in pairs(opts or {}) do o[k] = v end
-    return apivideo.new(o)
+    return client(clients.options({ base_url = base_url, ca_file = dir .. "/ca.pem" }, opts))
   end
 
   it("the certificate and CA are good for the name they give", function()

@@ -3,33 +3,15 @@
 local apivideo = require("apivideo")
 local core = require("apivideo.core")
 local S = require("spec.support.standin")
+local clients = require("spec.support.clients")
+local tls_files = require("spec.support.tls")
 
 local srv = S.shared()
 
-local function client(opts)
-  local o = { api_key = "standin-key", base_url = srv.url }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return apivideo.new(o)
-end
+local client = clients.builder({ base_url = srv.url })
+local recorder, of_type = clients.recorder, clients.of_type
 
-local function recorder()
-  local events = {}
-  return events, function(e) events[#events + 1] = e end
-end
-
-local function of_type(events, t)
-  local out = {}
-  for _, e in ipairs(events) do if e.type == t then out[#out + 1] = e end end
-  return out
-end
-
-local function analytics_requests()
-  local n = 0
-  for _, e in ipairs(srv:log()) do
-    if e.path:find("^/analytics/") then n = n + 1 end
-  end
-  return n
-end
+local function analytics_requests() return #srv:requests("^/analytics/") end
 
 -- the three operations, each as a call that returns page, err
 local OPS = {
@@ -341,21 +323,10 @@ describe("security", function()
   local dir
 
   setup(function()
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p " .. dir))
-    -- P-256 keys: generated in milliseconds (an RSA key takes a random 0.2-2 s)
-    local ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1"
-    local cmds = {
-      "openssl req -x509 " .. ec .. " -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=apivideo test CA'",
-      "openssl req " .. ec .. " -nodes -keyout srv.key -out srv.csr -subj '/CN=localhost'",
-      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext",
-      "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext",
-    }
-    for _, cmd in ipairs(cmds) do assert(os.execute("cd " .. dir .. " && " .. cmd .. " >/dev/null 2>&1")) end
+    dir = tls_files.make_ca({ "DNS:localhost", "IP:127.0.0.1" })
   end)
 
-  teardown(function() os.execute("rm -rf " .. dir) end)
+  teardown(function() tls_files.remove(dir) end)
 
   it("verifies TLS: a private CA works through ca_file (over HTTP/2) and fails without it", function()
     local tls = S.start({ tls_cert = dir .. "/srv.pem", tls_key = dir .. "/srv.key" })

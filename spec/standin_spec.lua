@@ -5,42 +5,18 @@ local socket = require("socket")
 local mime = require("mime")
 local cjson = require("cjson")
 local V = require("spec.support.compat")
+local model = require("spec.support.model")
 
 local KEY = "standin-key"
 local BASIC = "Basic " .. mime.b64(KEY .. ":")
 
-local T0 = 1672531200000          -- 2023-01-01T00:00:00Z in ms
-local SPAN = 365 * 86400000
-
--- loadedAt (ms) of session i of a source with n sessions, as the contract defines it
-local function loaded(n, i) return T0 + V.idiv((i - 1) * SPAN, n) end
-
-local function count_in(n, a_ms, b_ms)
-  local c = 0
-  for i = 1, n do
-    local t = loaded(n, i)
-    if t >= a_ms and t < b_ms then c = c + 1 end
-  end
-  return c
-end
+-- loadedAt (ms) of session i of a source with n sessions, as the contract defines it;
+-- "2023-03-15T01:02:03.456Z" -> ms (UTC) without os.time's local-time pitfalls
+local loaded, count_in, iso_ms = model.loaded_ms, model.count_in, model.iso_ms
 
 local function int(x)
   if type(x) == "number" then return V.tointeger(x) or x end
   return x
-end
-
-local function iso_ms(s)
-  -- "2023-03-15T01:02:03.456Z" -> ms (UTC) without os.time's local-time pitfalls
-  local y, m, d, H, M, Sec, ms = s:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)%.(%d+)Z$")
-  assert(y, "bad timestamp " .. tostring(s))
-  y, m, d = tonumber(y), tonumber(m), tonumber(d)
-  if m <= 2 then y = y - 1 end
-  local era = V.idiv(y, 400)
-  local yoe = y - era * 400
-  local doy = V.idiv(153 * ((m + 9) % 12) + 2, 5) + d - 1
-  local doe = yoe * 365 + V.idiv(yoe, 4) - V.idiv(yoe, 100) + doy
-  local days = era * 146097 + doe - 719468
-  return ((days * 24 + tonumber(H)) * 60 + tonumber(M)) * 60000 + tonumber(Sec) * 1000 + tonumber(ms)
 end
 
 ------------------------------------------------------------------------------

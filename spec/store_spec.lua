@@ -18,6 +18,7 @@ local apivideo = require("apivideo")
 local store_mod = require("apivideo.store")
 local V = require("spec.support.compat")
 local S = require("spec.support.standin")
+local clients = require("spec.support.clients")
 local core = require("apivideo.core")
 
 local real_time = os.time
@@ -259,11 +260,7 @@ describe("clients sharing one memory store (against the stand-in)", function()
 
   before_each(function() srv:idle_reset() end)
 
-  local function new_client(opts)
-    local o = { api_key = "standin-key", base_url = srv.url, max_retries = 0 }
-    for k, v in pairs(opts or {}) do o[k] = v end
-    return apivideo.new(o)
-  end
+  local new_client = clients.builder({ base_url = srv.url, max_retries = 0 })
 
   -- Internal read: the keys a memory store holds, sorted (to show that the
   -- lock is gone and that the API key names nothing).

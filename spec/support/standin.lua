@@ -1,9 +1,11 @@
 -- Test helper: starts / drives the api.video stand-in (standin/) from busted specs.
 --
 --   local S = require("spec.support.standin")
---   local srv = S.start({ latency_ms = 0, token_ttl = 3600, api_key = "k", port = nil })
---   srv.url, srv.prefix, srv:stats(), srv:reset(), srv:config{...}, srv:faults{...},
---   srv:revoke(), srv:log(), srv:stop()
+--   local srv = S.start({ latency_ms = 0, token_ttl = 3600, api_key = "k", port = nil, now = nil })
+--   srv.url, srv.prefix, srv:stats(), srv:reset(cfg), srv:idle_reset(cfg), srv:config{...},
+--   srv:faults{...}, srv:revoke(), srv:log(), srv:stop()
+--   srv:requests(pattern)      the log entries whose path matches a Lua pattern
+--                              (srv:requests("^/analytics/"): the API calls, in order)
 --   local shared = S.shared()   -- APIVIDEO_STANDIN_URL if set, else one server per process
 --
 -- Control requests use luasocket + cjson, never the project's own client.
@@ -11,12 +13,11 @@ local socket = require("socket")
 local http = require("socket.http")
 local ltn12 = require("ltn12")
 local cjson = require("cjson")
+local sh = require("spec.support.shell")
 
 local M = {}
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local shell_quote, exists = sh.quote, sh.exists
 
 local function cwd()
   local pwd = os.getenv("PWD")
@@ -25,12 +26,6 @@ local function cwd()
   local d = p:read("*l")
   p:close()
   return d
-end
-
-local function exists(path)
-  local f = io.open(path, "r")
-  if f then f:close() return true end
-  return false
 end
 
 -- Repository root: from this file's path (spec/support/standin.lua), else the
@@ -94,18 +89,35 @@ function Server:control(method, name, tbl)
 end
 
 function Server:stats() return self:control("GET", "stats") end
-function Server:reset() return self:control("POST", "reset") end
--- Waits (up to max_s, default 2) for requests of earlier tests to finish
--- (cancelled ones may still sleep in the server's latency), then resets.
-function Server:idle_reset(max_s)
-  local deadline = socket.gettime() + (max_s or 2)
+-- Back to the start flags (counters, log, faults, tokens, config), then the
+-- config t when given (srv:reset({ api_key = KEY }): a spec's own key).
+function Server:reset(t)
+  local r = self:control("POST", "reset")
+  if t ~= nil then r = self:config(t) end
+  return r
+end
+-- Waits (up to 2 s) for requests of earlier tests to finish (cancelled
+-- transfers may still sleep in the server's latency and would otherwise
+-- consume this test's faults or counters), then resets, with config t.
+-- (A number t is the older form: the wait in seconds, no config.)
+function Server:idle_reset(t)
+  local max_s = 2
+  if type(t) == "number" then max_s, t = t, nil end
+  local deadline = socket.gettime() + max_s
   while self:stats().in_flight > 0 and socket.gettime() < deadline do socket.sleep(0.01) end
-  return self:reset()
+  return self:reset(t)
 end
 function Server:config(t) return self:control("POST", "config", t) end
 function Server:faults(list) return self:control("POST", "faults", { faults = list or {} }) end
 function Server:revoke() return self:control("POST", "revoke") end
 function Server:log() return self:control("GET", "log") end
+function Server:requests(pattern)
+  local out = {}
+  for _, e in ipairs(self:log()) do
+    if e.path:find(pattern) then out[#out + 1] = e end
+  end
+  return out
+end
 
 -- Stops a server started here (no-op for an external APIVIDEO_STANDIN_URL one).
 function Server:stop()
@@ -115,7 +127,8 @@ function Server:stop()
 end
 
 -- Starts a new stand-in.  opts: latency_ms, token_ttl, api_key, port, prefix,
--- tls_cert + tls_key (then .tls_url is its HTTPS + HTTP/2 address).
+-- now (the /data/* clock), tls_cert + tls_key (then .tls_url is its HTTPS +
+-- HTTP/2 address).
 function M.start(opts)
   opts = opts or {}
   local cmd = { shell_quote(M.root() .. "/standin/start") }
@@ -125,6 +138,7 @@ function M.start(opts)
   flag("--api-key", opts.api_key)
   flag("--port", opts.port)
   flag("--prefix", opts.prefix)
+  flag("--now", opts.now)
   flag("--tls-cert", opts.tls_cert)
   flag("--tls-key", opts.tls_key)
   local p = io.popen(table.concat(cmd, " ") .. " 2>&1")

@@ -9,7 +9,7 @@
 local apivideo = require("apivideo")
 local cjson = require("cjson")
 local S = require("spec.support.standin")
-local cli = require("apivideo.cli")
+local C = require("spec.support.cli")
 
 local srv = S.shared()
 
@@ -19,39 +19,14 @@ local NOW = 1704067200 -- 2024-01-01T00:00:00Z, the stand-in's clock
 local FROM, TO = "2023-12-05", "2023-12-20"
 local FROM_ATOM, TO_ATOM = "2023-12-05T00:00:00+00:00", "2023-12-20T00:00:00+00:00"
 
-local function buffer()
-  local b = { parts = {} }
-  function b:write(...)
-    for i = 1, select("#", ...) do self.parts[#self.parts + 1] = tostring((select(i, ...))) end
-    return self
-  end
-  function b:text() return table.concat(self.parts) end
-  return b
-end
+local run_cli = C.runner({ url = srv.url, key = KEY, secrets = { KEY } })
 
 -- Runs cli.main with --base-url; streams_extra: more stream fields (now, ...).
 local function run(args, streams_extra)
-  local argv = {}
-  for i, a in ipairs(args) do argv[i] = a end
-  argv[#argv + 1] = "--base-url"
-  argv[#argv + 1] = srv.url
-  local out, err = buffer(), buffer()
-  local streams = { stdout = out, stderr = err, getenv = function(n) return n == "APIVIDEO_API_KEY" and KEY or nil end }
-  for k, v in pairs(streams_extra or {}) do streams[k] = v end
-  local code = cli.main(argv, streams)
-  local o, e = out:text(), err:text()
-  assert.is_nil(o:find(KEY, 1, true), "the key on stdout")
-  assert.is_nil(e:find(KEY, 1, true), "the key on stderr")
-  return code, o, e
+  return run_cli(args, { streams = streams_extra })
 end
 
-local function data_entries()
-  local out = {}
-  for _, e in ipairs(srv:log()) do
-    if e.path:find("^/data/") then out[#out + 1] = e end
-  end
-  return out
-end
+local function data_entries() return srv:requests("^/data/") end
 
 local function lines(s)
   local out = {}

@@ -7,7 +7,8 @@
 -- under (no 5.3+ syntax).
 local apivideo = require("apivideo")
 local S = require("spec.support.standin")
-local cli = require("apivideo.cli")
+local C = require("spec.support.cli")
+local shell = require("spec.support.shell")
 local report = require("apivideo.report")
 
 local srv = S.shared()
@@ -19,22 +20,7 @@ local FROM, TO = "2023-12-05", "2023-12-20"
 local FROM_ATOM, TO_ATOM = "2023-12-05T00:00:00+00:00", "2023-12-20T00:00:00+00:00"
 local FROM_S, TO_S = 1701734400, 1703030400
 
-local function buffer()
-  local b = { parts = {} }
-  function b:write(...)
-    for i = 1, select("#", ...) do self.parts[#self.parts + 1] = tostring((select(i, ...))) end
-    return self
-  end
-  function b:text() return table.concat(self.parts) end
-  return b
-end
-
-local function tmpdir()
-  local p = os.tmpname()
-  os.remove(p)
-  assert(os.execute("mkdir '" .. p .. "'"))
-  return p
-end
+local tmpdir = shell.tmpdir
 
 local function read(path)
   local f = io.open(path, "rb")
@@ -48,30 +34,15 @@ local dir
 local captured, rendered
 local original_html = report.html
 
+local run_cli = C.runner({ url = srv.url, key = KEY, secrets = { KEY } })
+
 -- Runs cli.main; returns code, stdout, stderr.
 local function run(args, streams_extra)
-  local argv = {}
-  for i, a in ipairs(args) do argv[i] = a end
-  argv[#argv + 1] = "--base-url"
-  argv[#argv + 1] = srv.url
-  local out, err = buffer(), buffer()
-  local streams = { stdout = out, stderr = err, getenv = function(n) return n == "APIVIDEO_API_KEY" and KEY or nil end }
-  for k, v in pairs(streams_extra or {}) do streams[k] = v end
   captured, rendered = nil, nil
-  local code = cli.main(argv, streams)
-  local o, e = out:text(), err:text()
-  assert.is_nil(o:find(KEY, 1, true), "the key on stdout")
-  assert.is_nil(e:find(KEY, 1, true), "the key on stderr")
-  return code, o, e
+  return run_cli(args, { streams = streams_extra })
 end
 
-local function entries(prefix)
-  local out = {}
-  for _, e in ipairs(srv:log()) do
-    if e.path:sub(1, #prefix) == prefix then out[#out + 1] = e end
-  end
-  return out
-end
+local function entries(prefix) return srv:requests("^" .. prefix:gsub("%p", "%%%0")) end
 
 local function fresh()
   srv:idle_reset()

@@ -1,11 +1,12 @@
 -- examples/*.lua run as written against the stand-in (and without a key or a
 -- stand-in they refuse to run rather than send the stand-in's key anywhere).
 local S = require("spec.support.standin")
+local shell = require("spec.support.shell")
 
 local srv = S.shared()
 local ROOT = S.root()
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local q = shell.quote
 
 local LUA = arg and arg[-1] or "lua5.4"
 
@@ -13,13 +14,7 @@ local LUA = arg and arg[-1] or "lua5.4"
 local function run(example, env)
   local vars = { "env -u APIVIDEO_API_KEY -u APIVIDEO_BASE_URL -u APIVIDEO_STANDIN_URL" }
   for k, v in pairs(env) do vars[#vars + 1] = k .. "=" .. q(v) end
-  local cmd = table.concat(vars, " ") .. " " .. q(LUA) .. " " .. q(ROOT .. "/examples/" .. example) .. " 2>&1"
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  local ok, _, code = p:close()
-  if type(ok) == "number" then code = ok end -- Lua 5.1: close returns the status
-  if ok == true then code = 0 end
-  return out, code
+  return shell.run(table.concat(vars, " ") .. " " .. q(LUA) .. " " .. q(ROOT .. "/examples/" .. example))
 end
 
 local function examples()

@@ -2,20 +2,14 @@
 -- against the stand-in, and the Lua snippets of its usage sections against
 -- a client of the stand-in.
 local S = require("spec.support.standin")
+local shell = require("spec.support.shell")
 
 local srv = S.shared()
 local ROOT = S.root()
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local q = shell.quote
 
-local function read(path)
-  local f = assert(io.open(ROOT .. "/" .. path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local README = read("README.md")
+local README = assert(shell.read_file(ROOT .. "/README.md"))
 
 -- The fenced blocks of `lang` in the section starting at `heading`.
 local function blocks(heading, lang)
@@ -30,14 +24,7 @@ end
 
 local LUA = arg and arg[-1] or "lua5.4"
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("*a")
-  local ok, _, code = p:close()
-  if type(ok) == "number" then code = ok end
-  if ok == true then code = 0 end
-  return out, code
-end
+local sh = shell.run
 
 describe("README.md #once", function()
   before_each(function() srv:idle_reset() end)
@@ -50,9 +37,7 @@ describe("README.md #once", function()
       end
     end
     assert.is_true(#lines >= 8, #lines .. " command lines found")
-    local dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p " .. q(dir)))
+    local dir = shell.tmpdir()
     local bin = q(LUA) .. " " .. q(ROOT .. "/bin/apivideo-analytics")
     for _, line in ipairs(lines) do
       local before = srv:stats().api_requests
@@ -65,12 +50,10 @@ describe("README.md #once", function()
       assert.is_true(#out > 0, line .. " printed nothing")
       assert.is_true(srv:stats().api_requests > before, line .. " sent no request")
     end
-    local f = io.open(dir .. "/report.html", "rb")
-    assert.is_truthy(f, "the report line wrote no report.html")
-    local html = f:read("*a")
-    f:close()
+    local html = shell.read_file(dir .. "/report.html")
+    assert.is_string(html, "the report line wrote no report.html")
     assert.is_truthy(html:find("<svg", 1, true))
-    os.execute("rm -rf " .. q(dir))
+    shell.remove_tree(dir)
   end)
 
   it("its Lua snippets run against a client of the stand-in", function()

@@ -10,11 +10,11 @@
 -- * the same user loop: every item's session id is checked against its position.
 -- The bodies (bench/cpu.lua fetch) are concatenated into one file first and each is read from it
 -- just before it is decoded (they are not all kept in the heap: 5.5 MB of strings would make every
--- collection rarer). The reads (page cache; on 5.4 about 40 µs for 55 KiB: a boxed buffer, a copy
--- into the string) run with the collector stopped, so the string's allocation neither triggers a
--- collector step nor adds to its debt (restarting drops what little debt was pending, less than a
--- step); they are timed one by one with os.clock and taken out of cpu_s (reported as read_s): a
--- walk gets its bodies from libcurl instead, and that is the client's cost.
+-- collection rarer). Like any cjson.decode user's body, that string is allocated in the Lua heap and
+-- feeds the collector; the read itself (page cache, a copy; on 5.4 about 40 µs for 55 KiB) is not
+-- decoding: its cost is measured before the walk (every body read once, collector stopped) and
+-- that much per page is taken out of cpu_s (reported as read_s). Reads after a pause can be
+-- slower than that, which leaves a little of their cost in the yardstick.
 -- With "live", a full collection after each page measures the live heap (live_kib), as walk_lua.lua
 -- does; the times of such a run mean nothing.
 -- Prints RESULT lines (tag "walk"): ms, items, cpu_s (os.clock over the walk minus read_s), read_s,
@@ -79,20 +79,22 @@ one = nil -- luacheck: ignore 311
 local hold = fixed_hold or math.max(1, math.floor(extra_kib / page_kib + 0.5))
 local held = {} -- luacheck: ignore 241 (kept only to stay alive)
 
+-- what reading the bodies costs, without decoding them (the collector stopped: no steps inside)
+local clock = os.clock
+collectgarbage("collect")
+collectgarbage("stop")
+local r0 = clock()
+for i = 1, pages do body(i) end
+local read_s = clock() - r0
+collectgarbage("restart")
+
 collectgarbage("collect")
 local base_kib = collectgarbage("count")
 local n, page = 0, 0
-local read_s, live_sum = 0, 0
-local clock = os.clock
+local live_sum = 0
 local function one_page()
   page = page + 1
-  -- the read neither pays for nor adds to the collector's debt: stopped around it, the collector
-  -- charges the 55 KiB string to nobody (a walk gets its body from libcurl, outside the Lua heap)
-  collectgarbage("stop")
-  local r0 = clock()
   local s = body(page)
-  read_s = read_s + (clock() - r0)
-  collectgarbage("restart")
   local v = cjson_decode(s)
   s = nil -- luacheck: ignore 311
   held[(page - 1) % hold + 1] = v

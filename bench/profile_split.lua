@@ -2,11 +2,12 @@
 -- the parts of a page's cost; used by bench/profile.sh.
 --   perf script -F time,period,ip,sym,dso | lua5.4 bench/profile_split.lua TAG T0_MS T1_MS PAGES CORE_SO
 -- Only samples between T0_MS and T1_MS (the walk itself, as walk_lua.lua / decode_walk.lua print
--- them) count. Each sample's call chain is read from the leaf towards main; the first frame that
--- belongs to a part decides (so the collector running inside cjson's table building is "gc", a
--- syscall made by libcurl is "kernel"):
---   read      (checked first, over the whole chain) io.read of a body: decode_walk.lua only, taken
---             out of its cpu_s as well
+-- them) count. Each sample's call chain is read from the leaf towards main. A collector frame, or
+-- else an io.read frame, anywhere in it decides first, whichever is nearer the leaf (so the collector
+-- running inside cjson's table building or inside a read is "gc", and so is a page fault it takes);
+-- otherwise the first frame that belongs to a part decides (a syscall made by libcurl is "kernel"):
+--   read      io.read of a body outside any collector step: decode_walk.lua only, whose cpu_s leaves
+--             out about as much (it measures its reads beforehand)
 --   kernel    [kernel.kallsyms]: syscalls (poll, recv, send, sleep), page faults
 --   gc        the Lua collector: lgc.c of Lua 5.4 (luaC_step, singlestep, propagatemark, sweep*,
 --             atomic, youngcollection, ...), lj_gc.c of LuaJIT (gc_*, lj_gc_*); allocation is not
@@ -72,7 +73,9 @@ local function flush()
   if cur_t and cur_t >= t0 and cur_t <= t1 then
     local part
     for i = 1, #frames do
-      if READ[frames[i][1]] then part = "read" break end
+      local sym = frames[i][1]
+      if frame_part(sym, "") == "gc" then part = "gc" break end
+      if READ[sym] then part = "read" break end
     end
     if not part then
       for i = 1, #frames do

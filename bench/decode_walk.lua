@@ -4,9 +4,10 @@
 -- * the same pauses: page 1 alone, then rounds of C pages, with LATENCY_MS of sleep before every
 --   round (a walk waits that long for each round trip), so caches and the CPU are as cold as in a walk;
 -- * the same live heap: apivideo is loaded and a client built as in bench/walk_lua.lua, and the last
---   K decoded pages stay referenced, K = EXTRA_KIB (the live heap the real walk holds above its base
---   when a page is handed over, measured by walk_lua.lua ... live) ÷ one decoded page, at least 1
---   (or K = N when given as kN: bench/run.sh computes K once and uses it for every run);
+--   K decoded pages stay referenced while the next one is decoded, K = EXTRA_KIB (the live heap the
+--   real walk holds above its base just before it decodes a body, measured by walk_lua.lua ... live)
+--   ÷ one decoded page, rounded (0 when the walk lets go of every page before decoding the next);
+--   or K = N when given as kN (bench/run.sh computes K once and uses it for every run);
 -- * the same user loop: every item's session id is checked against its position.
 -- The bodies (bench/cpu.lua fetch) are concatenated into one file first and each is read from it
 -- just before it is decoded (they are not all kept in the heap: 5.5 MB of strings would make every
@@ -15,8 +16,8 @@
 -- decoding: its cost is measured before the walk (every body read once, collector stopped) and
 -- that much per page is taken out of cpu_s (reported as read_s). Reads after a pause can be
 -- slower than that, which leaves a little of their cost in the yardstick.
--- With "live", a full collection after each page measures the live heap (live_kib), as walk_lua.lua
--- does; the times of such a run mean nothing.
+-- With "live", a full collection just before each page is read and decoded measures the live heap
+-- then (live_kib), as walk_lua.lua's decode_live_kib does; the times of such a run mean nothing.
 -- Prints RESULT lines (tag "walk"): ms, items, cpu_s (os.clock over the walk minus read_s), read_s,
 -- t0_ms, t1_ms,
 -- hold (K), page_kib, base_kib, live_kib. Runs under Lua 5.1-5.4 and LuaJIT.
@@ -76,7 +77,7 @@ collectgarbage("collect")
 local page_kib = collectgarbage("count") - before
 if #one.data ~= 100 then B.fail("page 2 of " .. dir .. " has " .. #one.data .. " items, expected 100") end
 one = nil -- luacheck: ignore 311
-local hold = fixed_hold or math.max(1, math.floor(extra_kib / page_kib + 0.5))
+local hold = fixed_hold or math.max(0, math.floor(extra_kib / page_kib + 0.5))
 local held = {} -- luacheck: ignore 241 (kept only to stay alive)
 
 -- what reading the bodies costs, without decoding them (the collector stopped: no steps inside)
@@ -94,14 +95,14 @@ local n, page = 0, 0
 local live_sum = 0
 local function one_page()
   page = page + 1
-  local s = body(page)
-  local v = cjson_decode(s)
-  s = nil -- luacheck: ignore 311
-  held[(page - 1) % hold + 1] = v
   if live then
     collectgarbage("collect")
     live_sum = live_sum + collectgarbage("count")
   end
+  local s = body(page)
+  local v = cjson_decode(s)
+  s = nil -- luacheck: ignore 311
+  if hold > 0 then held[(page - 1) % hold + 1] = v end
   local data = v.data
   for i = 1, #data do
     n = n + 1

@@ -12,7 +12,8 @@
 #   PROFILE_REPS        walks per configuration, their figures averaged (default 3; BENCH_QUICK=1: 1)
 #   PROFILE_HZ          sampling frequency (default 2000)
 #   BENCH_LATENCY_MS    the stand-in's latency when this script starts it (default 20)
-#   BENCH_EXTRA_KIB_<interp>_C<c>   (interp 54 or jit) the live heap a walk holds above its base (KiB), or kN (N pages), for
+#   BENCH_EXTRA_KIB_<interp>_C<c>   (interp 54 or jit) the live heap a walk holds above its base when it
+#                       decodes a body (KiB), or kN (N pages), for
 #                       the yardstick; measured here with walk_lua.lua ... live when unset
 # Uses the stand-in named by APIVIDEO_STANDIN_URL / APIVIDEO_STANDIN_PREFIX, or starts its own.
 # When perf cannot sample here (perf stat -e cpu-clock fails), says so and prints "profile.skipped 1".
@@ -77,7 +78,7 @@ for interp in 54 jit; do
     extra=${!var:-}
     if [ -z "$extra" ]; then
       extra=$("$lua" bench/walk_lua.lua vi10k 10000 "$c" default live | awk '
-        /walk.base_kib/ { b = $3 } /walk.live_kib/ { l = $3 } END { printf "%.1f", l - b }') \
+        /walk.base_kib/ { b = $3 } /walk.decode_live_kib/ { l = $3 } END { printf "%.1f", l - b }') \
         || die "live heap walk ($interp, c=$c)"
     fi
     for kind in walk decode; do

@@ -123,7 +123,7 @@ live() { # INTERP_TAG LUA CONCURRENCY
   local tag=$1 lua=$2 c=$3 res extra
   res=$("$lua" bench/walk_lua.lua vi10k 10000 "$c" default live) || die "live heap walk ($tag c=$c)"
   sed -n "s/^RESULT walk\./RESULT live_${tag}_c$c./p" <<< "$res" >> "$RESULTS"
-  extra=$(awk '/walk.base_kib/ { b = $3 } /walk.live_kib/ { l = $3 } END { printf "%.1f", l - b }' <<< "$res")
+  extra=$(awk '/walk.base_kib/ { b = $3 } /walk.decode_live_kib/ { l = $3 } END { printf "%.1f", l - b }' <<< "$res")
   res=$("$lua" bench/decode_walk.lua "$OUT/bodies" "$c" "$L" "$extra" live) || die "live heap yardstick ($tag c=$c)"
   sed -n "s/^RESULT walk\./RESULT livedec_${tag}_c$c./p" <<< "$res" >> "$RESULTS"
   # K pages held, fixed from here on (one decoded page's size moves a little from process to process)

@@ -6,8 +6,8 @@
 # under `perf record -e cpu-clock --call-graph dwarf` on a statically linked copy of the same
 # interpreter that keeps its symbols (bench/lua-prof.c); bench/profile_split.lua splits the samples
 # taken during the walk into decode, shaping, GC, zlib, libcurl, kernel, glue and the Lua layer.
-# Then one bulk walk (100 000 sessions, c=8) per Lua 5.4 collector mode (incremental, generational,
-# pause400), for the collector's own cost in each.
+# Then bulk walks (100 000 sessions, c=8) under each Lua 5.4 collector mode (incremental,
+# generational, pause400; PROFILE_REPS rounds, modes interleaved), for the collector's own cost.
 # Environment:
 #   PROFILE_REPS        walks per configuration, their figures averaged (default 3; BENCH_QUICK=1: 1)
 #   PROFILE_HZ          sampling frequency (default 2000)
@@ -101,9 +101,11 @@ for interp in 54 jit; do
   done
 done
 # the Lua 5.4 collector modes in a bulk walk (100 000 sessions, c=8): what the collector itself costs
-for mode in incremental generational pause400; do
+# (modes interleaved, PROFILE_REPS rounds: the machine's load moves the collector's cost most)
+for rep in $(seq 1 "$REPS"); do
+ for mode in incremental generational pause400; do
   tag=prof_gc_$mode
-  say "$tag: 1 walk of 100 000 sessions under perf"
+  say "$tag: walk $rep/$REPS of 100 000 sessions under perf"
   res=$(perf record -q -F "$HZ" -e cpu-clock -k CLOCK_MONOTONIC --call-graph dwarf,16384 \
         -o "$OUT/perf.data" -- build/prof/lua5.4 bench/walk_lua.lua vi100k 100000 8 "$mode" 2>"$OUT/perf.log") \
     || { cat "$OUT/perf.log" >&2; die "$tag"; }
@@ -112,6 +114,7 @@ for mode in incremental generational pause400; do
     | lua5.4 bench/profile_split.lua "$tag" "$t0" "$t1" 1000 build/lua5.4/apivideo/core.so | emit \
     || die "$tag: splitting the samples"
   lua5.4 -e "print(('RESULT $tag.cpu_us %.1f'):format($cpu * 1e3))" | emit
+ done
 done
 rm -f "$OUT/perf.data" "$OUT/perf.data.old"
 if [ -z "$TARGET" ]; then

@@ -290,10 +290,14 @@ elseif profiled then
             us(b)), string.format("%+.0f µs", a - b), "", "info")
         end
       end
-      local walk_bench = cpu_page and cpu_page[interp .. c] and cpu_page[interp .. c].client
+      local bench = cpu_page and cpu_page[interp .. c]
       row("7", "  agreement: perf total ÷ the same run's os.clock; ÷ the benchmark's median (packaged interpreter)",
-        x(pw.total / pw.cpu), "", walk_bench and ("bench " .. us(walk_bench)) or "",
-        walk_bench and x(pw.total / walk_bench) or "", "", "info")
+        x(pw.total / pw.cpu), "", bench and ("bench " .. us(bench.client)) or "",
+        bench and x(pw.total / bench.client) or "", "", "info")
+      if bench then
+        row("7", "  agreement: client ÷ yardstick under perf, and in the benchmark (row 4)",
+          x(pw.total / (pd.total - pd.read)), "", "benchmark", x(bench.ratio), "", "info")
+      end
     end
   end
 else
@@ -305,14 +309,15 @@ local gcp = {}
 for _, m in ipairs({ "incremental", "generational", "pause400" }) do
   local tag = "prof_gc_" .. m
   if has(tag .. ".total_us") then
-    gcp[m] = { gc = B.median(vals[tag .. ".gc_us"]), total = B.median(vals[tag .. ".total_us"]) }
+    gcp[m] = { gc = avg(tag .. ".gc_us"), total = avg(tag .. ".total_us"), n = #vals[tag .. ".total_us"] }
     if not gc_perf_best or gcp[m].total < gcp[gc_perf_best].total then gc_perf_best = m end
   end
 end
 if gcp.incremental then
   for _, m in ipairs({ "incremental", "generational", "pause400" }) do
     local f = gcp[m]
-    row("7", ("collector %s under perf (100 000 sessions c=8, 1 walk): collector / whole walk, CPU per page"):format(m),
+    row("7", ("collector %s under perf (100 000 sessions c=8, %d walk(s)): collector / whole walk, CPU per page")
+      :format(m, f.n),
       ("%s / %s"):format(us(f.gc), us(f.total)), "", "incremental under perf",
       ("%s / %s"):format(x(f.gc / gcp.incremental.gc), x(f.total / gcp.incremental.total)), "", "info")
   end
@@ -419,7 +424,7 @@ do
     end
     local low = "incremental"
     for _, m in ipairs(modes) do if gcp[m[1]].gc < gcp[low].gc then low = m[1] end end
-    print(("The collector's own CPU per page under perf (one walk each): %s; lowest: %s."):format(
+    print(("The collector's own CPU per page under perf (mean of the profiled walks): %s; lowest: %s."):format(
       table.concat(p, "; "), low))
     if low == gc_best and low ~= "incremental" and gcp[low].gc <= 0.9 * gcp.incremental.gc then
       print(("Recommendation for bulk walks: %s (both measures agree; peak RSS %s against %s)."):format(low,

@@ -9,6 +9,7 @@
 #   make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make soak            20 000 requests with 5 % faults; memory and fds must stay flat
 #   make bench           the benchmark table (BENCH_QUICK=1: a short smoke)
+#   make profile         where a walk's CPU goes: perf over whole walks, Lua 5.4 and LuaJIT
 #   make docs            API reference (LDoc) into build/docs
 #   make check-c         cppcheck + clang-tidy on src/, and check-layers (the C files depend one way)
 #   make lint            luacheck + clang-format check
@@ -38,7 +39,7 @@ INST_LIBDIR ?= $(INST_PREFIX)/lib/lua/$(LUA_ABI)
 INST_LUADIR ?= $(INST_PREFIX)/share/lua/$(LUA_ABI)
 INST_BINDIR ?= $(INST_PREFIX)/bin
 
-.PHONY: all deps docs check-c check-layers test test-all test-compat asan valgrind fuzz soak bench demo install lint format clean
+.PHONY: all deps docs check-c check-layers test test-all test-compat asan valgrind fuzz soak bench profile demo install lint format clean
 
 all: $(SO)
 
@@ -101,7 +102,15 @@ soak: deps
 # The side-by-side benchmark (bench/README.md); BENCH_QUICK=1 for a short smoke.
 bench: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory LUA_VERSION=jit all
 	@bash bench/run.sh
+
+# CPU per page of whole walks split into decode, shaping, GC, zlib, libcurl, kernel and the Lua
+# layer (perf; bench/README.md). Part of `make bench` too.
+profile: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory LUA_VERSION=jit all
+	@bash bench/profile.sh
 
 demo:
 	@sh scripts/deps.sh demo

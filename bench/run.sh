@@ -3,11 +3,14 @@
 # measurement several times, stops the stand-in and prints one table of medians and ratios.
 #
 #   bench/run.sh                    full run: 5 repetitions, writes bench/RESULTS.md
-#   BENCH_QUICK=1 bench/run.sh      CI smoke: 2 repetitions, fewer CPU rounds (< 2 min), no RESULTS.md
+#   BENCH_QUICK=1 bench/run.sh      CI smoke: 1 repetition, fewer CPU rounds,
+#                                   one profiled walk per configuration (< 2 min), no RESULTS.md
+# Every figure is printed in both; bench/README.md says how each is measured and how to read it.
+# The profile (bench/profile.sh, also `make profile` alone) needs perf; without it the table says so.
 #
 # Environment:
 #   BENCH_LATENCY_MS   stand-in latency L in ms (default 20)
-#   BENCH_RUNS         repetitions (default 5, quick 2)
+#   BENCH_RUNS         repetitions (default 5, quick 1)
 #   BENCH_CALLGRIND    0 skips the callgrind instruction counts (default: on when valgrind exists)
 #   BENCH_SAVE         0 keeps a full run from rewriting bench/RESULTS.md
 #   BENCH_NICE         run everything (stand-in included) at this nice value, e.g. -10 on a shared
@@ -23,7 +26,7 @@ cd "$(dirname "$0")/.."
 QUICK=${BENCH_QUICK:-0}
 L=${BENCH_LATENCY_MS:-20}
 if [ "$QUICK" = 1 ]; then
-  RUNS=${BENCH_RUNS:-2}; CPU_ROUNDS=3; CPU_PASSES=2
+  RUNS=${BENCH_RUNS:-1}; CPU_ROUNDS=3; CPU_PASSES=2
 else
   RUNS=${BENCH_RUNS:-5}; CPU_ROUNDS=5; CPU_PASSES=5
 fi
@@ -43,15 +46,19 @@ if [ -n "${BENCH_NICE:-}" ]; then
 fi
 
 # ---- prerequisites -----------------------------------------------------------------------------------
-for tool in "$LUA" node npm curl; do
+for tool in "$LUA" luajit node npm curl; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps / scripts/deps.sh test installs it)"
 done
 "$LUA" -e 'require("socket.http"); require("cjson")' 2>/dev/null \
   || die "lua-socket and lua-cjson are needed (scripts/deps.sh demo)"
-if [ ! -f build/lua5.4/apivideo/core.so ] || [ -n "$(find src -newer build/lua5.4/apivideo/core.so -name '*.[ch]' 2>/dev/null)" ]; then
-  say "building the C core"
-  make --no-print-directory all >&2
-fi
+for v in 5.4 jit; do
+  so=build/lua$v/apivideo/core.so
+  [ "$v" = jit ] && so=build/luajit/apivideo/core.so
+  if [ ! -f "$so" ] || [ -n "$(find src -newer "$so" -name '*.[ch]' 2>/dev/null)" ]; then
+    say "building the C core (Lua $v)"
+    make --no-print-directory LUA_VERSION=$v all >&2
+  fi
+done
 
 NODE_PKG=bench/node_modules/@api.video/nodejs-client/package.json
 node_client_ok() {
@@ -109,6 +116,29 @@ printf 'RESULT wire.page_identity_bytes %s\nRESULT wire.page_gzip_bytes %s\nRESU
 rm -f "$OUT"/bodies/page-*.json
 "$LUA" bench/cpu.lua fetch "$OUT/bodies" 100 || die "fetching the bodies for the CPU measurement"
 
+# ---- once: the live heap a walk holds when a page is handed over, and the yardstick's -------------
+# decode_walk.lua keeps as many decoded pages alive as makes up the same live heap (bench/README.md).
+declare -A EXTRA
+live() { # INTERP_TAG LUA CONCURRENCY
+  local tag=$1 lua=$2 c=$3 res extra
+  res=$("$lua" bench/walk_lua.lua vi10k 10000 "$c" default live) || die "live heap walk ($tag c=$c)"
+  sed -n "s/^RESULT walk\./RESULT live_${tag}_c$c./p" <<< "$res" >> "$RESULTS"
+  extra=$(awk '/walk.base_kib/ { b = $3 } /walk.decode_live_kib/ { l = $3 } END { printf "%.1f", l - b }' <<< "$res")
+  res=$("$lua" bench/decode_walk.lua "$OUT/bodies" "$c" "$L" "$extra" live) || die "live heap yardstick ($tag c=$c)"
+  sed -n "s/^RESULT walk\./RESULT livedec_${tag}_c$c./p" <<< "$res" >> "$RESULTS"
+  # K pages held, fixed from here on (one decoded page's size moves a little from process to process)
+  EXTRA[${tag}_$c]=k$(sed -n 's/^RESULT walk\.hold //p' <<< "$res")
+}
+say "live heap at each page: lua-apivideo and its decode yardstick (Lua 5.4 c=1, 8, 16; LuaJIT c=1, 8)"
+for c in 1 8 16; do live 54 "$LUA" "$c"; done
+for c in 1 8; do live jit luajit "$c"; done
+
+decode_walk() { # TAG LUA CONCURRENCY EXTRA_KIB
+  local tag=$1 lua=$2 c=$3 extra=$4
+  "$lua" bench/decode_walk.lua "$OUT/bodies" "$c" "$L" "$extra" \
+    | sed -n "s/^RESULT walk\./RESULT $tag./p" >> "$RESULTS" || die "$tag"
+}
+
 callgrind_decode() { # instructions per page: (decode run - baseline run) / 100 pages
   local mode n base=
   for mode in base cjson core; do
@@ -123,10 +153,23 @@ callgrind_decode() { # instructions per page: (decode run - baseline run) / 100 
 
 # ---- the repeated measurements -----------------------------------------------------------------------
 for run in $(seq 1 "$RUNS"); do
-  say "run $run/$RUNS: lua-apivideo at concurrency 1, 4, 8, 16"
+  say "run $run/$RUNS: lua-apivideo at concurrency 1, 4, 8, 16, each c=1/8/16 next to its decode yardstick"
   for c in 1 4 8 16; do
     measure "lua_c$c" 100 "$LUA" bench/walk_lua.lua vi10k 10000 "$c"
+    [ "$c" = 4 ] || decode_walk "dec_54_c$c" "$LUA" "$c" "${EXTRA[54_$c]}"
   done
+  say "run $run/$RUNS: LuaJIT at concurrency 1, 8, each next to its decode yardstick"
+  for c in 1 8; do
+    measure "jit_c$c" 100 luajit bench/walk_lua.lua vi10k 10000 "$c"
+    decode_walk "dec_jit_c$c" luajit "$c" "${EXTRA[jit_$c]}"
+  done
+  if [ "$run" = 1 ] || [ "$QUICK" != 1 ]; then
+    say "run $run/$RUNS: Lua 5.4 collector modes (incremental, generational, setpause 400)"
+    for mode in incremental generational pause400; do
+      measure "gc_${mode}_c1" 100 "$LUA" bench/walk_lua.lua vi10k 10000 1 "$mode"
+      measure "gc_${mode}_100k" 1000 "$LUA" bench/walk_lua.lua vi100k 100000 8 "$mode"
+    done
+  fi
   say "run $run/$RUNS: Node client, socket.http loop"
   measure node 100 node bench/walk_node.js vi10k 10000
   measure luasocket 100 "$LUA" bench/walk_luasocket.lua vi10k 10000
@@ -143,29 +186,11 @@ for run in $(seq 1 "$RUNS"); do
   fi
 done
 
-# ---- once: where a walk's instructions go (callgrind, concurrency 1, latency irrelevant) -------------
-if [ "$CALLGRIND" != 0 ] && command -v callgrind_annotate >/dev/null 2>&1; then
-  say "callgrind: one lua-apivideo walk at concurrency 1 (instructions by component)"
-  valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.walk" \
-    "$LUA" bench/walk_lua.lua vi10k 10000 1 >/dev/null 2>"$OUT/callgrind.walk.log" || die "callgrind walk"
-  # self cost by shared object, and the inclusive cost of the decode (cjson + shaping, in core.so)
-  callgrind_annotate --threshold=100 "$OUT/callgrind.walk" 2>/dev/null | awk '
-    /^ *[0-9,]+ +\(/ {
-      n = $1; gsub(",", "", n)
-      if ($0 ~ /PROGRAM TOTALS/) total = n
-      else if ($0 ~ /\[[^]]*libcurl\.so[^]]*\]/) curl += n
-      else if ($0 ~ /\[[^]]*libz\.so[^]]*\]/) z += n
-      else if ($0 ~ /\[[^]]*lib(ssl|crypto)\.so[^]]*\]/) tls += n
-    }
-    END {
-      if (total == "") exit 1
-      printf "RESULT walkprof.total_ir %d\nRESULT walkprof.curl_ir %d\nRESULT walkprof.zlib_ir %d\nRESULT walkprof.tls_ir %d\n", total, curl, z, tls
-    }' >> "$RESULTS" || die "callgrind_annotate (by object)"
-  callgrind_annotate --inclusive=yes --threshold=100 "$OUT/callgrind.walk" 2>/dev/null | awk '
-    /^ *[0-9,]+ +\(/ && /:avc_json_decode( |$)/ { n = $1; gsub(",", "", n); n += 0; if (n > max) max = n }
-    END { if (max == "") exit 1; printf "RESULT walkprof.decode_ir %d\n", max }' >> "$RESULTS" \
-    || die "callgrind_annotate (decode)"
-fi
+# ---- once: where the CPU goes (perf, whole walks, Lua 5.4 and LuaJIT) ---------------------------------
+say "profile: perf over whole walks and their decode yardsticks (bench/profile.sh)"
+BENCH_EXTRA_KIB_54_C1=${EXTRA[54_1]} BENCH_EXTRA_KIB_54_C8=${EXTRA[54_8]} \
+BENCH_EXTRA_KIB_jit_C1=${EXTRA[jit_1]} BENCH_EXTRA_KIB_jit_C8=${EXTRA[jit_8]} \
+  bash bench/profile.sh "$RESULTS" || die "profile"
 
 stop_standin
 

@@ -8,8 +8,8 @@ set -eu
 build="gcc libc6-dev make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson"
 standin="nginx libnginx-mod-http-lua lua-resty-core lua-socket"
 # the suite: busted, lint, TLS certificates, wrk and LuaJIT for the nginx spec,
-# LuaRocks and the 5.1 / 5.3 headers for the install spec, node for Prism and the benchmark
-test="lua-busted lua-check clang-format cppcheck clang-tidy lua-ldoc lua-discount openssl curl wrk luajit2 libluajit2-5.1-dev luarocks nodejs npm lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev"
+# LuaRocks and the 5.1 / 5.3 headers for the install spec, node for Prism and the benchmark, perf for its profile
+test="lua-busted lua-check clang-format cppcheck clang-tidy lua-ldoc lua-discount openssl curl wrk luajit2 libluajit2-5.1-dev luarocks nodejs npm lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev linux-perf"
 # the rest of CI: every Lua ABI, sanitizers, valgrind, libFuzzer
 multi="lua5.2 liblua5.2-dev valgrind clang libclang-rt-14-dev"
 # the report spec opens the HTML report in a real browser

@@ -103,6 +103,20 @@ for _, c in ipairs(conc) do
     x(med(tag .. ".ms") / floor), "", "info")
 end
 
+-- 8. a time series of today's Analytics (/data/timeseries): 8 pages of 100 hourly points -----------
+for _, c in ipairs({ 1, 8 }) do
+  local tag = "ts_c" .. c
+  if has(tag .. ".ms") then
+    local m = med(tag .. ".ms")
+    local pages = med(tag .. ".pages")
+    local ideal = L * (c == 1 and pages or (1 + math.ceil((pages - 1) / c)))
+    row("8", ("metrics_over_time, concurrency %d (720 hourly points, %d pages)"):format(c, pages), ms(m),
+      spread(tag .. ".ms", ms_n), ("ideal %s"):format(ms(ideal)), x(m / ideal), "", "info")
+    row("8", ("  client CPU per page, concurrency %d"):format(c), us(med(tag .. ".cpu_s") * 1e6 / pages),
+      spread(tag .. ".cpu_s", function(v) return us(v * 1e6 / pages) end), "", "", "", "info")
+  end
+end
+
 -- 2. the official Node.js client ---------------------------------------------------------------------
 node, c8, c1 = med("node.ms"), med("lua_c8.ms"), med("lua_c1.ms")
 row("2", "@api.video/nodejs-client 2.5.4, sequential, Basic auth", ms(node), spread("node.ms", ms_n),

@@ -170,6 +170,8 @@ for run in $(seq 1 "$RUNS"); do
       measure "gc_${mode}_100k" 1000 "$LUA" bench/walk_lua.lua vi100k 100000 8 "$mode"
     done
   fi
+  say "run $run/$RUNS: a time series of today's Analytics (720 hourly points, 8 pages) at concurrency 1 and 8"
+  for c in 1 8; do measure "ts_c$c" 9 "$LUA" bench/walk_timeseries.lua "$c"; done
   say "run $run/$RUNS: Node client, socket.http loop"
   measure node 100 node bench/walk_node.js vi10k 10000
   measure luasocket 100 "$LUA" bench/walk_luasocket.lua vi10k 10000

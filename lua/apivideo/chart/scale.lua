@@ -16,6 +16,11 @@ local format = require("apivideo.chart.format")
 
 local M = {}
 
+--- The affine map of [d0, d1] onto [r0, r1].
+local function linear(d0, d1, r0, r1)
+  return function(v) return r0 + (v - d0) / (d1 - d0) * (r1 - r0) end
+end
+
 local floor, ceil = math.floor, math.ceil
 local log10 = math.log10 or function(x) return math.log(x, 10) end -- luacheck: ignore 143
 
@@ -122,10 +127,7 @@ function M.linear(opts)
     lo, hi = ticks[1], ticks[#ticks]
   end
   local r0, r1 = opts.range[1], opts.range[2]
-  local s = { domain = { lo, hi }, range = { r0, r1 }, step = step, ticks = ticks }
-  function s.map(v)
-    return r0 + (v - lo) / (hi - lo) * (r1 - r0)
-  end
+  local s = { domain = { lo, hi }, range = { r0, r1 }, step = step, ticks = ticks, map = linear(lo, hi, r0, r1) }
   s.labels = function(sep)
     if opts.label then
       local out = {}
@@ -236,10 +238,7 @@ function M.time(opts)
     ticks[i] = { t = t, label = label, sub = sub }
   end
   local r0, r1 = opts.range[1], opts.range[2]
-  local s = { domain = { t0, t1 }, range = { r0, r1 }, interval = iv, ticks = ticks }
-  function s.map(t)
-    return r0 + (t - t0) / (t1 - t0) * (r1 - r0)
-  end
+  local s = { domain = { t0, t1 }, range = { r0, r1 }, interval = iv, ticks = ticks, map = linear(t0, t1, r0, r1) }
   return s
 end
 

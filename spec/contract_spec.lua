@@ -52,6 +52,8 @@ local function stop_prism()
     shell.run(q(S.root() .. "/scripts/prism.sh") .. " stop " .. q(own_prism))
     shell.remove_tree(own_prism)
     own_prism = nil
+    -- the URLs were those of the Prism stopped here: the next block starts its own
+    BASIC, BEARER, BASIC_2025, BEARER_2025 = nil, nil, nil, nil
   end
 end
 

@@ -123,18 +123,19 @@ local function fresh(workers)
   return n
 end
 
--- The workers of an nginx and how much CPU each burns: a worker that uses a
--- whole CPU while walks go unanswered is stuck in a loop that never yields.
-local function worker_report(n)
+-- A process's state, CPU (user + system, in clock ticks of 1/100 s) and parent.
+local function cpu(pid)
+  local st = read_file("/proc/" .. pid .. "/stat")
+  if not st then return nil end
+  local fields = {}
+  for f in st:gsub("^.-%) ", ""):gmatch("%S+") do fields[#fields + 1] = f end
+  return fields[1], (tonumber(fields[12]) or 0) + (tonumber(fields[13]) or 0), tonumber(fields[2])
+end
+
+-- The worker processes of an nginx (its master's children).
+local function workers_of(n)
   local master = (read_file(n.prefix .. "/nginx.pid") or ""):match("%d+")
-  if not master then return "no nginx.pid" end
-  local function cpu(pid)
-    local st = read_file("/proc/" .. pid .. "/stat")
-    if not st then return nil end
-    local fields = {}
-    for f in st:gsub("^.-%) ", ""):gmatch("%S+") do fields[#fields + 1] = f end
-    return fields[1], (tonumber(fields[12]) or 0) + (tonumber(fields[13]) or 0), tonumber(fields[2])
-  end
+  if not master then return nil end
   local pids = {}
   local ok, out = run("ls /proc")
   if ok then
@@ -143,6 +144,21 @@ local function worker_report(n)
       if tostring(ppid) == master then pids[#pids + 1] = pid end
     end
   end
+  return pids
+end
+
+-- The CPU its workers have used so far, in seconds.
+local function workers_cpu_s(n)
+  local total = 0
+  for _, pid in ipairs(workers_of(n) or {}) do total = total + (select(2, cpu(pid)) or 0) end
+  return total / 100
+end
+
+-- The workers of an nginx and how much CPU each burns: a worker that uses a
+-- whole CPU while walks go unanswered is stuck in a loop that never yields.
+local function worker_report(n)
+  local pids = workers_of(n)
+  if not pids then return "no nginx.pid" end
   local before = {}
   for _, pid in ipairs(pids) do before[pid] = select(2, cpu(pid)) end
   os.execute("sleep 0.5")
@@ -444,6 +460,29 @@ describe("lua-apivideo in nginx (OpenResty) #once", function()
       assert.is_true(best ~= nil, ("/ping p99 with 20 concurrent walks: %s ms in %d runs (limit %d ms; "
         .. "the cosocket reference under the same load: %s ms)"):format(table.concat(p99s, ", "),
         #p99s, P99_LIMIT_MS, ms(ref.ping.p99_ms)))
+    end)
+
+    -- issue 13's figure (printed, not a timed target): the worker CPU one walk
+    -- costs, with nothing else on the worker, against the cosocket yardstick's
+    it("a walk's worker CPU, next to the cosocket yardstick's (no /ping load)", function()
+      local per = {}
+      for _, w in ipairs({ { "/walk_cosocket", "cosocket" }, { "/walk", "lua-apivideo" } }) do
+        local n = fresh(1)
+        standin:reset()
+        get_json(n, WALK)
+        local before = workers_cpu_s(n)
+        local res = run_load(n, (WALK:gsub("^/walk", w[1])), { duration = LOAD_S })
+        local used = workers_cpu_s(n) - before
+        check_load_walks(res, want, w[1])
+        per[w[2]] = used * 1000 / res.walks
+        note("worker CPU per walk, %s: %.2f ms (%s walks, %.2f s of CPU in %d s)", w[2], per[w[2]],
+          int(res.walks), used, LOAD_S)
+      end
+      local ratio = per["lua-apivideo"] / per.cosocket
+      note("worker CPU per walk: lua-apivideo / cosocket yardstick = %.2fx (issue 13's target: <= 2x)", ratio)
+      -- a sanity bound only (the figure is a benchmark's, not a test's): a
+      -- worker that spins between walks would cost many times the yardstick
+      assert.is_true(ratio < 10, ("lua-apivideo costs %.1fx the cosocket walk's worker CPU"):format(ratio))
     end)
 
     it("the control: the same walks with the blocking driver push /ping's p99 above "

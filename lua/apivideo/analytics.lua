@@ -313,7 +313,9 @@ for _, op in ipairs(operations.list) do
     local explicit = opts ~= nil and opts.current_page ~= nil
     local query = query_for(pairs_list, first, size, explicit)
     local client = self.client
-    return client:_run(fetch, op, client, path, query, float)
+    -- (not a tail call: "the client is closed" must name the caller's line)
+    local result, err = client:_run(fetch, op, client, path, query, float)
+    return result, err
   end
 
   if op.items then

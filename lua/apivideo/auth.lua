@@ -150,8 +150,13 @@ function Auth:_renew_shared()
       return tok
     end
     if store:add(key .. ":lock", 1, STORE_LOCK_S) then
+      -- cancelled while exchanging (a walk dropped, the client closed): the
+      -- lock goes at once, the other processes need not wait it out
+      local unlock = function() store:delete(key .. ":lock") end
+      engine:guard(unlock)
       local err
       tok, err = self:_exchange_token()
+      engine:unguard(unlock)
       if tok then store:set(key, encode_stored(tok), math.ceil((tok.expires_at - core.now_ms()) / 1000)) end
       store:delete(key .. ":lock")
       return tok, err

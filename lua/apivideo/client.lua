@@ -349,8 +349,10 @@ function Client:run_all(fns, opts)
   -- pcall around the waiting itself: a yielding host on Lua 5.1 could not
   -- yield through it).
   local function cancel_all()
-    if ticker then ticker:cancel() end
-    for i = 1, #running do running[i].task:cancel() end
+    local list = {}
+    if ticker then list[1] = ticker end
+    for i = 1, #running do list[#list + 1] = running[i].task end
+    engine:cancel_tasks(list)
   end
   local function callback(f, ...)
     local res = { pcall(f, ...) }

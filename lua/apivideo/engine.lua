@@ -168,11 +168,20 @@ function Task:outcome()
   return unpack(self.results, 1, self.results.n)
 end
 
---- Stops a task: its transfer is cancelled, its timer dropped. Idempotent.
+--- Stops a task: its guards run, its transfer is released, its timer
+-- dropped, and the tasks it started that no other live task waits for (its
+-- sub-requests, a walk's prefetched pages) are cancelled too. Idempotent.
 function Task:cancel()
   if self.done then return end
   local engine = self.engine
-  self.cancelled = true
+  self.cancelled, self.cancelling = true, true
+  -- what the task set up and would have undone itself (a rate-limit slot, a
+  -- store lock): undone now, newest first
+  local guards = self.guards
+  if guards then
+    self.guards = nil
+    for i = #guards, 1, -1 do guards[i]() end
+  end
   if self.transfer then
     engine.waiting[self.transfer] = nil
     engine.waiter:release(self.transfer)
@@ -194,9 +203,45 @@ function Task:cancel()
   for i = 1, #list do
     local child, shared = list[i], false
     for _, w in ipairs(child.watchers) do
-      if not w.done then shared = true end
+      -- (a watcher cancelled in the same batch does not keep it alive)
+      if not w.done and not w.cancelling then shared = true end
     end
     if not shared then child:cancel() end
+  end
+end
+
+--- Cancels a batch of tasks: all are marked first, so that none of them
+-- keeps a sub-task of another alive by still waiting for it.
+function M.cancel_all(list)
+  for i = 1, #list do list[i].cancelling = true end
+  for i = 1, #list do list[i]:cancel() end
+end
+
+--- Engine:cancel_tasks(list): `cancel_all` for the engine's users (the pager, run_all).
+function Engine.cancel_tasks(_, list) M.cancel_all(list) end
+
+--- Inside a task: fn runs if the task is cancelled before `unguard(fn)`
+-- (what the task would otherwise undo itself: a rate-limit slot, a lock).
+function Engine:guard(fn)
+  local task = in_task(self, "guard")
+  local guards = task.guards
+  if not guards then
+    guards = {}
+    task.guards = guards
+  end
+  guards[#guards + 1] = fn
+end
+
+--- Inside a task: fn no longer runs on cancel.
+function Engine:unguard(fn)
+  local task = self:current()
+  local guards = task and task.guards
+  if not guards then return end
+  for i = #guards, 1, -1 do
+    if guards[i] == fn then
+      table.remove(guards, i)
+      return
+    end
   end
 end
 
@@ -224,10 +269,8 @@ function Engine:_collect(pred)
   local timers, now = self.timers, now_ms()
   while timers[1] and timers[1].at <= now do
     local timer = table.remove(timers, 1)
-    if timer.task then
-      timer.task.timer = nil
-      self:_schedule(timer.task)
-    end
+    timer.task.timer = nil -- (a cancelled task's timer is removed from the list)
+    self:_schedule(timer.task)
   end
 end
 
@@ -242,6 +285,7 @@ end
 --- Does any work without waiting longer than timeout_ms (default 0). Returns
 -- true while anything is still pending.
 function Engine:step(timeout_ms)
+  self.waiter:check(next(self.tasks) ~= nil)
   self:_run_ready()
   local wait = self:_next_wait()
   timeout_ms = timeout_ms or 0
@@ -265,6 +309,8 @@ function Engine:run_until(pred)
     error("apivideo: internal: run_until inside a task (join or await instead)", 3)
   end
   local waiter = self.waiter
+  -- (inside nginx: only the request that owns the tasks may resume them)
+  waiter:check(next(self.tasks) ~= nil)
   while true do
     waiter:turn() -- a cooperative host (nginx) may take the worker back here
     self:_run_ready()
@@ -306,7 +352,7 @@ function Engine:close()
     list[#list + 1] = task
     co, task = next(self.tasks, co)
   end
-  for i = 1, #list do list[i]:cancel() end
+  M.cancel_all(list)
   self.ready, self.timers, self.waiting = {}, {}, {}
   self.waiter:close()
 end

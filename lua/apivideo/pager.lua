@@ -67,10 +67,12 @@ function Pager:_drop_after(last)
   for n in pairs(self.tasks) do
     if n > last then doomed[#doomed + 1] = n end
   end
+  local list = {}
   for _, n in ipairs(doomed) do
-    self.tasks[n]:cancel()
+    list[#list + 1] = self.tasks[n]
     self.tasks[n] = nil
   end
+  self.engine:cancel_tasks(list)
 end
 
 local function whole(v, min)
@@ -143,7 +145,7 @@ function Pager:_stop()
     list[#list + 1] = task
     n, task = next(tasks, n)
   end
-  for i = 1, #list do list[i]:cancel() end
+  self.engine:cancel_tasks(list)
 end
 
 --- A generic-for iterator over pages: fn, nil, nil, closer.

@@ -66,6 +66,12 @@ function Limiter:acquire(req)
   self.in_flight = self.in_flight + 1
 end
 
+--- A request that was counted but whose answer will never come (its task
+-- was cancelled): its slot is given back, nothing is learnt.
+function Limiter:forget()
+  self.in_flight = self.in_flight - 1
+end
+
 --- Takes what an answer (a transfer result) says about the budget.
 function Limiter:release(resp)
   self.in_flight = self.in_flight - 1
@@ -73,7 +79,8 @@ function Limiter:release(resp)
   local remaining = header_number(headers, "x-ratelimit-remaining")
   if resp.status == 429 then remaining = 0 end
   if remaining == nil then return end
-  local after = header_number(headers, "x-ratelimit-retry-after") or 1
+  local after = header_number(headers, "x-ratelimit-retry-after")
+    or (resp.status == 429 and header_number(headers, "retry-after")) or 1
   if after < 0 then after = 0 end
   if after * 1000 > self.max_wait_ms then after = self.max_wait_ms / 1000 end
   local now = core.now_ms()

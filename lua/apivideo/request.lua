@@ -53,7 +53,8 @@ end
 
 --- Inside a task: performs one logical request. req: `method`, `path`,
 -- `query`, `body`, `auth` (send Authorization), `token_call` (a request of
--- the authenticator itself: not rate limited, its failures not retried).
+-- the authenticator itself: not rate limited, and only its network failures
+-- and timeouts are retried, never an HTTP status).
 -- Returns the transfer result (with `attempts`) or nil, err.
 function Requester:send(req)
   local full_url = self.base_url .. req.path .. (req.query or "")
@@ -69,14 +70,25 @@ function Requester:send(req)
       tok = tok_or_err
     end
     local headers = header_lines(self, line, req.body ~= nil)
-    if not req.token_call then limiter:acquire(req) end
-    local resp = self.engine:fetch({
+    local engine = self.engine
+    local forget
+    if not req.token_call then
+      limiter:acquire(req)
+      -- a task cancelled while its request is out never sees the answer: its
+      -- slot of the budget is given back then
+      forget = function() limiter:forget() end
+      engine:guard(forget)
+    end
+    local resp = engine:fetch({
       method = req.method, url = full_url, headers = headers, body = req.body,
       timeout_ms = self.timeout_ms, connect_timeout_ms = self.connect_timeout_ms,
       stall_timeout_ms = self.stall_timeout_ms, ca_file = self.ca_file,
       user_agent = self.user_agent, accept_encoding = true,
     })
-    if not req.token_call then limiter:release(resp) end
+    if forget then
+      engine:unguard(forget)
+      limiter:release(resp)
+    end
     local err, retryable = policy:classify(req, full_url, resp)
     if not err then
       resp.attempts = attempts
@@ -97,7 +109,7 @@ function Requester:send(req)
       self.emit({ type = "retry", method = req.method, path = req.path, status = err.status,
         kind = err.kind, attempt = attempts, wait_ms = wait })
       waited = waited + wait
-      if wait > 0 then self.engine:sleep(wait) end
+      if wait > 0 then engine:sleep(wait) end
     end
   end
 end

@@ -4,10 +4,11 @@
 -- Open this file to change what the client retries. Retried: HTTP 429 and
 -- 5xx (500, 502, 503, 504), timeouts and the network failures that may heal
 -- (not a host name that does not resolve, a refused certificate, a bad CA
--- file...: `errors.PERMANENT` lists them). Never retried: a
--- token exchange's own failure (the caller decides), a body that is not the
--- JSON it should be, a body over `max_body_bytes`, and the other HTTP
--- statuses. The wait is what the server asked for (bounded by
+-- file...: `errors.PERMANENT` lists them). A token exchange is retried on
+-- those network failures and timeouts only: its HTTP status is for the
+-- authenticator to judge. Never retried: a body that is not the JSON it
+-- should be, a body over `max_body_bytes` or headers over their cap, and the
+-- other HTTP statuses. The wait is what the server asked for (bounded by
 -- `max_retry_wait_ms`), else exponential backoff with full jitter.
 -- @module apivideo.retry
 local errors = require("apivideo.errors")
@@ -53,10 +54,11 @@ end
 function Policy:classify(req, full_url, resp)
   local method = req.method
   if resp.curl_code ~= 0 then
-    if resp.too_large then
+    if resp.too_large or resp.headers_too_large then
       return errors.new({ kind = "decode", method = method, url = full_url, status = resp.status,
         curl_code = resp.curl_code, retryable = false,
-        title = "response body larger than max_body_bytes (" .. self.max_body_bytes .. ")" }), false
+        title = resp.too_large and ("response body larger than max_body_bytes (" .. self.max_body_bytes .. ")")
+          or "response headers too large" }), false
     end
     local kind = resp.curl_code == 28 and "timeout" or "network"
     local retryable = errors.retryable(resp.curl_code) -- false: DNS name not found, certificate refused...
@@ -68,7 +70,8 @@ function Policy:classify(req, full_url, resp)
     if resp.json == nil then
       local e = errors.new({ kind = "decode", method = method, url = full_url, status = status,
         title = resp.json_error and ("invalid JSON: " .. resp.json_error) or "empty response body" })
-      if resp.body and #resp.body > 0 then e.body = resp.body:sub(1, 4096) end
+      -- (never the body of a token call: a broken one may still hold a token)
+      if resp.body and #resp.body > 0 and not req.token_call then e.body = resp.body:sub(1, 4096) end
       return e, false
     end
     return nil

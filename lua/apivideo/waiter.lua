@@ -75,7 +75,7 @@ function M.yielding(yield, opts)
     if finished > 0 then return end
     local hint = multi:timeout()
     if hint >= 0 and (ms == nil or hint < ms) then ms = hint end
-    yield(ms)
+    yield(ms and math.ceil(ms)) -- whole milliseconds, as the option says
     multi:perform(0)
   end
   return w

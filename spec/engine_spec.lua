@@ -516,12 +516,19 @@ describe("apivideo.engine", function()
         -- opened anew: their requests leave at the next poll, once connected.
         -- So page 1 has at least one page on the wire; from page 2 on, every
         -- page ahead was on the wire while the caller worked.
-        assert.is_true(ahead[1] >= math.min(1, want[1]) and ahead[1] <= want[1], "page 1: " .. ahead[1])
-        ahead[1] = want[1]
-        assert.are.same(want, ahead)
         local st = srv:stats()
         assert.are.equal(10, st.api_requests)
-        assert.are.equal(conc, st.max_in_flight)
+        -- Under valgrind (APIVIDEO_SLOW) the client takes longer to send a
+        -- round than the server's latency, so how many overlap there says
+        -- nothing about kick: the counts are checked at normal speed only.
+        if os.getenv("APIVIDEO_SLOW") ~= "1" then
+          assert.is_true(ahead[1] >= math.min(1, want[1]) and ahead[1] <= want[1], "page 1: " .. ahead[1])
+          ahead[1] = want[1]
+          assert.are.same(want, ahead)
+          assert.are.equal(conc, st.max_in_flight)
+        else
+          for p = 2, 10 do assert.is_true(ahead[p] >= math.min(1, want[p]), "page " .. p .. ": nothing ahead") end
+        end
         c:close()
       end)
     end

@@ -400,6 +400,7 @@ function Client:run_all(fns, opts)
         kept[#kept + 1] = r
       else
         n_running = n_running - 1
+        engine:cancel_orphans(r.task) -- what it left running (a walk it did not finish)
         local e = r.task.error
         if e ~= nil and not stop and not (on_error and callback(on_error, e, r.index)) then stop = e end
       end

@@ -198,8 +198,15 @@ function Task:cancel()
     self.timer = nil
   end
   finish(engine, self)
+  engine:cancel_orphans(self)
+end
+
+--- Cancels the tasks `task` started that no other live task waits for (its
+-- sub-requests, a walk's prefetched pages): for a task cancelled, or one
+-- that ended (with an error, or returning while a walk of its was open).
+function Engine.cancel_orphans(_, task)
   local list = {}
-  for child in pairs(self.children) do list[#list + 1] = child end
+  for child in pairs(task.children) do list[#list + 1] = child end
   for i = 1, #list do
     local child, shared = list[i], false
     for _, w in ipairs(child.watchers) do

@@ -4,8 +4,14 @@ local check = require("apivideo.check")
 
 local M = {}
 
+--- Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+-- algorithm); `apivideo.chart.calendar` shares it.
+-- @local
+---@param y integer
+---@param m integer 1..12
+---@param d integer 1..31
+---@return integer
 local function days_from_civil(y, m, d)
-  -- Howard Hinnant's algorithm: days since 1970-01-01 in the proleptic Gregorian calendar.
   if m <= 2 then y = y - 1 end
   local era = math.floor(y / 400)
   local yoe = y - era * 400
@@ -14,6 +20,7 @@ local function days_from_civil(y, m, d)
   local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
   return era * 146097 + doe - 719468
 end
+M.days_from_civil = days_from_civil
 
 local QUOTE_MAX = 64
 

@@ -7,24 +7,20 @@
 -- calendar: hours on multiples of N from midnight, weeks on Mondays,
 -- months on multiples of N from January, years on multiples of N.
 -- @module apivideo.chart.calendar
+local time = require("apivideo.time")
+
 local M = {}
 
 local floor = math.floor
 
---- Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+--- Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+-- algorithm; the same one `apivideo.parse_time` uses).
+-- @function days_from_civil
 ---@param y integer
 ---@param m integer 1..12
 ---@param d integer 1..31
 ---@return integer
-function M.days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
+M.days_from_civil = time.days_from_civil
 
 --- The date of a day number (the inverse of days_from_civil).
 ---@param z integer days since 1970-01-01

@@ -70,11 +70,11 @@ test-compat:
 
 # The whole suite with the module built under AddressSanitizer + UBSan.
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-# The interpreter is linked with the sanitizers too (scripts/lua-san.c), so no
+# The interpreter is linked with the sanitizers too (scripts/lua-main.c), so no
 # LD_PRELOAD leaks into the child processes the specs start.
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="-O1 -g $(SAN)" LIBFLAG="-shared $(SAN)" all
-	$(CC) -std=c99 -Wall -Wextra -Werror -O1 -g $(SAN) -I/usr/include/lua5.4 scripts/lua-san.c \
+	$(CC) -std=c99 -Wall -Wextra -Werror -O1 -g $(SAN) -I/usr/include/lua5.4 scripts/lua-main.c \
 	  -o build/asan/lua-san -llua5.4 -lm
 	@BUILD_DIR=build/asan LUA_BIN=$(CURDIR)/build/asan/lua-san \
 	  ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \

@@ -4,7 +4,7 @@
 # For Lua 5.4 and LuaJIT, at concurrency 1 and 8: whole walks of vi10k (the real client against the
 # stand-in, 100 pages of 100 items) and their cjson.decode yardsticks (bench/decode_walk.lua), each
 # under `perf record -e cpu-clock --call-graph dwarf` on a statically linked copy of the same
-# interpreter that keeps its symbols (bench/lua-prof.c); bench/profile_split.lua splits the samples
+# interpreter that keeps its symbols (scripts/lua-main.c); bench/profile_split.lua splits the samples
 # taken during the walk into decode, shaping, GC, zlib, libcurl, kernel, glue and the Lua layer.
 # Then bulk walks (100 000 sessions, c=8) under each Lua 5.4 collector mode (incremental,
 # generational, pause400; PROFILE_REPS rounds, modes interleaved), for the collector's own cost.
@@ -49,8 +49,8 @@ for v in 5.4 jit; do
 done
 # the interpreters, linked with Debian's static libraries (the packaged binaries are stripped)
 build_prof() { # NAME INCDIR ARCHIVE
-  if [ ! -x "build/prof/$1" ] || [ bench/lua-prof.c -nt "build/prof/$1" ]; then
-    cc -std=c99 -Wall -Wextra -Werror -O2 -g -I"$2" bench/lua-prof.c -Wl,-E "$3" -lm -ldl -o "build/prof/$1" \
+  if [ ! -x "build/prof/$1" ] || [ scripts/lua-main.c -nt "build/prof/$1" ]; then
+    cc -std=c99 -Wall -Wextra -Werror -O2 -g -I"$2" scripts/lua-main.c -Wl,-E "$3" -lm -ldl -o "build/prof/$1" \
       || die "linking build/prof/$1"
   fi
 }

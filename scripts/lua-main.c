@@ -1,13 +1,17 @@
 /*
- * The interpreter `make profile` runs walks under: Debian's lua5.4 and luajit
- * binaries are stripped and their debug symbols are not installed, so a
- * profile could not tell the collector (luaC_*, sweep*, gc_*) from the VM.
- * Linked statically with Debian's liblua5.4.a or libluajit-5.1.a (which keep
- * their symbols) and -Wl,-E (C modules find the API in the executable), it
- * runs the very same Lua build as the packaged interpreter.
- *   lua-prof SCRIPT [ARGS...]   runs SCRIPT with `arg` and `...` set as lua does
+ * A minimal Lua interpreter, for the two builds where Debian's own will not do:
+ *  - `make asan` links it with the sanitizers, so their runtime comes first
+ *    without LD_PRELOAD (which every child process would inherit: ps, sh,
+ *    curl... some hang under an injected ASan runtime);
+ *  - `make profile` (bench/profile.sh) links it statically with Debian's
+ *    liblua5.4.a or libluajit-5.1.a and -Wl,-E: the packaged lua5.4 and luajit
+ *    are stripped, so a profile could not tell the collector (luaC_*, sweep*,
+ *    gc_*) from the VM; these libraries keep their symbols, and C modules find
+ *    the API in the executable. It is the very same Lua build.
+ *   lua-main SCRIPT [ARGS...]   runs SCRIPT with `arg` and `...` set as lua does
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -41,7 +45,8 @@ int main(int argc, char **argv) {
         lua_close(L);
         return 1;
     }
-    for (i = 2; i < argc; i++) lua_pushstring(L, argv[i]);
+    for (i = 2; i < argc; i++)
+        lua_pushstring(L, argv[i]);
     status = lua_pcall(L, argc - 2, 0, 1);
     if (status != 0) fprintf(stderr, "%s\n", lua_tostring(L, -1));
     lua_close(L);

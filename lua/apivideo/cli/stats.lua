@@ -3,6 +3,7 @@
 -- functions and an accumulator; no I/O.
 -- @module apivideo.cli.stats
 local apivideo = require("apivideo")
+local chart_stats = require("apivideo.chart.stats")
 local report = require("apivideo.report")
 
 local M = {}
@@ -51,16 +52,12 @@ function M.ranked(counts)
   return list
 end
 
---- Median, mean and p90 (nearest rank) of an array of numbers (sorted here).
+--- Count, median, mean and p90 (nearest rank) of an array of numbers: the
+-- chart library's summary (the report draws the same figures), in the
+-- summary's four fields.
 function M.duration_stats(d)
-  local n = #d
-  if n == 0 then return { count = 0 } end
-  table.sort(d)
-  local sum = 0
-  for i = 1, n do sum = sum + d[i] end
-  local median
-  if n % 2 == 1 then median = d[(n + 1) / 2] else median = (d[n / 2] + d[n / 2 + 1]) / 2 end
-  return { count = n, median = median, mean = sum / n, p90 = d[math.ceil(0.9 * n)] }
+  local s = chart_stats.summary(d)
+  return { count = s.count, median = s.median, mean = s.mean, p90 = s.p90 }
 end
 
 local function key_of(v)

@@ -1,7 +1,8 @@
 -- Unit specs of lua/apivideo/check.lua: argument checks that raise before anything is sent.
 local check = require("apivideo.check")
 local V = require("spec.support.compat")
-local raised = require("spec.support.expect").raised
+local expect = require("spec.support.expect")
+local raised = expect.raised
 
 local FN = "analytics:list_video_sessions"
 
@@ -28,9 +29,48 @@ end
 
 describe("apivideo.check", function()
   describe("fail", function()
-    it("raises '<function>: <message>' positioned at the caller outside the library", function()
-      local err = raised(function() check.fail(FN, "something wrong") end)
-      assert.matches("check_spec%.lua:%d+: " .. FN:gsub("%p", "%%%0") .. ": something wrong$", err)
+    it("raises an argument error { fn, arg, reason } whose text is '<fn>: bad argument '<arg>' (<reason>)'", function()
+      local e = expect.argument_error(check.fail, FN, "period", "something wrong")
+      assert.are.same({ "argument", FN, "period", "something wrong" }, { e.kind, e.fn, e.arg, e.reason })
+      assert.is_nil(e.where) -- no level given: no position
+      assert.are.equal(FN .. ": bad argument 'period' (something wrong)", tostring(e))
+    end)
+
+    it("is positioned at the level it is given, counted as error() counts", function()
+      local function api() check.fail(FN, "x", "y", 2) end -- level 2: api's caller
+      local line
+      local ok, e = pcall(function()
+        line = debug.getinfo(1, "l").currentline + 1
+        api()
+      end)
+      assert.is_false(ok)
+      assert.matches("check_spec%.lua:" .. line .. "$", e.where)
+      assert.matches("^[^\n]*check_spec%.lua:" .. line .. ": " .. FN:gsub("%p", "%%%0") .. ": bad argument 'x' %(y%)$",
+        tostring(e))
+    end)
+  end)
+
+  describe("checked", function()
+    it("positions an argument error raised by the checks at the public function's caller", function()
+      local function public(v)
+        local id = check.checked(2, check.id, FN, "video_id", v) -- (a tail call would lose public's frame)
+        return id
+      end
+      local line
+      local ok, e = pcall(function()
+        line = debug.getinfo(1, "l").currentline + 1
+        local r = public("") -- not a tail call: this line is the position
+        return r
+      end)
+      assert.is_false(ok)
+      assert.matches("check_spec%.lua:" .. line .. "$", e.where)
+      assert.are.equal("vi1", public("vi1"))
+    end)
+
+    it("lets any other error through unchanged", function()
+      local ok, e = pcall(check.checked, 2, function() error("plain", 0) end)
+      assert.is_false(ok)
+      assert.are.equal("plain", e)
     end)
   end)
 

@@ -1,6 +1,7 @@
 -- Specs of apivideo.new: option validation, environments, tostring, the headers
 -- every request carries (as the stand-in saw them), and close().
 local apivideo = require("apivideo")
+local expect = require("spec.support.expect")
 local core = require("apivideo.core")
 local mime = require("mime")
 local socket = require("socket")
@@ -27,14 +28,14 @@ describe("apivideo client", function()
     return o
   end
 
-  -- apivideo.new(opts) must raise a message naming apivideo.new and containing `want`.
+  -- apivideo.new(opts) must raise an argument error of apivideo.new whose text contains `want`.
   local function refuses(opts, want)
-    local ok, err = pcall(apivideo.new, opts)
-    assert.is_false(ok, "accepted: " .. want)
-    assert.is_string(err)
+    local e = expect.argument_error(apivideo.new, opts)
+    assert.are.equal("apivideo.new", e.fn)
+    local err = tostring(e)
     assert.is_truthy(err:find("apivideo.new: ", 1, true), err)
     assert.is_truthy(err:find(want, 1, true), "'" .. want .. "' not in: " .. err)
-    return err
+    return err, e
   end
 
   local function accepts(opts)
@@ -54,9 +55,6 @@ describe("apivideo client", function()
       assert.equal(0, srv:stats().requests)
     end)
 
-    -- On Lua 5.1 an integer option fails here: check.lua's user_level counts
-    -- the "(tail call)" frame that client.lua's opt_integer leaves
-    -- (`return check.integer(...)`) as the caller, so the message has no position.
     it("raises at the caller's line, naming apivideo.new, for every kind of option (integer options too)", function()
       local line
       local bad = {
@@ -72,7 +70,9 @@ describe("apivideo client", function()
           return c
         end)
         assert.is_false(ok, name)
-        assert.matches("^[^\n]*client_spec%.lua:" .. line .. ": apivideo%.new: ", err, 1, false, name)
+        assert.are.equal("argument", err.kind, name)
+        assert.matches("client_spec%.lua:" .. line .. "$", err.where, 1, false, name)
+        assert.matches("^[^\n]*client_spec%.lua:" .. line .. ": apivideo%.new: ", tostring(err), 1, false, name)
       end
     end)
 

@@ -17,6 +17,7 @@
 -- The vocabularies are written here from notes/analytics-2025.md, not read
 -- from apivideo.operations, so a wrong row there shows up as a failure.
 local apivideo = require("apivideo")
+local errors = require("apivideo.errors")
 local S = require("spec.support.standin")
 local socket = require("socket")
 local mime = require("mime")
@@ -479,9 +480,11 @@ describe("metrics: bad arguments raise before any request", function()
   -- A[method](A, ...) must raise a message naming "analytics:<method>" and
   -- the argument, positioned at the caller, containing every string of `has`.
   local function expect(has, method, ...)
-    local ok, msg = pcall(A[method], A, ...)
+    local ok, err = pcall(A[method], A, ...)
     assert.is_false(ok, "no error from " .. method)
-    assert.is_string(msg)
+    assert.is_true(errors.is_argument(err), tostring(err))
+    assert.are.equal("analytics:" .. method, err.fn)
+    local msg = tostring(err)
     assert.truthy(msg:find("analytics:" .. method, 1, true), "no function name in: " .. msg)
     for _, s in ipairs(has) do assert.truthy(msg:find(s, 1, true), "'" .. s .. "' not in: " .. msg) end
     assert.is_nil(msg:find("apivideo/[%w_]+%.lua"), msg)

@@ -38,8 +38,8 @@ local function random_period()
   return string.format("%04d-%02d-%02dT00:00:00Z", y, 1, 1) -- never a valid period
 end
 
-local function is_argument_error(msg)
-  return type(msg) == "string" and msg:find("analytics:list_video_sessions: ", 1, true) ~= nil
+local function is_argument_error(e)
+  return require("apivideo.errors").is_argument(e) and e.fn == "analytics:list_video_sessions"
 end
 
 describe("generated inputs #property", function()

@@ -81,8 +81,8 @@ local function enum_value(fname, name, v, values)
       if v == w or v == snake(w) then return w end
     end
   end
-  check.fail(fname, "bad argument '" .. name .. "' (one of " .. quoted(values) .. " expected, got "
-    .. (type(v) == "string" and "'" .. v .. "'" or typename(v)) .. ")")
+  check.fail(fname, name, "one of " .. quoted(values) .. " expected, got "
+    .. (type(v) == "string" and "'" .. v .. "'" or typename(v)))
 end
 
 --- A date-time for `from` / `to`: an RFC 3339 / ATOM string, or seconds since
@@ -93,21 +93,20 @@ local function datetime(fname, name, v)
   local secs
   if type(v) == "number" then
     if v ~= v or v == math.huge or v == -math.huge then
-      check.fail(fname, "bad argument '" .. name .. "' (a finite number of seconds expected, got "
-        .. tostring(v) .. ")")
+      check.fail(fname, name, "a finite number of seconds expected, got " .. tostring(v))
     end
     secs = v
   elseif type(v) == "string" then
     local s, why = time.parse(v)
-    if not s then check.fail(fname, "bad argument '" .. name .. "' (" .. tostring(why) .. ")") end
+    if not s then check.fail(fname, name, tostring(why)) end
     secs = s
   else
-    check.fail(fname, "bad argument '" .. name .. "' (an RFC 3339 date-time such as '2024-02-05T00:00:00+01:00'"
-      .. " or os.time() seconds expected, got " .. typename(v) .. ")")
+    check.fail(fname, name, "an RFC 3339 date-time such as '2024-02-05T00:00:00+01:00'"
+      .. " or os.time() seconds expected, got " .. typename(v))
   end
   secs = math.floor(secs)
   if secs < 0 or secs > 253402300799 then -- 9999-12-31T23:59:59Z
-    check.fail(fname, "bad argument '" .. name .. "' (out of range: years 1970 to 9999)")
+    check.fail(fname, name, "out of range: years 1970 to 9999")
   end
   return os.date("!%Y-%m-%dT%H:%M:%S+00:00", secs), secs
 end
@@ -116,15 +115,15 @@ local FILTER_BY_KEY = {}
 for _, k in ipairs(operations.FILTER_KEYS) do FILTER_BY_KEY[k[1]] = k end
 
 local function filter_value(fname, key, v, spec)
-  local where = "bad argument 'filter_by." .. key .. "' "
-  if type(v) ~= "string" then check.fail(fname, where .. "(string expected, got " .. typename(v) .. ")") end
-  if v == "" and not spec.empty_ok then check.fail(fname, where .. "(empty string)") end
+  local arg = "filter_by." .. key
+  if type(v) ~= "string" then check.fail(fname, arg, "string expected, got " .. typename(v)) end
+  if v == "" and not spec.empty_ok then check.fail(fname, arg, "empty string") end
   if spec.values then v = enum_value(fname, "filter_by." .. key, v, spec.values) end
   if spec.pattern and not v:match(spec.pattern) then
-    check.fail(fname, where .. "(" .. spec.pattern_doc .. " expected, got '" .. v .. "')")
+    check.fail(fname, arg, spec.pattern_doc .. " expected, got '" .. v .. "'")
   end
   if spec.max_len and #v > spec.max_len then
-    check.fail(fname, where .. "(at most " .. spec.max_len .. " characters, got " .. #v .. ")")
+    check.fail(fname, arg, "at most " .. spec.max_len .. " characters, got " .. #v)
   end
   return v
 end
@@ -134,14 +133,13 @@ end
 -- string keys as one `filterBy[k]=v`.
 local function filter_pairs(fname, out, f)
   if type(f) ~= "table" then
-    check.fail(fname, "bad argument 'filter_by' (table expected, got " .. typename(f) .. ")")
+    check.fail(fname, "filter_by", "table expected, got " .. typename(f))
   end
   for k in pairs(f) do
     if not FILTER_BY_KEY[k] then
       local names = {}
       for i, spec in ipairs(operations.FILTER_KEYS) do names[i] = spec[1] end
-      check.fail(fname, "bad argument 'filter_by' (unknown key '" .. tostring(k) .. "'; the keys are "
-        .. quoted(names) .. ")")
+      check.fail(fname, "filter_by", "unknown key '" .. tostring(k) .. "'; the keys are " .. quoted(names))
     end
   end
   for _, spec in ipairs(operations.FILTER_KEYS) do
@@ -150,19 +148,18 @@ local function filter_pairs(fname, out, f)
     if v ~= nil then
       if shape == "string" then
         if type(v) == "table" then
-          check.fail(fname, "bad argument 'filter_by." .. key
-            .. "' (one string expected: the API takes a single value)")
+          check.fail(fname, "filter_by." .. key, "one string expected: the API takes a single value")
         end
         out[#out + 1] = { "filterBy[" .. wire .. "]", filter_value(fname, key, v, spec) }
       else
         if type(v) ~= "table" then v = { v } end
-        if #v == 0 then check.fail(fname, "bad argument 'filter_by." .. key .. "' (empty list)") end
+        if #v == 0 then check.fail(fname, "filter_by." .. key, "empty list") end
         for i, item in ipairs(v) do
           out[#out + 1] = { "filterBy[" .. wire .. "][]", filter_value(fname, key .. "[" .. i .. "]", item, spec) }
         end
         for k in pairs(v) do
           if type(k) ~= "number" or k < 1 or k > #v or k ~= math.floor(k) then
-            check.fail(fname, "bad argument 'filter_by." .. key .. "' (a list of strings expected)")
+            check.fail(fname, "filter_by." .. key, "a list of strings expected")
           end
         end
       end
@@ -193,7 +190,10 @@ local function prepare(op, fname, argv, opts)
     local option, wire, kind = q[1], q[2], q[3]
     local v = opts[option]
     if v == nil then
-      if q.required then check.fail(fname, "option '" .. option .. "' is required") end
+      if q.required then
+        check.raise({ fn = fname, arg = option, reason = "required",
+          text = fname .. ": option '" .. option .. "' is required" })
+      end
     elseif kind == "period" then
       query[#query + 1] = { wire, check.period(fname, v) }
     elseif kind == "metadata" then
@@ -210,7 +210,7 @@ local function prepare(op, fname, argv, opts)
       query[#query + 1] = { wire, text }
     elseif kind == "boolean" then
       if type(v) ~= "boolean" then
-        check.fail(fname, "bad argument '" .. option .. "' (boolean expected, got " .. typename(v) .. ")")
+        check.fail(fname, option, "boolean expected, got " .. typename(v))
       end
       query[#query + 1] = { wire, v and "true" or "false" }
     elseif kind == "enum" then
@@ -309,7 +309,7 @@ for _, op in ipairs(operations.list) do
   local list_name = "analytics:" .. op.name
   Analytics[op.name] = function(self, ...)
     local argv, opts = split(...)
-    local path, pairs_list, first, size, float = prepare(op, list_name, argv, opts)
+    local path, pairs_list, first, size, float = check.checked(2, prepare, op, list_name, argv, opts)
     local explicit = opts ~= nil and opts.current_page ~= nil
     local query = query_for(pairs_list, first, size, explicit)
     local client = self.client
@@ -319,9 +319,10 @@ for _, op in ipairs(operations.list) do
   end
 
   if op.items then
+    -- (called by the iterator methods below: level 3 is their caller)
     local function walker(self, fname, ...)
       local argv, opts = split(...)
-      local path, pairs_list, first, size, float = prepare(op, fname, argv, opts)
+      local path, pairs_list, first, size, float = check.checked(3, prepare, op, fname, argv, opts)
       local client = self.client
       client:_check_open(4)
       -- the query of page n is built once for the walk, around its page number

@@ -1,50 +1,92 @@
 --- Argument checks. Every public function validates its arguments before
--- anything is sent, and raises one message naming the function, the
--- argument and what was wrong: a typo in an option must never be ignored.
+-- anything is sent, and raises one argument error (`apivideo.errors`, kind
+-- "argument") naming the function, the argument and what was wrong: a typo
+-- in an option must never be ignored.
+--
+-- Where an error is positioned is said explicitly, as with `error()`: the
+-- checks below raise their error without a position, and the public
+-- function that ran them (`M.checked`) gives it its caller's.
 -- @module apivideo.check
+local errors = require("apivideo.errors")
+
 local M = {}
+
+local unpack = table.unpack or unpack -- luacheck: ignore 143
 
 local function typename(v)
   if v == nil then return "nil" end
   return type(v)
 end
+M.typename = typename
 
---- The stack level of the first caller outside this library, for error().
-local function user_level()
-  local level = 3 -- 1: this function, 2: raise
-  while true do
-    local info = debug.getinfo(level, "S")
-    if not info then return 0 end
-    -- a tail call (Lua 5.1 shows it as a frame of its own) is not the caller
-    if info.what ~= "tail" and not info.source:find("apivideo[/\\][%w_]+%.lua$") then return level - 1 end
-    level = level + 1
+--- "file.lua:12" of the function `level` frames up from the caller of
+-- position (1: that caller itself, as error() counts), or nil.
+local function position(level)
+  local info = debug.getinfo(level + 1, "Sl")
+  if info and info.currentline and info.currentline > 0 then
+    return info.short_src .. ":" .. info.currentline
   end
+  return nil
 end
 
---- Raises "<fname>: <msg>", positioned at the user's call.
-function M.fail(fname, msg)
-  error(fname .. ": " .. msg, user_level())
+--- Raises `e` at `level` (as error() counts: 1 is the function calling
+-- rethrow, 2 its caller): an argument error without a position gets that
+-- one; anything else goes on unchanged.
+function M.rethrow(e, level)
+  if errors.is_argument(e) and e.where == nil then e.where = position((level or 1) + 1) end
+  error(e, 0)
+end
+
+--- Raises an argument error built from `fields` (see `errors.argument`);
+-- with `level`, positioned there (as error() counts).
+function M.raise(fields, level)
+  local e = errors.argument(fields)
+  if level then e.where = position(level + 1) end
+  error(e, 0)
+end
+
+--- Raises "<fn>: bad argument '<arg>' (<reason>)"; with `level`, positioned.
+function M.fail(fn, arg, reason, level)
+  M.raise({ fn = fn, arg = arg, reason = reason }, level and level + 1)
 end
 local fail = M.fail
+
+--- Raises "<fn>: bad option '<arg>' (<reason>)" (the options of apivideo.new).
+function M.bad_option(fn, arg, reason)
+  M.raise({ fn = fn, arg = arg, reason = reason, noun = "option" })
+end
+
+local function pack(...)
+  return { n = select("#", ...), ... }
+end
+
+--- Runs `f(...)`, the checks of a public function, and returns what it
+-- returns. An argument error it raises is positioned at `level` of the
+-- function calling checked (2: that function's caller, the user's line).
+-- Only for checks: nothing that waits or yields runs inside (a pcall).
+function M.checked(level, f, ...)
+  local res = pack(pcall(f, ...))
+  if res[1] then return unpack(res, 2, res.n) end
+  M.rethrow(res[2], level + 1)
+end
 
 --- A non-empty string id (video, live stream or session id).
 function M.id(fname, argname, v)
   if type(v) ~= "string" then
-    fail(fname, "bad argument '" .. argname .. "' (string expected, got " .. typename(v) .. ")")
+    fail(fname, argname, "string expected, got " .. typename(v))
   end
-  if v == "" then fail(fname, "bad argument '" .. argname .. "' (empty string)") end
+  if v == "" then fail(fname, argname, "empty string") end
   return v
 end
 
 --- An integer (a float with no fraction is accepted) within [min, max].
 function M.integer(fname, argname, v, min, max)
   if type(v) ~= "number" or v ~= math.floor(v) or v ~= v then
-    fail(fname, "bad argument '" .. argname .. "' (integer expected, got " .. typename(v)
-      .. (type(v) == "number" and " " .. tostring(v) or "") .. ")")
+    fail(fname, argname, "integer expected, got " .. typename(v) .. (type(v) == "number" and " " .. tostring(v) or ""))
   end
   if (min and v < min) or (max and v > max) then
     local range = max and (min .. ".." .. max) or (">= " .. min)
-    fail(fname, "bad argument '" .. argname .. "' (" .. range .. " expected, got " .. tostring(v) .. ")")
+    fail(fname, argname, range .. " expected, got " .. tostring(v))
   end
   return math.floor(v)
 end
@@ -54,15 +96,17 @@ end
 function M.options(fname, argname, opts, allowed)
   if opts == nil then return {} end
   if type(opts) ~= "table" then
-    fail(fname, "bad argument '" .. argname .. "' (table expected, got " .. typename(opts) .. ")")
+    fail(fname, argname, "table expected, got " .. typename(opts))
   end
   for k in pairs(opts) do
     if not allowed[k] then
       local names = {}
       for n in pairs(allowed) do names[#names + 1] = n end
       table.sort(names)
-      fail(fname, "unknown option '" .. tostring(k) .. "' in '" .. argname .. "' (allowed: "
-        .. table.concat(names, ", ") .. ")")
+      local allowed_text = "allowed: " .. table.concat(names, ", ")
+      M.raise({ fn = fname, arg = argname, key = tostring(k),
+        reason = "unknown option '" .. tostring(k) .. "' (" .. allowed_text .. ")",
+        text = fname .. ": unknown option '" .. tostring(k) .. "' in '" .. argname .. "' (" .. allowed_text .. ")" })
     end
   end
   return opts
@@ -108,9 +152,9 @@ local PERIOD_HELP = "YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY or YYYY-MM-DD/YYYY-MM-D
 -- that names no real month, week or day says so (not "bad format").
 function M.period(fname, v)
   if type(v) ~= "string" then
-    fail(fname, "bad argument 'period' (" .. PERIOD_HELP .. ", got " .. typename(v) .. ")")
+    fail(fname, "period", PERIOD_HELP .. ", got " .. typename(v))
   end
-  local function bad(why) fail(fname, "bad argument 'period' (" .. why .. "; got '" .. v .. "')") end
+  local function bad(why) fail(fname, "period", why .. "; got '" .. v .. "'") end
   if v:match("^%d%d%d%d$") then return v end
   if v:match("^%d%d%d%d%-%d%d$") then
     local m = tonumber(v:sub(6, 7))
@@ -137,26 +181,24 @@ function M.period(fname, v)
       if not ok then bad(why) end
     end
     -- same fixed-width format: string order is date order
-    if a > b then fail(fname, "bad argument 'period' (range '" .. v .. "' ends before it starts)") end
+    if a > b then fail(fname, "period", "range '" .. v .. "' ends before it starts") end
     return v
   end
-  fail(fname, "bad argument 'period' (" .. PERIOD_HELP .. ", got '" .. v .. "')")
+  fail(fname, "period", PERIOD_HELP .. ", got '" .. v .. "'")
 end
 
 --- A metadata filter: a table of non-empty string keys to string values.
 function M.metadata(fname, v)
   if v == nil then return nil end
   if type(v) ~= "table" then
-    fail(fname, "bad argument 'metadata' (table of strings expected, got " .. typename(v) .. ")")
+    fail(fname, "metadata", "table of strings expected, got " .. typename(v))
   end
   for k, val in pairs(v) do
     if type(k) ~= "string" or k == "" then
-      fail(fname, "bad argument 'metadata' (keys must be non-empty strings, got "
-        .. typename(k) .. " " .. tostring(k) .. ")")
+      fail(fname, "metadata", "keys must be non-empty strings, got " .. typename(k) .. " " .. tostring(k))
     end
     if type(val) ~= "string" then
-      fail(fname, "bad argument 'metadata' (value of '" .. k .. "' must be a string, got "
-        .. typename(val) .. ")")
+      fail(fname, "metadata", "value of '" .. k .. "' must be a string, got " .. typename(val))
     end
   end
   return v

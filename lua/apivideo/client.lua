@@ -144,8 +144,8 @@ local function opt_enum(opts, name, allowed)
     local names = {}
     for k in pairs(allowed) do names[#names + 1] = "'" .. k .. "'" end
     table.sort(names)
-    check.fail(FN, "bad option '" .. name .. "' (" .. table.concat(names, " or ")
-      .. " expected, got " .. (type(v) == "string" and "'" .. v .. "'" or type(v)) .. ")")
+    check.bad_option(FN, name, table.concat(names, " or ")
+      .. " expected, got " .. (type(v) == "string" and "'" .. v .. "'" or type(v)))
   end
   return v
 end
@@ -153,7 +153,7 @@ end
 local function opt_type(opts, name, t)
   local v = opts[name]
   if v ~= nil and type(v) ~= t then
-    check.fail(FN, "bad option '" .. name .. "' (" .. t .. " expected, got " .. type(v) .. ")")
+    check.bad_option(FN, name, t .. " expected, got " .. type(v))
   end
   return v
 end
@@ -161,16 +161,16 @@ end
 local function application_header(app)
   if app == nil then return nil end
   if type(app) ~= "table" then
-    check.fail(FN, "bad option 'application' (table expected, got " .. type(app) .. ")")
+    check.bad_option(FN, "application", "table expected, got " .. type(app))
   end
   check.options(FN, "application", app, { name = true, version = true })
   local name, version = app.name, app.version
   if type(name) ~= "string" or not name:match("^[%w_%-]+$") or #name > 50 then
-    check.fail(FN, "bad option 'application.name' (1-50 letters, digits, '_' or '-' expected)")
+    check.bad_option(FN, "application.name", "1-50 letters, digits, '_' or '-' expected")
   end
   if type(version) ~= "string" or not (version:match("^%d%d?%d?$")
       or version:match("^%d%d?%d?%.%d%d?%d?$") or version:match("^%d%d?%d?%.%d%d?%d?%.%d%d?%d?$")) then
-    check.fail(FN, "bad option 'application.version' (1 to 3 dot-separated numbers of 1-3 digits expected)")
+    check.bad_option(FN, "application.version", "1 to 3 dot-separated numbers of 1-3 digits expected")
   end
   return "AV-Origin-App: " .. name .. ":" .. version
 end
@@ -179,28 +179,25 @@ local function base_url_of(opts, env)
   local base = opts.base_url
   if base == nil then return ENVIRONMENTS[env] end
   if type(base) ~= "string" then
-    check.fail(FN, "bad option 'base_url' (string expected, got " .. type(base) .. ")")
+    check.bad_option(FN, "base_url", "string expected, got " .. type(base))
   end
   base = url.trim_base(base)
   local authority = base:match("^[hH][tT][tT][pP][sS]?://([^/?#]*)")
   if not authority or authority == "" or authority:find("[@%s]") or base:find("[?#%s]") then
-    check.fail(FN, "bad option 'base_url' (http:// or https:// URL without credentials, query or fragment expected)")
+    check.bad_option(FN, "base_url", "http:// or https:// URL without credentials, query or fragment expected")
   end
   return base
 end
 
---- Validates the options and builds a client (see apivideo.new).
--- @local
----@param opts apivideo.Options
----@return apivideo.Client
-function M.new(opts)
+local function build(opts)
   if type(opts) ~= "table" then
-    check.fail(FN, "bad argument 'options' (table expected, got " .. type(opts) .. ")")
+    check.fail(FN, "options", "table expected, got " .. type(opts))
   end
   check.options(FN, "options", opts, OPTIONS)
   local key = opts.api_key
   if type(key) ~= "string" or key == "" then
-    check.fail(FN, "option 'api_key' is required (non-empty string)")
+    check.raise({ fn = FN, arg = "api_key", reason = "required (non-empty string)",
+      text = FN .. ": option 'api_key' is required (non-empty string)" })
   end
   local env = opt_enum(opts, "environment", ENVIRONMENTS)
   local mode = opt_enum(opts, "auth", { bearer = true, basic = true })
@@ -219,8 +216,9 @@ function M.new(opts)
   local insecure = opt_type(opts, "allow_insecure_http", "boolean")
   if self.base_url:match("^[hH][tT][tT][pP]://") and not insecure
       and not url.is_loopback(url.host(self.base_url)) then
-    check.fail(FN, "refusing to send the API key over plain http:// to a non-loopback host"
-      .. " (use https://, or set allow_insecure_http = true)")
+    check.raise({ fn = FN, arg = "base_url", reason = "plain http:// to a non-loopback host (use https://, or set"
+      .. " allow_insecure_http = true)", text = FN .. ": refusing to send the API key over plain http:// to a"
+      .. " non-loopback host (use https://, or set allow_insecure_http = true)" })
   end
   local yield = opt_type(opts, "yield", "function")
   local store = opts.token_store
@@ -228,8 +226,8 @@ function M.new(opts)
     for _, m in ipairs({ "get", "set", "add", "delete" }) do
       local ok, f = pcall(function() return store[m] end)
       if not ok or type(f) ~= "function" then
-        check.fail(FN, "bad option 'token_store' (an object with get, set, add and delete expected,"
-          .. " e.g. ngx.shared.DICT or apivideo.memory_store())")
+        check.bad_option(FN, "token_store", "an object with get, set, add and delete expected,"
+          .. " e.g. ngx.shared.DICT or apivideo.memory_store()")
       end
     end
   end
@@ -266,6 +264,16 @@ function M.new(opts)
   return self
 end
 
+--- Validates the options and builds a client (see apivideo.new). A bad
+-- option raises an argument error positioned at the caller.
+-- @local
+---@param opts apivideo.Options
+---@return apivideo.Client
+function M.new(opts)
+  local client = check.checked(2, build, opts)
+  return client
+end
+
 --- Inside a task: one logical request through the client's pipeline
 -- (`apivideo.request`). Returns the transfer result or nil, err.
 -- @local
@@ -284,7 +292,9 @@ end
 --- Raises "the client is closed" (at the given level) once close() was called.
 -- @local
 function Client:_check_open(level)
-  if self.engine.closed then error("apivideo: the client is closed", level or 3) end
+  if self.engine.closed then
+    check.raise({ text = "apivideo: the client is closed", reason = "the client is closed" }, level or 3)
+  end
 end
 
 --- Runs several functions at once and waits until all have returned. Each
@@ -317,7 +327,7 @@ function Client:run_all(fns, opts)
   elseif type(fns) == "table" then
     for i = 1, #fns do
       if type(fns[i]) ~= "function" then
-        check.fail(FNAME, "bad argument 'fns' (item " .. i .. " is a " .. type(fns[i]) .. ", not a function)")
+        check.fail(FNAME, "fns", "item " .. i .. " is a " .. type(fns[i]) .. ", not a function")
       end
     end
     local k = 0
@@ -326,12 +336,12 @@ function Client:run_all(fns, opts)
       return fns[k]
     end
   else
-    check.fail(FNAME, "bad argument 'fns' (array of functions or function expected, got " .. type(fns) .. ")")
+    check.fail(FNAME, "fns", "array of functions or function expected, got " .. type(fns))
   end
   opts = check.options(FNAME, "options", opts, { limit = true, on_error = true, tick = true, tick_ms = true })
   for _, name in ipairs({ "on_error", "tick" }) do
     if opts[name] ~= nil and type(opts[name]) ~= "function" then
-      check.fail(FNAME, "bad option '" .. name .. "' (function expected, got " .. type(opts[name]) .. ")")
+      check.bad_option(FNAME, name, "function expected, got " .. type(opts[name]))
     end
   end
   local limit = opts.limit ~= nil and check.integer(FNAME, "limit", opts.limit, 1, MAX_MS) or math.huge

@@ -1,11 +1,18 @@
---- Error objects: every runtime failure of a request is one of these.
+--- Error objects: every failure the library reports is one of these.
 -- They are plain tables sharing one metatable, so they print as one line,
--- compare with `apivideo.is_error`, and carry everything the API said:
--- `kind` ("http", "network", "timeout", "decode", "auth"), `status`, `type`,
--- `title`, `name`, `detail`, `problems`, the whole problem body in `problem`,
--- `method`, `url`, `retry_after`, `body` (first 4 KiB when the body was not
--- problem JSON), `curl_code`, `retryable`, `attempts`. No credential is ever
--- stored in one.
+-- compare with `apivideo.is_error`, and carry what went wrong as fields.
+--
+-- A failed request (returned as `nil, err`; raised by iterators) has the
+-- `kind` "http", "network", "timeout", "decode" or "auth", and everything
+-- the API said: `status`, `type`, `title`, `name`, `detail`, `problems`, the
+-- whole problem body in `problem`, `method`, `url`, `retry_after`, `body`
+-- (first 4 KiB when the body was not problem JSON), `curl_code`,
+-- `retryable`, `attempts`.
+--
+-- A bad argument (raised at once, before anything is sent) has the kind
+-- "argument" and says which function (`fn`), which argument (`arg`) and
+-- why (`reason`); `where` is the caller's position, as `error()` gives it.
+-- No credential is ever stored in either.
 -- @module apivideo.errors
 local M = {}
 
@@ -35,7 +42,8 @@ local BODY_LIMIT = 4096
 -- end
 -- @table Error
 ---@class apivideo.Error
----@field kind "http"|"network"|"timeout"|"decode"|"auth" what failed: the API, the network, a time limit, a body, auth
+---@field kind "http"|"network"|"timeout"|"decode"|"auth"|"argument" what failed: the API, the network,
+--- a time limit, a body, auth, or the call itself (a bad argument)
 ---@field status? integer the HTTP status
 ---@field type? string from the API's problem+json body: the problem's URI
 ---@field title? string from the problem body (or the reason phrase, or what went wrong)
@@ -51,11 +59,16 @@ local BODY_LIMIT = 4096
 ---@field curl_code? integer libcurl's error code, for network failures and timeouts
 ---@field retryable? boolean with a `curl_code`: false when no retry can heal it (see `PERMANENT`), true when one may
 ---@field attempts? integer how many times the request was sent
+---@field fn? string argument errors: the function called (`"analytics:list_video_sessions"`, `"apivideo.new"`)
+---@field arg? string argument errors: the argument or option at fault (`"period"`,
+--- `"filter_by.country[1]"`); nil when the call itself came at the wrong time (a closed client)
+---@field reason? string argument errors: what is wrong with it (`"there is no month 13 (01 to 12); got '2023-13'"`)
+---@field where? string argument errors: the caller's position (`"report.lua:12"`), when known
 local Error = { __name = "apivideo.error" }
 Error.__index = Error
 M.Error = Error
 
-local KINDS = { http = true, network = true, timeout = true, decode = true, auth = true }
+local KINDS = { http = true, network = true, timeout = true, decode = true, auth = true, argument = true }
 
 local function path_of(url)
   if not url then return nil end
@@ -92,6 +105,9 @@ end
 ---@param e apivideo.Error
 ---@return string
 function Error.__tostring(e)
+  if e.kind == "argument" then
+    return (e.where and e.where .. ": " or "") .. e.text
+  end
   local parts = { "apivideo:" }
   if e.kind == "http" or (e.kind == "auth" and e.status) then
     if e.kind == "auth" then parts[#parts + 1] = "authentication failed:" end
@@ -120,13 +136,37 @@ function M.is_error(v)
   return type(v) == "table" and getmetatable(v) == Error
 end
 
---- Creates an error; `fields.kind` must be one of the five kinds.
+--- Creates an error; `fields.kind` must be one of the six kinds.
 -- @local
 ---@param fields table the error's fields
 ---@return apivideo.Error
 function M.new(fields)
   assert(KINDS[fields.kind], "apivideo: internal: bad error kind")
   return setmetatable(fields, Error)
+end
+
+--- Creates an argument error. fields: `fn`, `arg`, `reason`, and `text`,
+-- the whole line after the position (default:
+-- `"<fn>: bad <noun> '<arg>' (<reason>)"`, `noun` defaulting to "argument").
+-- It is raised, not returned: see `apivideo.check`.
+-- @local
+---@param fields table
+---@return apivideo.Error
+function M.argument(fields)
+  local text = fields.text
+  if not text then
+    text = fields.fn .. ": bad " .. (fields.noun or "argument") .. " '" .. fields.arg .. "' (" .. fields.reason .. ")"
+  end
+  return setmetatable({ kind = "argument", fn = fields.fn, arg = fields.arg, reason = fields.reason, text = text,
+    key = fields.key }, Error)
+end
+
+--- Is `v` an argument error of this library?
+-- @local
+---@param v any
+---@return boolean
+function M.is_argument(v)
+  return type(v) == "table" and getmetatable(v) == Error and v.kind == "argument"
 end
 
 -- The standard problem members and the Lua type each must have to be copied.

@@ -96,8 +96,7 @@ local DEFAULT_SPAN_S = 86400 -- `from` defaults to 1 day before `to`
 
 local function only_with(fname, opts, option, metric, allowed)
   if opts[option] ~= nil and not index(allowed)[metric] then
-    check.fail(fname, "bad argument '" .. option .. "' (only with metric " .. quoted(allowed)
-      .. ", not with '" .. metric .. "')")
+    check.fail(fname, option, "only with metric " .. quoted(allowed) .. ", not with '" .. metric .. "'")
   end
 end
 
@@ -106,8 +105,7 @@ local function filters_only(fname, opts, allowed, why)
   if type(f) ~= "table" then return end
   for _, k in ipairs(M.FILTER_KEYS) do
     if f[k[1]] ~= nil and not index(allowed)[k[1]] then
-      check.fail(fname, "bad argument 'filter_by' (key '" .. k[1] .. "' cannot be used " .. why
-        .. "; only " .. quoted(allowed) .. ")")
+      check.fail(fname, "filter_by", "key '" .. k[1] .. "' cannot be used " .. why .. "; only " .. quoted(allowed))
     end
   end
 end
@@ -117,16 +115,16 @@ end
 local function timeframe(fname, opts, values, interval)
   local from, to = values.from, values.to
   if from and to and from >= to then
-    check.fail(fname, "bad argument 'from' (must be before 'to': the timeframe is empty)")
+    check.fail(fname, "from", "must be before 'to': the timeframe is empty")
   end
   if interval == "minute" then
     local t = to or os.time()
     local f = from or (t - DEFAULT_SPAN_S)
     if t - f > MINUTE_SPAN_S then
       local span = t - f
-      check.fail(fname, "bad argument 'interval' ('minute' needs a timeframe of at most 60 minutes; "
+      check.fail(fname, "interval", "'minute' needs a timeframe of at most 60 minutes; "
         .. (opts.from == nil and "'from' defaults to 1 day before 'to'"
-          or string.format("this one is %d min %02d s", math.floor(span / 60), span % 60)) .. ")")
+          or string.format("this one is %d min %02d s", math.floor(span / 60), span % 60)))
     end
   end
 end
@@ -135,8 +133,8 @@ local function rule_aggregated(fname, args, opts, values)
   local metric, aggregation = args.metric, args.aggregation
   local valid = M.AGGREGATION_PAIRS[metric]
   if not index(valid)[aggregation] then
-    check.fail(fname, "bad argument 'aggregation' ('" .. aggregation .. "' cannot be used with metric '" .. metric
-      .. "'; the aggregations of '" .. metric .. "' are " .. quoted(valid) .. ")")
+    check.fail(fname, "aggregation", "'" .. aggregation .. "' cannot be used with metric '" .. metric
+      .. "'; the aggregations of '" .. metric .. "' are " .. quoted(valid))
   end
   only_with(fname, opts, "unique", metric, UNIQUE_AGGREGATED)
   only_with(fname, opts, "view_duration", metric, { "view" })
@@ -151,8 +149,8 @@ local function rule_breakdown(fname, args, opts, values)
   local metric, breakdown = args.metric, args.breakdown
   local valid = M.BREAKDOWN_PAIRS[metric]
   if valid and not index(valid)[breakdown] then
-    check.fail(fname, "bad argument 'breakdown' ('" .. breakdown .. "' cannot be used with metric '" .. metric
-      .. "'; the breakdowns of '" .. metric .. "' are " .. quoted(valid) .. ")")
+    check.fail(fname, "breakdown", "'" .. breakdown .. "' cannot be used with metric '" .. metric
+      .. "'; the breakdowns of '" .. metric .. "' are " .. quoted(valid))
   end
   only_with(fname, opts, "unique", metric, UNIQUE_SERIES)
   only_with(fname, opts, "view_duration", metric, { "view" })

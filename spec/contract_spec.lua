@@ -61,8 +61,8 @@ end
 local function record(c)
   local seen = {}
   local engine = c.engine
-  local fetch = engine.fetch
-  engine.fetch = function(self, spec)
+  local fetch = engine.transfer
+  engine.transfer = function(self, spec)
     local resp = fetch(self, spec)
     seen[#seen + 1] = { method = spec.method or "GET", url = spec.url, headers = spec.headers, resp = resp }
     return resp
@@ -206,7 +206,7 @@ describe("contract check against Prism (api.video's OpenAPI documents) #once", f
     local c = apivideo.new({ api_key = "prism-contract-key", base_url = BASIC, auth = "bearer", max_retries = 0 })
     local page, err = c.analytics:list_session_events("psEmFwGQUAXR2lFHj5nDOpy")
     assert.is_nil(page)
-    assert.are.equal("http", err.kind)
+    assert.are.equal("auth", err.kind)
     assert.are.equal(401, err.status)
   end)
 
@@ -455,7 +455,7 @@ describe("contract check against Prism (openapi-2025.yaml, today's Analytics) #o
     }) do
       local r, err = call()
       assert.is_nil(r)
-      assert.are.equal("http", err.kind)
+      assert.are.equal("auth", err.kind)
       assert.are.equal(401, err.status)
     end
   end)

@@ -163,14 +163,16 @@ describe("the API reference (LDoc) #once", function()
     end)
   end)
 
-  it("documents every method of client.analytics, from the operation table", function()
+  it("documents every method of client.analytics (and client.videos, client.live_streams), from the operation table",
+    function()
     local html = page("modules/apivideo.analytics.html")
     local count = 0
     for _, op in ipairs(operations.list) do
       for _, m in ipairs({ op.name, op.items, op.pages }) do
         if m then
           count = count + 1
-          local anchor = "Analytics:" .. m
+          local anchor = ({ analytics = "Analytics", videos = "Videos", live_streams = "LiveStreams" })[op.api]
+            .. ":" .. m
           local at = html:find('<a name%s*=%s*"' .. anchor .. '"')
           assert.is_number(at, anchor .. " is not documented")
           local entry = html:match("<dd>(.-)</dd>", at)

@@ -82,7 +82,7 @@ describe("apivideo.engine", function()
 
     it("runs a task that fetches, and hands it the transfer's decoded result", function()
       local e = new_engine()
-      local r = e:run(function() return e:fetch(page_spec(2)) end)
+      local r = e:run(function() return e:transfer(page_spec(2)) end)
       assert.are.equal(200, r.status)
       assert.are.equal(2, r.json.pagination.current_page)
       assert.are.equal(0, e:in_flight())
@@ -96,7 +96,7 @@ describe("apivideo.engine", function()
       local ok, err = pcall(e.run, e, function() error(obj) end)
       assert.is_false(ok)
       assert.are.equal(obj, err) -- rawequal: not wrapped, not copied
-      local t = e:spawn(function() e:fetch(page_spec(1)) error(obj) end)
+      local t = e:spawn(function() e:transfer(page_spec(1)) error(obj) end)
       e:join(t)
       assert.are.equal(obj, t.error)
       local ok2, err2 = pcall(t.outcome, t)
@@ -109,7 +109,7 @@ describe("apivideo.engine", function()
       local e = new_engine()
       local function deep_failure() error("boom in the task") end
       local t = e:spawn(function()
-        e:fetch(page_spec(1))
+        e:transfer(page_spec(1))
         deep_failure()
       end)
       e:join(t)
@@ -124,11 +124,11 @@ describe("apivideo.engine", function()
       e:close()
     end)
 
-    it("fetch, sleep and await outside any task raise an internal error naming the call", function()
+    it("transfer, sleep and await outside any task raise an internal error naming the call", function()
       local e = new_engine()
       local t = e:spawn(function() return 1 end)
       for name, call in pairs({
-        fetch = function() e:fetch(page_spec(1)) end,
+        transfer = function() e:transfer(page_spec(1)) end,
         sleep = function() e:sleep(1) end,
         await = function() e:await(t) end,
       }) do
@@ -137,7 +137,7 @@ describe("apivideo.engine", function()
         assert.is_truthy(tostring(err):find("apivideo: internal: " .. name .. " outside of a task", 1, true),
           tostring(err))
       end
-      assert.are.equal(0, e:in_flight()) -- the fetch sent nothing
+      assert.are.equal(0, e:in_flight()) -- the transfer sent nothing
       e:close()
     end)
   end)
@@ -145,7 +145,7 @@ describe("apivideo.engine", function()
   describe("join and await", function()
     it("outside a task, join drives the engine until the task is done", function()
       local e = new_engine()
-      local t = e:spawn(function() return e:fetch(page_spec(3)).json.pagination.current_page end)
+      local t = e:spawn(function() return e:transfer(page_spec(3)).json.pagination.current_page end)
       e:join(t)
       assert.is_true(t.done)
       assert.are.equal(3, t:outcome())
@@ -158,7 +158,7 @@ describe("apivideo.engine", function()
       local order = {}
       local fetcher = e:spawn(function()
         order[#order + 1] = "fetch start"
-        local r = e:fetch(page_spec(4))
+        local r = e:transfer(page_spec(4))
         order[#order + 1] = "fetch done"
         return r.json.pagination.current_page, "extra"
       end)
@@ -187,7 +187,7 @@ describe("apivideo.engine", function()
     it("await raises the other task's error inside the waiting task; join does not", function()
       local e = new_engine()
       local obj = { kind = "theirs" }
-      local failing = e:spawn(function() e:fetch(page_spec(1)) error(obj) end)
+      local failing = e:spawn(function() e:transfer(page_spec(1)) error(obj) end)
       local seen = {}
       local t = e:spawn(function()
         e:join(failing)
@@ -271,7 +271,7 @@ describe("apivideo.engine", function()
         local e = new_engine()
         local after = false
         local t = e:spawn(function()
-          e:fetch({ url = url })
+          e:transfer({ url = url })
           after = true
         end)
         -- drive the engine until the request reached the listener
@@ -319,7 +319,7 @@ describe("apivideo.engine", function()
       local e = new_engine()
       local after = false
       local t = e:spawn(function()
-        e:fetch(page_spec(1))
+        e:transfer(page_spec(1))
         after = true
       end)
       e:step(0)
@@ -335,7 +335,7 @@ describe("apivideo.engine", function()
       assert.is_false(after)
       assert.are.equal(0, e.waiter:queued())
       -- and the engine goes on working
-      assert.are.equal(200, e:run(function() return e:fetch(page_spec(2)) end).status)
+      assert.are.equal(200, e:run(function() return e:transfer(page_spec(2)) end).status)
       e:close()
     end)
 
@@ -399,7 +399,7 @@ describe("apivideo.engine", function()
         log[#log + 1] = "outer start"
         local page = e:run(function()
           log[#log + 1] = "inner start"
-          local r = e:fetch(page_spec(5))
+          local r = e:transfer(page_spec(5))
           log[#log + 1] = "inner done"
           return r.json.pagination.current_page
         end)
@@ -441,7 +441,7 @@ describe("apivideo.engine", function()
     local function warm(e, n)
       srv:config({ latency_ms = 30 })
       local ts = {}
-      for i = 1, n do ts[i] = e:spawn(function() return e:fetch(page_spec(i)) end) end
+      for i = 1, n do ts[i] = e:spawn(function() return e:transfer(page_spec(i)) end) end
       for i = 1, n do e:join(ts[i]) end
       srv:idle_reset()
     end
@@ -453,7 +453,7 @@ describe("apivideo.engine", function()
       local seen
       local main = e:spawn(function()
         local ts = {}
-        for i = 1, 3 do ts[i] = e:spawn(function() return e:fetch(page_spec(i)).status end) end
+        for i = 1, 3 do ts[i] = e:spawn(function() return e:transfer(page_spec(i)).status end) end
         e:kick()
         -- works without yielding: only a request already sent can reach the server now
         socket.sleep(0.05)
@@ -472,7 +472,7 @@ describe("apivideo.engine", function()
       srv:config({ latency_ms = 60 })
       local seen
       local main = e:spawn(function()
-        local t = e:spawn(function() return e:fetch(page_spec(1)).status end)
+        local t = e:spawn(function() return e:transfer(page_spec(1)).status end)
         socket.sleep(0.05)
         seen = srv:stats().api_requests
         return e:await(t)
@@ -550,7 +550,7 @@ describe("apivideo.engine", function()
       assert.is_falsy(t.done)
       e:join(t)
       srv:config({ latency_ms = 200 })
-      local f = e:spawn(function() return e:fetch(page_spec(1)) end)
+      local f = e:spawn(function() return e:transfer(page_spec(1)) end)
       e:step(0)
       assert.are.equal(1, e:in_flight())
       assert.is_true(e:pending()) -- a transfer
@@ -580,7 +580,7 @@ describe("apivideo.engine", function()
     it("step(timeout) returns as soon as a transfer finishes, with its task resumed", function()
       srv:config({ latency_ms = 60 })
       local e = new_engine()
-      local t = e:spawn(function() return e:fetch(page_spec(1)).status end)
+      local t = e:spawn(function() return e:transfer(page_spec(1)).status end)
       local t0 = core.now_ms()
       local rounds = 0
       while not t.done and rounds < 50 do
@@ -600,7 +600,7 @@ describe("apivideo.engine", function()
       srv:config({ latency_ms = 300 })
       local e = new_engine()
       local ran = {}
-      local fetching = e:spawn(function() e:fetch(page_spec(1)) ran.fetch = true end)
+      local fetching = e:spawn(function() e:transfer(page_spec(1)) ran.fetch = true end)
       local sleeping = e:spawn(function() e:sleep(1000) ran.sleep = true end)
       e:step(0)
       local ready = e:spawn(function() ran.ready = true end)
@@ -841,12 +841,16 @@ describe("client:run_all", function()
     c:close()
   end)
 
-  it("prefixes a string error with the function's name and keeps the traceback", function()
+  it("returns the function's own error as it raised it (a string keeps its traceback), and an error object as is",
+    function()
     local c = new_client()
-    local ok, err = c:run_all({ function() error("plain failure") end })
+    local ok, err = c:run_all({ function() error("plain failure", 0) end })
     assert.is_nil(ok)
-    assert.matches("^client:run_all: ", err)
-    assert.is_truthy(err:find("plain failure", 1, true))
+    assert.matches("^plain failure", err) -- nothing of the library's in front
+    local mine = { mine = true }
+    local ok2, err2 = c:run_all({ function() error(mine) end })
+    assert.is_nil(ok2)
+    assert.are.equal(mine, err2)
     assert.is_truthy(err:find("stack traceback:", 1, true))
   end)
 
@@ -898,16 +902,17 @@ describe("client:run_all", function()
     c:close()
   end)
 
-  it("ends with an error when the generator gives something that is not a function", function()
+  it("raises an argument error, the others cancelled, when the generator gives something that is not a function",
+    function()
     local c = new_client()
     local k, ran = 0, 0
-    local ok, err = c:run_all(function()
+    local e = expect.argument_error(c.run_all, c, function()
       k = k + 1
       if k == 3 then return 99 end
       return function() ran = ran + 1 end
     end)
-    assert.is_nil(ok)
-    assert.are.equal("client:run_all: the function giving the next one returned a number", err)
+    assert.are.same({ "client:run_all", "fns", "the function giving the next one returned a number" },
+      { e.fn, e.arg, e.reason })
     assert.are.equal(0, c:in_flight())
     c:close()
   end)
@@ -939,7 +944,7 @@ describe("client:run_all", function()
     local fns = {
       function() end,
       -- a request of the function's own task (no sub-task: see the spec above)
-      function() c.engine:fetch(page_spec(1)) end,
+      function() c.engine:transfer(page_spec(1)) end,
     }
     local ok, err = pcall(c.run_all, c, function()
       k = k + 1

@@ -665,7 +665,7 @@ describe("apivideo.hub under a fake nginx loop", function()
     local th
     th = fake:spawn("r", function()
       -- one transfer in flight (200 ms) and, in another task, twenty 0.8 ms sleeps
-      local fetch = eng:spawn(function() return eng:fetch(page_spec(1)) end)
+      local fetch = eng:spawn(function() return eng:transfer(page_spec(1)) end)
       local naps = eng:spawn(function()
         for _ = 1, 20 do eng:sleep(0.8) end
       end)

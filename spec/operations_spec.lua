@@ -14,8 +14,11 @@ local function read(path)
   return s
 end
 
--- types.lua: methods with their parameter names and the class of `opts`,
--- and every class with its parent and fields.
+-- The api of a row (operations.lua) each class of types.lua declares.
+local API_OF = { Analytics = "analytics", Videos = "videos", LiveStreams = "live_streams" }
+
+-- types.lua: methods ("api:name") with their parameter names and the class
+-- of `opts`, and every class with its parent and fields.
 local function declarations()
   local text = read("lua/apivideo/types.lua")
   local methods, classes = {}, {}
@@ -24,11 +27,11 @@ local function declarations()
   for line in text:gmatch("[^\n]*") do
     local pname, ptype = line:match("^%-%-%-@param ([%w_]+)%?? ([%w_.]+)")
     if pname then params[pname] = ptype end
-    local name, args = line:match("^function Analytics:([%w_]+)%(([^)]*)%)")
+    local class, name, args = line:match("^function (%w+):([%w_]+)%(([^)]*)%)")
     if name then
       local list = {}
       for a in args:gmatch("[%w_]+") do list[#list + 1] = a end
-      methods[name] = { args = list, opts_class = params.opts }
+      methods[API_OF[class] .. ":" .. name] = { args = list, opts_class = params.opts }
       params = {}
     end
     local cls, parent = line:match("^%-%-%-@class ([%w_.]+):? ?([%w_.]*)")
@@ -55,41 +58,46 @@ end
 describe("the operation table", function()
   local methods, classes = declarations()
 
-  it("has the three raw-statistics operations and today's three, each with a unique name", function()
+  -- "api:name" of every method a row builds
+  local function built_by(op)
+    local list = {}
+    for _, n in ipairs({ op.name, op.items, op.pages }) do list[#list + 1] = op.api .. ":" .. n end
+    return list
+  end
+
+  it("has the three raw-statistics operations, today's three, and the two media, each with a unique name", function()
     local names, seen = {}, {}
     for _, op in ipairs(operations.list) do
-      for _, n in ipairs({ op.name, op.items, op.pages }) do
+      for _, n in ipairs(built_by(op)) do
         assert.is_nil(seen[n], "two rows build " .. tostring(n))
         seen[n] = true
       end
-      names[#names + 1] = op.name
+      names[#names + 1] = op.api .. ":" .. op.name
     end
-    assert.are.same({ "list_video_sessions", "list_live_stream_sessions", "list_session_events",
-      "get_aggregated_metrics", "get_metrics_breakdown", "get_metrics_over_time" }, names)
+    assert.are.same({ "analytics:list_video_sessions", "analytics:list_live_stream_sessions",
+      "analytics:list_session_events", "analytics:get_aggregated_metrics", "analytics:get_metrics_breakdown",
+      "analytics:get_metrics_over_time", "videos:get", "live_streams:get" }, names)
   end)
 
   for _, op in ipairs(operations.list) do
     local expected_args = {}
-    for i, a in ipairs(op.args) do expected_args[i] = a[1] end
+    for i, a in ipairs(op.args) do expected_args[i] = a.name end
     expected_args[#expected_args + 1] = "opts"
 
     it(op.name .. ": its methods are declared in types.lua with the row's arguments", function()
-      for _, n in ipairs({ op.name, op.items, op.pages }) do
-        if n then
-          assert.is_table(methods[n], n .. " is not declared in types.lua")
-          assert.are.same(expected_args, methods[n].args, n)
-        end
+      for _, n in ipairs(built_by(op)) do
+        assert.is_table(methods[n], n .. " is not declared in types.lua")
+        assert.are.same(expected_args, methods[n].args, n)
       end
     end)
 
     it(op.name .. ": every option of the row is a field of the declared options class", function()
-      for _, n in ipairs({ op.name, op.items, op.pages }) do
-        if n then
-          local cls = methods[n] and methods[n].opts_class
-          assert.is_string(cls, n .. " declares no type for opts")
-          for _, q in ipairs(op.query) do
-            assert.is_true(has_field(classes, cls, q[1]), n .. ": option '" .. q[1] .. "' is not a field of " .. cls)
-          end
+      for _, n in ipairs(built_by(op)) do
+        local cls = methods[n] and methods[n].opts_class
+        assert.is_string(cls, n .. " declares no type for opts")
+        for _, q in ipairs(op.query) do
+          assert.is_true(has_field(classes, cls, q.option),
+            n .. ": option '" .. q.option .. "' is not a field of " .. cls)
         end
       end
     end)
@@ -97,7 +105,7 @@ describe("the operation table", function()
     it(op.name .. ": the path names every positional argument once", function()
       local path = op.path
       for _, a in ipairs(op.args) do
-        local _, count = path:gsub("{" .. a[1] .. "}", "")
+        local _, count = path:gsub("{" .. a.name .. "}", "")
         assert.are.equal(1, count, op.path)
       end
       assert.is_nil(path:gsub("{[%w_]+}", ""):find("[{}]"), op.path)
@@ -107,11 +115,14 @@ describe("the operation table", function()
   it("types.lua declares no method the table does not build, and analytics builds each", function()
     local built = {}
     for _, op in ipairs(operations.list) do
-      for _, n in ipairs({ op.name, op.items, op.pages }) do built[n] = true end
+      for _, n in ipairs(built_by(op)) do built[n] = true end
     end
-    local Analytics = getmetatable(require("apivideo.analytics").new({})).__index
+    local analytics = require("apivideo.analytics")
     for n in pairs(methods) do assert.is_true(built[n] == true, n .. " is declared but no row builds it") end
-    for n in pairs(built) do assert.is_function(Analytics[n], n) end
+    for n in pairs(built) do
+      local api, name = n:match("^([%w_]+):([%w_]+)$")
+      assert.is_function(analytics.new({}, api)[name], n)
+    end
   end)
 
   it("every filter_by key is a field of apivideo.FilterBy, and no other", function()
@@ -119,7 +130,7 @@ describe("the operation table", function()
     for f in pairs(classes["apivideo.FilterBy"].fields) do fields[#fields + 1] = f end
     table.sort(fields)
     local keys = {}
-    for i, k in ipairs(operations.FILTER_KEYS) do keys[i] = k[1] end
+    for i, k in ipairs(operations.FILTER_KEYS) do keys[i] = k.key end
     table.sort(keys)
     assert.are.same(keys, fields)
   end)

@@ -64,16 +64,16 @@ describe("what a cancel gives back", function()
     local c = new_client({ concurrency = 4, auth = "basic" })
     local next_page, _, _, walk = c.analytics:video_session_pages("vi250", { period = "2023", page_size = 25 })
     assert.are.equal(1, next_page().pagination.current_page)
-    assert.is_true(c.requester.limiter.in_flight >= 1, "no page was in flight to cancel")
+    assert.is_true(c.transport.requester.limiter.in_flight >= 1, "no page was in flight to cancel")
     walk:close()
     assert.are.equal(0, c:in_flight())
     -- before the fix every cancelled page kept its slot for the client's life
-    assert.are.equal(0, c.requester.limiter.in_flight)
+    assert.are.equal(0, c.transport.requester.limiter.in_flight)
     -- and the budget still lets every request of a new walk go
     local n = 0
     for _ in c.analytics:video_sessions("vi250", { period = "2023", page_size = 50 }) do n = n + 1 end
     assert.are.equal(250, n)
-    assert.are.equal(0, c.requester.limiter.in_flight)
+    assert.are.equal(0, c.transport.requester.limiter.in_flight)
     c:close()
   end)
 
@@ -86,7 +86,7 @@ describe("what a cancel gives back", function()
     })
     assert.is_nil(ok)
     assert.are.equal(0, c:in_flight())
-    assert.are.equal(0, c.requester.limiter.in_flight)
+    assert.are.equal(0, c.transport.requester.limiter.in_flight)
     c:close()
   end)
 

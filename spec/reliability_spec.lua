@@ -175,10 +175,10 @@ describe("rate limits", function()
     srv:config({ latency_ms = 100, rate_limit = { limit = 8, window_s = 1 } })
     local c = client({ concurrency = 4, auth = "basic" })
     local engine = c.engine
-    local fetch = engine.fetch
+    local transfer = engine.transfer
     local held, released, handed = {}, 0, {}
-    engine.fetch = function(self, spec)
-      local resp = fetch(self, spec)
+    engine.transfer = function(self, spec)
+      local resp = transfer(self, spec)
       local page = tonumber(spec.url:match("[?&]currentPage=(%d+)"))
       if page >= 2 and page <= 5 then
         held[#held + 1] = { page = page, remaining = tonumber(resp.headers["x-ratelimit-remaining"]) }
@@ -212,12 +212,12 @@ describe("rate limits", function()
     srv:config({ latency_ms = 100, rate_limit = { limit = 8, window_s = 1 } })
     local c = client({ concurrency = 4, auth = "basic" })
     local engine = c.engine
-    local fetch = engine.fetch
+    local transfer = engine.transfer
     local handed = {}
-    engine.fetch = function(self, spec)
+    engine.transfer = function(self, spec)
       local page = tonumber(spec.url:match("[?&]currentPage=(%d+)"))
       if page == 2 then self:sleep(300) end
-      local resp = fetch(self, spec)
+      local resp = transfer(self, spec)
       handed[#handed + 1] = { page = page, remaining = tonumber(resp.headers["x-ratelimit-remaining"]) }
       return resp
     end

@@ -5,7 +5,9 @@ local retry = require("apivideo.retry")
 
 local policy = retry.new({ max_retries = 3, max_retry_wait_ms = 1000, max_body_bytes = 1024 })
 local GET = { method = "GET", path = "/analytics/videos/x" }
-local TOKEN = { method = "POST", path = "/auth/api-key", token_call = true }
+local TOKEN = { method = "POST", path = "/auth/api-key" }
+-- the policy of the authenticator's own requester
+local tokens = retry.new({ max_retries = 3, max_retry_wait_ms = 1000, max_body_bytes = 1024, tokens = true })
 local URL = "https://ws.api.video/analytics/videos/x"
 
 describe("apivideo.retry", function()
@@ -21,16 +23,18 @@ describe("apivideo.retry", function()
   end)
 
   it("a token call's HTTP failure is not retried, its network failure is", function()
-    local _, again = policy:classify(TOKEN, URL, { curl_code = 0, status = 503, headers = {}, body = "" })
+    local _, op_again = policy:classify(TOKEN, URL, { curl_code = 0, status = 503, headers = {}, body = "" })
+    assert.is_true(op_again) -- (the same answer to an operation is)
+    local _, again = tokens:classify(TOKEN, URL, { curl_code = 0, status = 503, headers = {}, body = "" })
     assert.is_false(again)
-    local e, net_again = policy:classify(TOKEN, URL, { curl_code = 56, curl_error = "reset", headers = {} })
+    local e, net_again = tokens:classify(TOKEN, URL, { curl_code = 56, curl_error = "reset", headers = {} })
     assert.are.equal("network", e.kind)
     assert.is_true(net_again)
   end)
 
   it("never puts the body of a token call in an error (a broken one may still hold a token)", function()
     local body = '{"access_token":"eyJsecret-token","refresh_token":"def50200secret"'
-    local e = policy:classify(TOKEN, URL, { curl_code = 0, status = 200, json = nil, json_error = "truncated",
+    local e = tokens:classify(TOKEN, URL, { curl_code = 0, status = 200, json = nil, json_error = "truncated",
       body = body, headers = {} })
     assert.are.equal("decode", e.kind)
     assert.is_nil(e.body)

@@ -29,14 +29,16 @@
 -- come back as the API wrote them: see [time zones](../topics/time.md.html).
 -- @module apivideo.analytics
 
--- For maintainers: every method is built from a row of `apivideo.operations`;
--- their doc comments and LuaLS annotations live in types.lua (a `---@meta`
--- file, never loaded), which `config.ld` merges into this module, and
--- spec/operations_spec.lua checks the two agree.
+-- For maintainers: every method is built from a row of `apivideo.operations`
+-- (also `client.videos:get` and `client.live_streams:get`, rows of other
+-- `api`s); their doc comments and LuaLS annotations live in types.lua (a
+-- `---@meta` file, never loaded), which `config.ld` merges into this module,
+-- and spec/operations_spec.lua checks the two agree. The operations know
+-- nothing of the client: they send through its transport
+-- (`apivideo.transport`: send, run, walk).
 local check = require("apivideo.check")
 local errors = require("apivideo.errors")
 local operations = require("apivideo.operations")
-local pager_mod = require("apivideo.pager")
 local ratelimit = require("apivideo.ratelimit")
 local time = require("apivideo.time")
 local url = require("apivideo.url")
@@ -44,20 +46,22 @@ local url = require("apivideo.url")
 local M = {}
 
 ---@class apivideo.Analytics
----@field client apivideo.Client the client whose requests these are
 local Analytics = {}
 Analytics.__index = Analytics
 
---- The Analytics object of a client (its `analytics` field).
--- @local
----@param client apivideo.Client
----@return apivideo.Analytics
-function M.new(client)
-  return setmetatable({ client = client }, Analytics)
-end
+-- The objects of the other `api`s of the rows: `client.videos`, `client.live_streams`.
+local APIS = { analytics = Analytics }
 
-function Analytics:__tostring()
-  return "apivideo.analytics (" .. tostring(self.client) .. ")"
+--- The operations of one `api` of the rows (`"analytics"`: the client's
+-- `analytics` field; `"videos"`, `"live_streams"`), sending through
+-- `transport` (`apivideo.transport`).
+-- @local
+---@param transport table
+---@param api? string default "analytics"
+---@return apivideo.Analytics
+function M.new(transport, api)
+  api = api or "analytics"
+  return setmetatable({ transport = transport }, APIS[api])
 end
 
 local MAX_PAGE = 2147483647
@@ -112,7 +116,7 @@ local function datetime(fname, name, v)
 end
 
 local FILTER_BY_KEY = {}
-for _, k in ipairs(operations.FILTER_KEYS) do FILTER_BY_KEY[k[1]] = k end
+for _, k in ipairs(operations.FILTER_KEYS) do FILTER_BY_KEY[k.key] = k end
 
 local function filter_value(fname, key, v, spec)
   local arg = "filter_by." .. key
@@ -138,12 +142,12 @@ local function filter_pairs(fname, out, f)
   for k in pairs(f) do
     if not FILTER_BY_KEY[k] then
       local names = {}
-      for i, spec in ipairs(operations.FILTER_KEYS) do names[i] = spec[1] end
+      for i, spec in ipairs(operations.FILTER_KEYS) do names[i] = spec.key end
       check.fail(fname, "filter_by", "unknown key '" .. tostring(k) .. "'; the keys are " .. quoted(names))
     end
   end
   for _, spec in ipairs(operations.FILTER_KEYS) do
-    local key, wire, shape = spec[1], spec[2], spec[3]
+    local key, wire, shape = spec.key, spec.wire, spec.shape
     local v = f[key]
     if v ~= nil then
       if shape == "string" then
@@ -167,27 +171,28 @@ local function filter_pairs(fname, out, f)
   end
 end
 
---- Validates the arguments of a call: returns the path, the query pairs
--- (without the page number), the first page and the page size.
+--- Validates the arguments of a call. Returns the call: `path`, `pairs`
+-- (the query pairs, without the page number), `first` (the first page),
+-- `size` (the page size or nil), `float` (the figures are rates or
+-- averages) and `explicit_page` (current_page was given).
 local function prepare(op, fname, argv, opts)
   local args = {}
   local path = op.path
   for i, a in ipairs(op.args) do
-    local name, kind = a[1], a[2]
     local v = argv[i]
-    if kind == "id" then
-      v = check.id(fname, name, v)
+    if a.kind == "id" then
+      v = check.id(fname, a.name, v)
     else
-      v = enum_value(fname, name, v, a.values)
+      v = enum_value(fname, a.name, v, a.values)
     end
-    args[name] = v
-    path = path:gsub("{" .. name .. "}", function() return url.segment(v) end)
+    args[a.name] = v
+    path = path:gsub("{" .. a.name .. "}", function() return url.segment(v) end)
   end
   opts = check.options(fname, "options", opts, op.allowed)
   local query, values = {}, {}
   local first, size = 1, nil
   for _, q in ipairs(op.query) do
-    local option, wire, kind = q[1], q[2], q[3]
+    local option, wire, kind = q.option, q.wire, q.kind
     local v = opts[option]
     if v == nil then
       if q.required then
@@ -226,15 +231,26 @@ local function prepare(op, fname, argv, opts)
     end
   end
   if op.rule then op.rule(fname, args, opts, values) end
-  return path, query, first, size, op.float and op.float(args) or false
+  return { path = path, pairs = query, first = first, size = size,
+    float = op.float ~= nil and op.float(args), explicit_page = opts.current_page ~= nil }
 end
 
-local function query_for(pairs_list, page, size, explicit_page)
+--- The query string of one request of a call (a one-request call: its
+-- current_page when given, its page size).
+local function query_of(call)
   local q = {}
-  for i, kv in ipairs(pairs_list) do q[i] = kv end
-  if explicit_page then q[#q + 1] = { "currentPage", tostring(page) } end
-  if size then q[#q + 1] = { "pageSize", tostring(size) } end
+  for i, kv in ipairs(call.pairs) do q[i] = kv end
+  if call.explicit_page then q[#q + 1] = { "currentPage", tostring(call.first) } end
+  if call.size then q[#q + 1] = { "pageSize", tostring(call.size) } end
   return url.query(q)
+end
+
+--- The query strings of the pages of a walk, built once around the page number.
+local function page_queries(call)
+  local head = url.query(call.pairs)
+  head = head .. (head == "" and "?currentPage=" or "&currentPage=")
+  local tail = call.size and ("&pageSize=" .. call.size) or ""
+  return function(n) return head .. string.format("%d", n) .. tail end
 end
 
 --- A number the API may have written as a string (openapi-2025's examples do).
@@ -243,12 +259,14 @@ local function numeric(v)
   return v
 end
 
---- Turns a decoded body into the result of its operation, or a decode error
--- when it is not one.
-local function to_result(op, client, path, query, resp, float)
+--- Turns the answer `resp` to one request of `call` (its query string
+-- `query`) into the result of its operation, or a decode error when it is
+-- not one.
+local function to_result(op, transport, call, query, resp)
   local json = resp.json
+  local float = call.float
   local function bad(what)
-    return nil, errors.new({ kind = "decode", method = "GET", url = client.base_url .. path .. query,
+    return nil, errors.new({ kind = "decode", method = "GET", url = transport:url(call.path, query),
       status = resp.status, attempts = resp.attempts, title = "unexpected response: " .. what })
   end
   if type(json) ~= "table" then return bad("not a JSON object") end
@@ -257,7 +275,7 @@ local function to_result(op, client, path, query, resp, float)
     if type(v) ~= "number" then return bad("'data' is missing or not a number") end
     json.data = float and v + 0.0 or v
     if json.context ~= nil and type(json.context) ~= "table" then return bad("'context' is not an object") end
-  else
+  elseif op.result == "page" then
     if type(json.data) ~= "table" then return bad("'data' is missing or not an array") end
     local p = json.pagination
     if type(p) ~= "table" then return bad("'pagination' is missing or not an object") end
@@ -286,19 +304,27 @@ local function to_result(op, client, path, query, resp, float)
   return json
 end
 
---- Inside a task: GET one page (or result).
-local function fetch(op, client, path, query, float)
-  local resp, err = client:_send({ method = "GET", path = path, query = query, auth = true })
+--- Inside a task: GETs one result of `call` (the query string `query`).
+local function get_result(op, transport, call, query)
+  local resp, err = transport:send({ method = "GET", path = call.path, query = query, auth = true,
+    operation = op.name })
   if not resp then return nil, err end
-  return to_result(op, client, path, query, resp, float)
+  return to_result(op, transport, call, query, resp)
 end
 
 for _, op in ipairs(operations.list) do
   local allowed = {}
-  for _, q in ipairs(op.query) do allowed[q[1]] = true end
+  for _, q in ipairs(op.query) do allowed[q.option] = true end
   op.allowed = allowed
   op.numbers = op.path:find("^/data/") ~= nil
   local nargs = #op.args
+  local methods = APIS[op.api]
+  if not methods then
+    methods = {}
+    methods.__index = methods
+    APIS[op.api] = methods
+  end
+  local prefix = op.api == "analytics" and "analytics:" or (op.api .. ":")
 
   -- (method, argv..., opts) -> argv table, opts
   local function split(...)
@@ -306,46 +332,45 @@ for _, op in ipairs(operations.list) do
     return argv, argv[nargs + 1]
   end
 
-  local list_name = "analytics:" .. op.name
-  Analytics[op.name] = function(self, ...)
+  local list_name = prefix .. op.name
+  methods[op.name] = function(self, ...)
+    local transport = self.transport
+    transport:check_open(2)
     local argv, opts = split(...)
-    local path, pairs_list, first, size, float = check.checked(2, prepare, op, list_name, argv, opts)
-    local explicit = opts ~= nil and opts.current_page ~= nil
-    local query = query_for(pairs_list, first, size, explicit)
-    local client = self.client
-    -- (not a tail call: "the client is closed" must name the caller's line)
-    local result, err = client:_run(fetch, op, client, path, query, float)
+    local call = check.checked(2, prepare, op, list_name, argv, opts)
+    local result, err = transport:run(get_result, op, transport, call, query_of(call))
     return result, err
   end
 
   if op.items then
     -- (called by the iterator methods below: level 3 is their caller)
-    local function walker(self, fname, ...)
+    local function walk(self, fname, ...)
+      local transport = self.transport
+      transport:check_open(3)
       local argv, opts = split(...)
-      local path, pairs_list, first, size, float = check.checked(3, prepare, op, fname, argv, opts)
-      local client = self.client
-      client:_check_open(4)
-      -- the query of page n is built once for the walk, around its page number
-      local head = url.query(pairs_list)
-      head = head .. (head == "" and "?currentPage=" or "&currentPage=")
-      local tail = size and ("&pageSize=" .. size) or ""
-      local function query_of(n) return head .. string.format("%d", n) .. tail end
-      return pager_mod.new({
-        engine = client.engine, concurrency = client.concurrency, first = first,
-        fetch = function(n) return fetch(op, client, path, query_of(n), float) end,
-        url_of = function(n) return client.base_url .. path .. query_of(n) end,
+      local call = check.checked(3, prepare, op, fname, argv, opts)
+      local query_at = page_queries(call)
+      return transport:walk({
+        first = call.first,
+        page = function(n) return get_result(op, transport, call, query_at(n)) end,
+        url_of = function(n) return transport:url(call.path, query_at(n)) end,
       })
     end
 
-    local pages_name = "analytics:" .. op.pages
-    Analytics[op.pages] = function(self, ...)
-      return pager_mod.pages(walker(self, pages_name, ...))
+    local pages_name = prefix .. op.pages
+    methods[op.pages] = function(self, ...)
+      return walk(self, pages_name, ...):pages()
     end
 
-    local items_name = "analytics:" .. op.items
-    Analytics[op.items] = function(self, ...)
-      return pager_mod.items(walker(self, items_name, ...))
+    local items_name = prefix .. op.items
+    methods[op.items] = function(self, ...)
+      return walk(self, items_name, ...):items()
     end
   end
 end
+
+for api, methods in pairs(APIS) do
+  methods.__tostring = function(self) return "apivideo." .. api .. " (" .. tostring(self.transport) .. ")" end
+end
+
 return M

@@ -46,8 +46,9 @@ M.fingerprint = fingerprint
 
 --- The authenticator of a client. opts: `mode` ("bearer" or "basic"),
 -- `store` (a token store, or nil), `base_url`, and its collaborators:
--- `engine` (tasks and sleeps), `send(req)` (inside a task: one request
--- through the client's pipeline, e.g. `apivideo.request`), `emit(event)`.
+-- `engine` (tasks and sleeps), `send(req)` (inside a task: one token
+-- request through the authenticator's own requester, `apivideo.request`),
+-- `emit(event)`.
 -- The API key is held only in closures (the Basic header line, the body of
 -- the token exchange), never in a table field that could be dumped.
 -- @local
@@ -76,9 +77,7 @@ end
 
 --- Inside a task: one POST to /auth/*; returns the token record or nil, err.
 function Auth:_post(path, body, kind)
-  local resp, err = self.send({
-    method = "POST", path = path, body = body, auth = false, token_call = true,
-  })
+  local resp, err = self.send({ method = "POST", path = path, body = body, operation = "auth" })
   if not resp then
     if err.kind == "http" then err.kind = "auth" end
     return nil, err

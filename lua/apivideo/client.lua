@@ -7,13 +7,14 @@
 -- walks at once; `client:step` serves hosts with their own event loop.
 -- @module apivideo.client
 
--- For maintainers: the client only checks its options and wires its parts
--- together; each part owns one job:
+-- For maintainers: the client only checks its options and builds its parts,
+-- bottom up, each from the ones it uses (`assemble`); each part owns one job:
 --
+--   * `apivideo.transport` — what the operations see: send, run, walk;
 --   * `apivideo.waiter` — how the client waits (poll, a host's yield, nginx);
---   * `apivideo.engine` — tasks, timers, transfers in flight;
+--   * `apivideo.engine` — tasks, timers, transfers in flight; `apivideo.group` — run_all;
 --   * `apivideo.request` — one logical request, with its retries and replay;
---   * `apivideo.retry` — what is retried, and how long to wait;
+--   * `apivideo.retry` — what is retried, and how long to wait; `apivideo.clock` — the API's time;
 --   * `apivideo.ratelimit` — the rate-limit budget;
 --   * `apivideo.auth` — Basic, or bearer tokens (shared through a store);
 --   * `apivideo.pager` — walks over pages; `apivideo.analytics` — the operations.
@@ -21,10 +22,13 @@ local core = require("apivideo.core")
 local analytics = require("apivideo.analytics")
 local auth = require("apivideo.auth")
 local check = require("apivideo.check")
+local clock = require("apivideo.clock")
 local engine_mod = require("apivideo.engine")
+local group = require("apivideo.group")
 local ratelimit = require("apivideo.ratelimit")
 local request = require("apivideo.request")
 local retry = require("apivideo.retry")
+local transport_mod = require("apivideo.transport")
 local url = require("apivideo.url")
 local waiter_mod = require("apivideo.waiter")
 
@@ -117,6 +121,8 @@ end
 -- @type Client
 ---@class apivideo.Client
 ---@field analytics apivideo.Analytics the Analytics operations
+---@field videos apivideo.Videos a video's title (`client.videos:get(id)`)
+---@field live_streams apivideo.LiveStreams a live stream's title (`client.live_streams:get(id)`)
 ---@field base_url string the API's base URL, without a trailing slash
 local Client = {}
 Client.__index = Client
@@ -126,7 +132,7 @@ Client.__name = "apivideo.client"
 -- @local
 ---@return string
 function Client:__tostring()
-  return "apivideo.client (" .. self.base_url .. ", " .. self.auth.mode .. ")"
+  return tostring(self.transport)
 end
 
 local FN = "apivideo.new"
@@ -189,7 +195,9 @@ local function base_url_of(opts, env)
   return base
 end
 
-local function build(opts)
+--- The options, checked: a table of every option's value (defaults filled
+-- in), and the API key apart (it never goes into a table field).
+local function options_of(opts)
   if type(opts) ~= "table" then
     check.fail(FN, "options", "table expected, got " .. type(opts))
   end
@@ -200,8 +208,8 @@ local function build(opts)
       text = FN .. ": option 'api_key' is required (non-empty string)" })
   end
   local env = opt_enum(opts, "environment", ENVIRONMENTS)
-  local mode = opt_enum(opts, "auth", { bearer = true, basic = true })
-  local self = setmetatable({
+  local o = {
+    auth = opt_enum(opts, "auth", { bearer = true, basic = true }),
     base_url = base_url_of(opts, env),
     timeout_ms = opt_integer(opts, "timeout_ms", 1, MAX_MS),
     connect_timeout_ms = opt_integer(opts, "connect_timeout_ms", 1, MAX_MS),
@@ -212,16 +220,18 @@ local function build(opts)
     max_body_bytes = opt_integer(opts, "max_body_bytes", 1, 4294967296),
     ca_file = opt_type(opts, "ca_file", "string"),
     on_event = opt_type(opts, "on_event", "function"),
-  }, Client)
+    yield = opt_type(opts, "yield", "function"),
+    token_store = opts.token_store,
+    application_header = application_header(opts.application),
+  }
   local insecure = opt_type(opts, "allow_insecure_http", "boolean")
-  if self.base_url:match("^[hH][tT][tT][pP]://") and not insecure
-      and not url.is_loopback(url.host(self.base_url)) then
+  if o.base_url:match("^[hH][tT][tT][pP]://") and not insecure
+      and not url.is_loopback(url.host(o.base_url)) then
     check.raise({ fn = FN, arg = "base_url", reason = "plain http:// to a non-loopback host (use https://, or set"
       .. " allow_insecure_http = true)", text = FN .. ": refusing to send the API key over plain http:// to a"
       .. " non-loopback host (use https://, or set allow_insecure_http = true)" })
   end
-  local yield = opt_type(opts, "yield", "function")
-  local store = opts.token_store
+  local store = o.token_store
   if store ~= nil then
     for _, m in ipairs({ "get", "set", "add", "delete" }) do
       local ok, f = pcall(function() return store[m] end)
@@ -231,36 +241,58 @@ local function build(opts)
       end
     end
   end
-  local app = application_header(opts.application)
+  return o, key
+end
 
-  local headers = { "Accept: application/json", "AV-Origin-Client: lua:" .. M.VERSION }
-  if app then headers[#headers + 1] = app end
+--- Builds the client's parts from checked options, each from the ones it
+-- uses, bottom up: the engine (how it waits), the authenticator's own
+-- requester, the authenticator, the operations' requester (which uses the
+-- authenticator and the budget), the transport the operations see, and the
+-- operations. Nothing is wired into anything after it is built.
+local function assemble(o, key)
+  local self = setmetatable({ base_url = o.base_url, on_event = o.on_event }, Client)
   local function emit(event)
     local on_event = self.on_event
     if on_event then on_event(event) end
   end
+  local headers = { "Accept: application/json", "AV-Origin-Client: lua:" .. M.VERSION }
+  if o.application_header then headers[#headers + 1] = o.application_header end
   local engine = engine_mod.new(waiter_mod.for_host({
-    yield = yield, share = shared_pool(), max_body = self.max_body_bytes,
+    yield = o.yield, share = shared_pool(), max_body = o.max_body_bytes,
   }))
-  self.engine = engine
-  local requester = request.new({
-    engine = engine, emit = emit, base_url = self.base_url, headers = headers,
-    limiter = ratelimit.new({ engine = engine, max_wait_ms = self.max_retry_wait_ms, emit = emit }),
-    policy = retry.new(self),
-    transfer = {
-      timeout_ms = self.timeout_ms, connect_timeout_ms = self.connect_timeout_ms,
-      stall_timeout_ms = self.stall_timeout_ms, ca_file = self.ca_file,
-      user_agent = "lua-apivideo/" .. M.VERSION .. " (" .. _VERSION .. ") "
-        .. (core.curl_version():match("^(%S+)") or "libcurl"),
-    },
-  })
-  self.requester = requester
-  self.auth = auth.new({
-    mode = mode, store = store, base_url = self.base_url, engine = engine, emit = emit,
-    send = function(req) return requester:send(req) end,
+  local api_clock = clock.new()
+  local transfer = {
+    timeout_ms = o.timeout_ms, connect_timeout_ms = o.connect_timeout_ms,
+    stall_timeout_ms = o.stall_timeout_ms, ca_file = o.ca_file,
+    user_agent = "lua-apivideo/" .. M.VERSION .. " (" .. _VERSION .. ") "
+      .. (core.curl_version():match("^(%S+)") or "libcurl"),
+  }
+  local function requester(parts)
+    parts.engine, parts.emit, parts.clock = engine, emit, api_clock
+    parts.base_url, parts.headers, parts.transfer = o.base_url, headers, transfer
+    return request.new(parts)
+  end
+  local tokens = requester({ policy = retry.new({
+    max_retries = o.max_retries, max_retry_wait_ms = o.max_retry_wait_ms, max_body_bytes = o.max_body_bytes,
+    tokens = true,
+  }) })
+  local authenticator = auth.new({
+    mode = o.auth, store = o.token_store, base_url = o.base_url, engine = engine, emit = emit,
+    send = function(req) return tokens:send(req) end,
   }, key)
-  requester.auth = self.auth
-  self.analytics = analytics.new(self)
+  local operations = requester({
+    auth = authenticator,
+    limiter = ratelimit.new({ engine = engine, max_wait_ms = o.max_retry_wait_ms, emit = emit }),
+    policy = retry.new(o),
+  })
+  self.engine, self.auth = engine, authenticator
+  self.transport = transport_mod.new({
+    engine = engine, requester = operations, clock = api_clock, concurrency = o.concurrency,
+    base_url = o.base_url, label = "apivideo.client (" .. o.base_url .. ", " .. o.auth .. ")",
+  })
+  self.analytics = analytics.new(self.transport)
+  self.videos = analytics.new(self.transport, "videos")
+  self.live_streams = analytics.new(self.transport, "live_streams")
   return self
 end
 
@@ -270,31 +302,51 @@ end
 ---@param opts apivideo.Options
 ---@return apivideo.Client
 function M.new(opts)
-  local client = check.checked(2, build, opts)
-  return client
+  local o, key = check.checked(2, options_of, opts)
+  return assemble(o, key)
 end
 
---- Inside a task: one logical request through the client's pipeline
--- (`apivideo.request`). Returns the transfer result or nil, err.
--- @local
-function Client:_send(req)
-  return self.requester:send(req)
+--- The API's current time, in seconds since the epoch: the `Date` header
+-- of the latest answer, advanced by the local monotonic clock since. Nil
+-- before any answer. It does not depend on this machine's clock being
+-- right (the archive reckons its windows from it).
+---@return number? seconds
+function Client:server_time()
+  return self.transport:server_time()
 end
 
---- Runs fn(...) as a task and waits until it is done (driving the engine
--- outside any task). Raises "the client is closed" after close().
--- @local
-function Client:_run(fn, ...)
-  self:_check_open(4)
-  return self.engine:run(fn, ...)
-end
+local RUN_ALL = "client:run_all"
 
---- Raises "the client is closed" (at the given level) once close() was called.
--- @local
-function Client:_check_open(level)
-  if self.engine.closed then
-    check.raise({ text = "apivideo: the client is closed", reason = "the client is closed" }, level or 3)
+-- run_all's arguments, checked: the source of functions and the group's options.
+local function run_all_args(fns, opts)
+  local source
+  if type(fns) == "function" then
+    source = fns
+  elseif type(fns) == "table" then
+    for i = 1, #fns do
+      if type(fns[i]) ~= "function" then
+        check.fail(RUN_ALL, "fns", "item " .. i .. " is a " .. type(fns[i]) .. ", not a function")
+      end
+    end
+    local k = 0
+    source = function()
+      k = k + 1
+      return fns[k]
+    end
+  else
+    check.fail(RUN_ALL, "fns", "array of functions or function expected, got " .. type(fns))
   end
+  opts = check.options(RUN_ALL, "options", opts, { limit = true, on_error = true, tick = true, tick_ms = true })
+  for _, name in ipairs({ "on_error", "tick" }) do
+    if opts[name] ~= nil and type(opts[name]) ~= "function" then
+      check.bad_option(RUN_ALL, name, "function expected, got " .. type(opts[name]))
+    end
+  end
+  return source, {
+    fn = RUN_ALL, on_error = opts.on_error, tick = opts.tick,
+    limit = opts.limit ~= nil and check.integer(RUN_ALL, "limit", opts.limit, 1, MAX_MS) or math.huge,
+    tick_ms = opts.tick_ms ~= nil and check.integer(RUN_ALL, "tick_ms", opts.tick_ms, 1, MAX_MS) or 100,
+  }
 end
 
 --- Runs several functions at once and waits until all have returned. Each
@@ -317,117 +369,17 @@ end
 --- giving the next one (nil: no more), for long lists
 ---@param opts? apivideo.RunAllOptions
 ---@return boolean|nil ok # true when every function returned (or `on_error` let it go on)
----@return any err # else the error that stopped it (an error object or a message); the others were cancelled
+---@return any err # else the error that stopped it, as the function raised it (the library's error object,
+--- or your own error value); the others were cancelled
 function Client:run_all(fns, opts)
-  local FNAME = "client:run_all"
-  self:_check_open()
-  local source
-  if type(fns) == "function" then
-    source = fns
-  elseif type(fns) == "table" then
-    for i = 1, #fns do
-      if type(fns[i]) ~= "function" then
-        check.fail(FNAME, "fns", "item " .. i .. " is a " .. type(fns[i]) .. ", not a function")
-      end
-    end
-    local k = 0
-    source = function()
-      k = k + 1
-      return fns[k]
-    end
-  else
-    check.fail(FNAME, "fns", "array of functions or function expected, got " .. type(fns))
+  self.transport:check_open(2)
+  local source, group_opts = check.checked(2, run_all_args, fns, opts)
+  if self.engine:current() then
+    check.raise({ fn = RUN_ALL, reason = "called from inside one of the client's tasks",
+      text = "apivideo: client:run_all was called from inside one of the client's tasks" }, 2)
   end
-  opts = check.options(FNAME, "options", opts, { limit = true, on_error = true, tick = true, tick_ms = true })
-  for _, name in ipairs({ "on_error", "tick" }) do
-    if opts[name] ~= nil and type(opts[name]) ~= "function" then
-      check.bad_option(FNAME, name, "function expected, got " .. type(opts[name]))
-    end
-  end
-  local limit = opts.limit ~= nil and check.integer(FNAME, "limit", opts.limit, 1, MAX_MS) or math.huge
-  local tick_ms = opts.tick_ms ~= nil and check.integer(FNAME, "tick_ms", opts.tick_ms, 1, MAX_MS) or 100
-  local on_error, tick = opts.on_error, opts.tick
-  local engine = self.engine
-  if engine:current() then
-    error("apivideo: client:run_all was called from inside one of the client's tasks", 2)
-  end
-
-  local running, n_running, count, exhausted = {}, 0, 0, false
-  local ticker, next_tick
-  -- The caller's callbacks (the generator, on_error, tick) run outside any
-  -- task; one that raises stops everything before its error goes on (no
-  -- pcall around the waiting itself: a yielding host on Lua 5.1 could not
-  -- yield through it).
-  local function cancel_all()
-    local list = {}
-    if ticker then list[1] = ticker end
-    for i = 1, #running do list[#list + 1] = running[i].task end
-    engine:cancel_tasks(list)
-  end
-  local function callback(f, ...)
-    local res = { pcall(f, ...) }
-    if not res[1] then
-      cancel_all()
-      error(res[2], 0)
-    end
-    return res[2]
-  end
-  local function refill()
-    while not exhausted and n_running < limit do
-      local fn = callback(source)
-      if fn == nil then
-        exhausted = true
-      elseif type(fn) ~= "function" then
-        exhausted = true
-        return "the function giving the next one returned a " .. type(fn)
-      else
-        count = count + 1
-        running[#running + 1] = { task = engine:spawn(fn), index = count }
-        n_running = n_running + 1
-      end
-    end
-  end
-  local function any_done()
-    for i = 1, #running do
-      if running[i].task.done then return true end
-    end
-    return false
-  end
-  if tick then
-    -- wakes the loop below every tick_ms, whatever the network does
-    ticker = engine:spawn(function()
-      while true do engine:sleep(tick_ms) end
-    end)
-    next_tick = core.now_ms() + tick_ms
-  end
-  local stop = refill()
-  while not stop and n_running > 0 do
-    engine:run_until(function() return any_done() or (next_tick ~= nil and core.now_ms() >= next_tick) end)
-    local kept = {}
-    for i = 1, #running do
-      local r = running[i]
-      if not r.task.done then
-        kept[#kept + 1] = r
-      else
-        n_running = n_running - 1
-        engine:cancel_orphans(r.task) -- what it left running (a walk it did not finish)
-        local e = r.task.error
-        if e ~= nil and not stop and not (on_error and callback(on_error, e, r.index)) then stop = e end
-      end
-    end
-    running = kept
-    if next_tick and core.now_ms() >= next_tick then
-      callback(tick)
-      next_tick = core.now_ms() + tick_ms
-    end
-    if not stop then stop = refill() end
-  end
-  cancel_all()
-  if stop ~= nil then
-    if type(stop) == "string" and not stop:find("^apivideo") then stop = FNAME .. ": " .. stop end
-    return nil, stop
-  end
-  return true
+  local ok, err = group.run(self.engine, source, group_opts)
+  return ok, err
 end
 
 --- One non-blocking step of the client's work (for hosts with their own loop):
@@ -436,7 +388,7 @@ end
 ---@param timeout_ms? integer the longest wait, in milliseconds (default 0: do not wait)
 ---@return boolean pending # true while transfers, timers or walks are pending
 function Client:step(timeout_ms)
-  self:_check_open()
+  self.transport:check_open(2)
   return self.engine:step(timeout_ms)
 end
 

@@ -120,8 +120,8 @@ end
 
 --- Inside a task: sends a transfer (a spec for apivideo.core) and waits for
 -- its result table.
-function Engine:fetch(spec)
-  local task = in_task(self, "fetch")
+function Engine:transfer(spec)
+  local task = in_task(self, "transfer")
   local t = self.waiter:add(spec)
   self.waiting[t] = task
   task.transfer = t

@@ -63,12 +63,12 @@ Lane.__index = Lane
 --- Hands every finished transfer of the worker to the lane that sent it and
 -- wakes that lane if it is waiting.
 function Hub:_dispatch()
-  local multi, owner = self.multi, self.owner
+  local multi, lane_of = self.multi, self.lane_of
   local t = multi:next_done()
   while t do
-    local lane = owner[t]
+    local lane = lane_of[t]
     if lane then
-      owner[t] = nil
+      lane_of[t] = nil
       lane.transfers[t] = nil
       lane.n = lane.n - 1
       local tail = lane.tail + 1
@@ -214,7 +214,7 @@ function M.get(ngx_, share)
       ngx = ngx_,
       pid = pid,
       multi = core.multi({ share = share }),
-      owner = {}, -- transfer -> lane
+      lane_of = {}, -- transfer -> the lane that sent it
       turns = {}, turns_head = 1, turns_tail = 0, -- lanes waiting for a turn
       pumping = false,
       pump_gen = 0, -- the current pump's number
@@ -231,7 +231,7 @@ end
 function M.stats()
   if not hub then return nil end
   local owned = 0
-  for _ in pairs(hub.owner) do owned = owned + 1 end
+  for _ in pairs(hub.lane_of) do owned = owned + 1 end
   return {
     in_flight = hub.multi:count(), owned = owned,
     turns_waiting = hub.turns_tail - hub.turns_head + 1, pumping = hub.pumping,
@@ -286,7 +286,7 @@ function Lane:add(spec)
   local h = self:_hub()
   if spec.max_body == nil then spec.max_body = self.max_body end
   local t = h.multi:add(spec)
-  h.owner[t] = self
+  h.lane_of[t] = self
   self.transfers[t] = true
   self.n = self.n + 1
   if not self.polling then h:_ensure_pump() end -- it sends the request at its next tick
@@ -410,8 +410,8 @@ end
 -- connection goes back to the worker's pool. Its own timeouts still bound it.
 local function disown(self, t)
   -- (without a pump nothing would step it once this lane is gone: cut it off)
-  if self.hub and self.hub.owner[t] == self and self.hub.pumping then
-    self.hub.owner[t] = nil
+  if self.hub and self.hub.lane_of[t] == self and self.hub.pumping then
+    self.hub.lane_of[t] = nil
   else
     t:close()
   end

@@ -8,13 +8,16 @@
 --
 -- A row:
 --
+--   * `api`: the object of the client whose method it is (`"analytics"` for
+--     `client.analytics`, `"videos"` for `client.videos`, `"live_streams"`);
 --   * `name`: the one-request method (api.video's `x-client-action` in
 --     snake_case); `items`, `pages`: the iterators (paginated operations only);
 --   * `path`: the path, with `{arg}` for each positional argument of `args`;
---   * `args`: the positional arguments, in order: `{ name, kind, values? }`;
+--   * `args`: the positional arguments, in order: `{ name =, kind =, values = }`;
 --   * `query`: the options, in the order they go on the wire:
---     `{ option, wire_name, kind, required?, values?, doc }`;
---   * `result`: `"page"` (data + pagination) or `"object"` (one answer);
+--     `{ option =, wire =, kind =, required =, values =, doc = }`;
+--   * `result`: `"page"` (data + pagination), `"object"` (one figure:
+--     `data` is a number) or `"resource"` (the API's object as it is);
 --     `sessions`: its items are player sessions (their `session.metadata` is
 --     always a table, an empty one when the API sent none);
 --   * `rule(fname, args, opts)`: the checks that join several arguments (which
@@ -48,18 +51,20 @@ end
 -- Today's Analytics (openapi-2025.yaml, tag Analytics): the vocabularies.
 
 --- `filter_by` keys, in the document's order (the order they go on the wire):
--- option key, wire key, `"array"` (repeated `filterBy[k][]=v`) or `"string"`
--- (one `filterBy[k]=v`), and the values the document allows where it lists them.
+-- `key` (the option's key), `wire` (the document's), `shape`: `"array"`
+-- (repeated `filterBy[k][]=v`) or `"string"` (one `filterBy[k]=v`), and the
+-- `values` the document allows where it lists them.
 M.FILTER_KEYS = {
-  { "media_id", "mediaId", "array" },
-  { "media_type", "mediaType", "string", values = { "video", "live-stream" } },
-  { "continent", "continent", "array", values = { "AS", "AF", "NA", "SA", "AN", "EU", "AZ" } },
-  { "country", "country", "array", pattern = "^%u%u$", pattern_doc = "an ISO-3166 alpha-2 code such as 'FR'" },
-  { "device_type", "deviceType", "array" },
-  { "operating_system", "operatingSystem", "array" },
-  { "browser", "browser", "array" },
-  { "tag", "tag", "string" },
-  { "referrer", "referrer", "array", max_len = 2048, empty_ok = true },
+  { key = "media_id", wire = "mediaId", shape = "array" },
+  { key = "media_type", wire = "mediaType", shape = "string", values = { "video", "live-stream" } },
+  { key = "continent", wire = "continent", shape = "array", values = { "AS", "AF", "NA", "SA", "AN", "EU", "AZ" } },
+  { key = "country", wire = "country", shape = "array", pattern = "^%u%u$",
+    pattern_doc = "an ISO-3166 alpha-2 code such as 'FR'" },
+  { key = "device_type", wire = "deviceType", shape = "array" },
+  { key = "operating_system", wire = "operatingSystem", shape = "array" },
+  { key = "browser", wire = "browser", shape = "array" },
+  { key = "tag", wire = "tag", shape = "string" },
+  { key = "referrer", wire = "referrer", shape = "array", max_len = 2048, empty_ok = true },
 }
 
 M.AGGREGATIONS = { "count", "rate", "total", "average", "sum", "peak", "live" }
@@ -104,8 +109,8 @@ local function filters_only(fname, opts, allowed, why)
   local f = opts.filter_by
   if type(f) ~= "table" then return end
   for _, k in ipairs(M.FILTER_KEYS) do
-    if f[k[1]] ~= nil and not index(allowed)[k[1]] then
-      check.fail(fname, "filter_by", "key '" .. k[1] .. "' cannot be used " .. why .. "; only " .. quoted(allowed))
+    if f[k.key] ~= nil and not index(allowed)[k.key] then
+      check.fail(fname, "filter_by", "key '" .. k.key .. "' cannot be used " .. why .. "; only " .. quoted(allowed))
     end
   end
 end
@@ -169,66 +174,72 @@ end
 ------------------------------------------------------------------------------
 -- The rows.
 
-local PAGE = { "current_page", "currentPage", "page", doc = "the page to get, or to start a walk at (>= 1; default 1)" }
-local PAGE_SIZE = { "page_size", "pageSize", "page_size", doc = "items per page, 1 to 100 (default: the API's, 25)" }
-local FROM = { "from", "from", "datetime",
+local PAGE = { option = "current_page", wire = "currentPage", kind = "page",
+  doc = "the page to get, or to start a walk at (>= 1; default 1)" }
+local PAGE_SIZE = { option = "page_size", wire = "pageSize", kind = "page_size",
+  doc = "items per page, 1 to 100 (default: the API's, 25)" }
+local FROM = { option = "from", wire = "from", kind = "datetime",
   doc = "start of the timeframe: an RFC 3339 / ATOM date-time or an os.time() number (default: 1 day before `to`)" }
-local TO = { "to", "to", "datetime", doc = "end of the timeframe, exclusive: as `from` (default: now)" }
-local UNIQUE = { "unique", "unique", "boolean", doc = "count a viewer once a day (ccv and view metrics only)" }
-local VIEW_DURATION = { "view_duration", "viewDuration", "enum", values = M.VIEW_DURATIONS,
+local TO = { option = "to", wire = "to", kind = "datetime",
+  doc = "end of the timeframe, exclusive: as `from` (default: now)" }
+local UNIQUE = { option = "unique", wire = "unique", kind = "boolean",
+  doc = "count a viewer once a day (ccv and view metrics only)" }
+local VIEW_DURATION = { option = "view_duration", wire = "viewDuration", kind = "enum", values = M.VIEW_DURATIONS,
   doc = "how long a play must last to count as a view (metric view only; the API's default 5s)" }
-local FILTER = { "filter_by", "filterBy", "filter",
+local FILTER = { option = "filter_by", wire = "filterBy", kind = "filter",
   doc = "only the data of these dimensions: media_id, media_type, continent, country, device_type, "
     .. "operating_system, browser, tag, referrer" }
-local SORT_ORDER = { "sort_order", "sortOrder", "enum", values = M.SORT_ORDERS, doc = "asc or desc" }
+local SORT_ORDER = { option = "sort_order", wire = "sortOrder", kind = "enum", values = M.SORT_ORDERS,
+  doc = "asc or desc" }
+local PERIOD = { option = "period", wire = "period", kind = "period", required = true,
+  doc = "2018-01-01 | 2018-W01 | 2018-01 | 2018 | 2018-01-01/2018-01-15 (required)" }
 
 M.list = {
   {
-    name = "list_video_sessions", items = "video_sessions", pages = "video_session_pages",
+    api = "analytics", name = "list_video_sessions", items = "video_sessions", pages = "video_session_pages",
     action = "listVideoSessions", path = "/analytics/videos/{video_id}",
-    args = { { "video_id", "id" } },
+    args = { { name = "video_id", kind = "id" } },
     query = {
-      { "period", "period", "period", required = true,
-        doc = "2018-01-01 | 2018-W01 | 2018-01 | 2018 | 2018-01-01/2018-01-15 (required)" },
-      { "metadata", "metadata", "metadata", doc = "only sessions with these metadata (metadata[key]=value)" },
+      PERIOD,
+      { option = "metadata", wire = "metadata", kind = "metadata",
+        doc = "only sessions with these metadata (metadata[key]=value)" },
       PAGE, PAGE_SIZE,
     },
     result = "page", sessions = true,
   },
   {
-    name = "list_live_stream_sessions", items = "live_stream_sessions", pages = "live_stream_session_pages",
+    api = "analytics", name = "list_live_stream_sessions", items = "live_stream_sessions",
+    pages = "live_stream_session_pages",
     action = "listLiveStreamSessions", path = "/analytics/live-streams/{live_stream_id}",
-    args = { { "live_stream_id", "id" } },
-    query = {
-      { "period", "period", "period", required = true,
-        doc = "2018-01-01 | 2018-W01 | 2018-01 | 2018 | 2018-01-01/2018-01-15 (required)" },
-      PAGE, PAGE_SIZE,
-    },
+    args = { { name = "live_stream_id", kind = "id" } },
+    query = { PERIOD, PAGE, PAGE_SIZE },
     result = "page", sessions = true,
   },
   {
-    name = "list_session_events", items = "session_events", pages = "session_event_pages",
+    api = "analytics", name = "list_session_events", items = "session_events", pages = "session_event_pages",
     action = "listSessionEvents", path = "/analytics/sessions/{session_id}/events",
-    args = { { "session_id", "id" } },
+    args = { { name = "session_id", kind = "id" } },
     query = { PAGE, PAGE_SIZE },
     result = "page",
   },
   {
-    name = "get_aggregated_metrics", action = "getAggregatedMetrics",
+    api = "analytics", name = "get_aggregated_metrics", action = "getAggregatedMetrics",
     path = "/data/metrics/{metric}/{aggregation}",
-    args = { { "metric", "enum", values = M.METRICS_AGGREGATED }, { "aggregation", "enum", values = M.AGGREGATIONS } },
+    args = { { name = "metric", kind = "enum", values = M.METRICS_AGGREGATED },
+      { name = "aggregation", kind = "enum", values = M.AGGREGATIONS } },
     query = { FROM, TO, UNIQUE, VIEW_DURATION, FILTER },
     rule = rule_aggregated,
     float = function(a) return M.FLOAT_AGGREGATED[a.metric .. "/" .. a.aggregation] == true end,
     result = "object",
   },
   {
-    name = "get_metrics_breakdown", items = "metrics_breakdown", pages = "metrics_breakdown_pages",
+    api = "analytics", name = "get_metrics_breakdown", items = "metrics_breakdown", pages = "metrics_breakdown_pages",
     action = "getMetricsBreakdown", path = "/data/buckets/{metric}/{breakdown}",
-    args = { { "metric", "enum", values = M.METRICS_BUCKETS }, { "breakdown", "enum", values = M.BREAKDOWNS } },
+    args = { { name = "metric", kind = "enum", values = M.METRICS_BUCKETS },
+      { name = "breakdown", kind = "enum", values = M.BREAKDOWNS } },
     query = {
       FROM, TO,
-      { "sort_by", "sortBy", "enum", values = { "metricValue", "dimensionValue" },
+      { option = "sort_by", wire = "sortBy", kind = "enum", values = { "metricValue", "dimensionValue" },
         doc = "metricValue or dimensionValue (metric_value, dimension_value)" },
       SORT_ORDER, UNIQUE, VIEW_DURATION, FILTER, PAGE, PAGE_SIZE,
     },
@@ -237,20 +248,33 @@ M.list = {
     result = "page",
   },
   {
-    name = "get_metrics_over_time", items = "metrics_over_time", pages = "metrics_over_time_pages",
+    api = "analytics", name = "get_metrics_over_time", items = "metrics_over_time", pages = "metrics_over_time_pages",
     action = "getMetricsOverTime", path = "/data/timeseries/{metric}",
-    args = { { "metric", "enum", values = M.METRICS_TIMESERIES } },
+    args = { { name = "metric", kind = "enum", values = M.METRICS_TIMESERIES } },
     query = {
       FROM, TO,
-      { "interval", "interval", "enum", values = M.INTERVALS,
+      { option = "interval", wire = "interval", kind = "enum", values = M.INTERVALS,
         doc = "minute (timeframes of at most 60 minutes), hour or day (default: hour up to 2 days, else day)" },
-      { "sort_by", "sortBy", "enum", values = { "metricValue", "emittedAt" },
+      { option = "sort_by", wire = "sortBy", kind = "enum", values = { "metricValue", "emittedAt" },
         doc = "metricValue or emittedAt (metric_value, emitted_at)" },
       SORT_ORDER, UNIQUE, VIEW_DURATION, FILTER, PAGE, PAGE_SIZE,
     },
     rule = rule_timeseries,
     float = function(a) return M.FLOAT_METRICS[a.metric] == true end,
     result = "page",
+  },
+
+  -- The media the figures are about (openapi.yaml, tags Videos and Live
+  -- streams): the archive and the reports show their titles, not their ids.
+  {
+    api = "videos", name = "get", action = "getVideo", path = "/videos/{video_id}",
+    args = { { name = "video_id", kind = "id" } }, query = {},
+    result = "resource",
+  },
+  {
+    api = "live_streams", name = "get", action = "getLiveStream", path = "/live-streams/{live_stream_id}",
+    args = { { name = "live_stream_id", kind = "id" } }, query = {},
+    result = "resource",
   },
 }
 

@@ -23,14 +23,14 @@ local Pager = {}
 Pager.__index = Pager
 
 --- A walk. opts:
--- `engine` (the engine whose tasks fetch the pages), `fetch(n)` (inside a
+-- `engine` (the engine whose tasks get the pages), `page(n)` (inside a
 -- task: page n or nil, err), `first` (the first page number),
 -- `concurrency` (pages in flight), `url_of(n)` (the URL of page n, for
 -- errors).
 -- @local
 function M.new(opts)
   local self = setmetatable({
-    engine = opts.engine, fetch = opts.fetch, url_of = opts.url_of,
+    engine = opts.engine, get_page = opts.page, url_of = opts.url_of,
     next = opts.first, tasks = {}, concurrency = opts.concurrency,
   }, Pager)
   local function close() self:close() end
@@ -51,7 +51,7 @@ end
 
 function Pager:_launch(n)
   if self.tasks[n] == nil then
-    self.tasks[n] = self.engine:spawn(self.fetch, n)
+    self.tasks[n] = self.engine:spawn(self.get_page, n)
   end
 end
 
@@ -149,14 +149,14 @@ function Pager:_stop()
 end
 
 --- A generic-for iterator over pages: fn, nil, nil, closer.
-function M.pages(pager)
+local function pages(pager)
   return function() return pager:next_page() end, nil, nil, pager.closer
 end
 
 --- A generic-for iterator over the items of every page, in order. A page is
 -- let go as soon as its last item is handed out, before the next one is
 -- waited for and decoded: only one page is ever alive in the iterator.
-function M.items(pager)
+local function items(pager)
   local data, i, count = nil, 0, 0
   return function()
     if pager.closed then return nil end
@@ -174,5 +174,11 @@ function M.items(pager)
     end
   end, nil, nil, pager.closer
 end
+
+--- The walk as a generic-for iterator over its pages: fn, nil, nil, closer.
+Pager.pages = pages
+
+--- The walk as a generic-for iterator over the items of its pages: fn, nil, nil, closer.
+Pager.items = items
 
 return M

@@ -39,13 +39,16 @@ end
 local Policy = {}
 Policy.__index = Policy
 
---- A client's policy. opts: `max_retries`, `max_retry_wait_ms`,
--- `max_body_bytes` (named in the error of a body too large).
+--- A requester's policy. opts: `max_retries`, `max_retry_wait_ms`,
+-- `max_body_bytes` (named in the error of a body too large), and
+-- `tokens = true` for the authenticator's own requester: its HTTP statuses
+-- are for the authenticator to judge (never retried here), and a body is
+-- never kept in an error (a broken token answer may still hold a token).
 -- @local
 function M.new(opts)
   return setmetatable({
     max_retries = opts.max_retries, max_retry_wait_ms = opts.max_retry_wait_ms,
-    max_body_bytes = opts.max_body_bytes,
+    max_body_bytes = opts.max_body_bytes, tokens = opts.tokens == true,
   }, Policy)
 end
 
@@ -71,14 +74,14 @@ function Policy:classify(req, full_url, resp)
       local e = errors.new({ kind = "decode", method = method, url = full_url, status = status,
         title = resp.json_error and ("invalid JSON: " .. resp.json_error) or "empty response body" })
       -- (never the body of a token call: a broken one may still hold a token)
-      if resp.body and #resp.body > 0 and not req.token_call then e.body = resp.body:sub(1, 4096) end
+      if resp.body and #resp.body > 0 and not self.tokens then e.body = resp.body:sub(1, 4096) end
       return e, false
     end
     return nil
   end
   local e = errors.from_response("http", method, full_url, resp)
   e.retry_after = retry_after(status, resp.headers)
-  return e, RETRY_STATUS[status] == true and not req.token_call
+  return e, RETRY_STATUS[status] == true and not self.tokens
 end
 
 --- Milliseconds to wait before retry number `retry` (1 for the first), or

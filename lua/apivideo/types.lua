@@ -10,7 +10,7 @@
 -- @module apivideo.analytics
 ---@meta
 
--- luacheck: no unused args
+-- luacheck: no unused args, ignore Videos LiveStreams
 
 --- The options of the events of a session: which page, how many per page.
 -- The options of the session operations (`SessionOptions`) take these too.
@@ -413,5 +413,40 @@ function Analytics:metrics_breakdown_pages(metric, breakdown, opts) end
 ---@return nil
 ---@return apivideo.Walk walk # ends the walk early
 function Analytics:metrics_over_time_pages(metric, opts) end
+
+--- A video or a live stream as the API describes it (`GET /videos/{videoId}`,
+-- `GET /live-streams/{liveStreamId}`): its fields under their snake_case or
+-- wire names; the reports and the archive use `title`.
+-- @table Media
+---@class apivideo.Media
+---@field title? string the title
+---@field rate_limit? apivideo.RateLimit the rate-limit headers of the response, nil when it had none
+
+--- The videos of the account: `client.videos`. Only what the analytics need:
+-- a video's title, so that figures about a media id can name it.
+-- @type Videos
+---@class apivideo.Videos
+local Videos = {}
+
+--- One video: one request.
+-- @usage local v, err = client.videos:get("vi4k0jvEUuaTdRAEjQ4Prklg") print(v and v.title)
+---@param video_id string the video's id
+---@param opts? table no option yet (a table, or nil)
+---@return apivideo.Media? video # the video, or nil on a failure (a 404 for an unknown id)
+---@return apivideo.Error? err # why it failed
+function Videos:get(video_id, opts) end
+
+--- The live streams of the account: `client.live_streams`.
+-- @type LiveStreams
+---@class apivideo.LiveStreams
+local LiveStreams = {}
+
+--- One live stream: one request.
+-- @usage local l, err = client.live_streams:get("li400mYKSgQ6xs7taUeSaEKr") print(l and l.title)
+---@param live_stream_id string the live stream's id
+---@param opts? table no option yet (a table, or nil)
+---@return apivideo.Media? live_stream # the live stream, or nil on a failure (a 404 for an unknown id)
+---@return apivideo.Error? err # why it failed
+function LiveStreams:get(live_stream_id, opts) end
 
 return Analytics

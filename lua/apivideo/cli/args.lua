@@ -370,8 +370,8 @@ M.command_of = find_command
 local FILTER_SPEC = {}
 local FILTER_NAMES = {}
 for i, k in ipairs(operations.FILTER_KEYS) do
-  FILTER_SPEC[k[1]] = k
-  FILTER_NAMES[i] = k[1]
+  FILTER_SPEC[k.key] = k
+  FILTER_NAMES[i] = k.key
 end
 
 local TWICE = " given twice (every option but --metadata and --filter is given at most once)"
@@ -387,7 +387,7 @@ local function add_filter(o, v)
   end
   o.filter = o.filter or {}
   local f = o.filter
-  if spec[3] == "string" then
+  if spec.shape == "string" then
     if f[k] ~= nil then usage_error("--filter key '" .. k .. "' given twice (" .. k .. " takes one value)") end
     f[k] = val
   else

@@ -135,7 +135,7 @@ docs:
 TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,-cert-dcl37-c,-cert-dcl51-cpp,misc-*,-misc-no-recursion,performance-*,portability-*
 # The C files from the bottom up (notes/c-core.md): each file may only use avc_ symbols defined
 # by a file before it in this list; check-layers proves it from the objects' symbol tables.
-LAYERS := core buf headers json share multi transfer module
+LAYERS := core buf headers json share transfer multi module
 check-c: check-layers
 	cppcheck --quiet --error-exitcode=1 --std=c99 --enable=warning,style,performance,portability --force \
 	  --library=lua --library=libcurl --library=posix --library=gnu -ULUA_USER_H -Isrc -I$(LUA_INCDIR) \

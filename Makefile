@@ -135,7 +135,26 @@ docs:
 TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,-cert-dcl37-c,-cert-dcl51-cpp,misc-*,-misc-no-recursion,performance-*,portability-*
 # The C files from the bottom up (notes/c-core.md): each file may only use avc_ symbols defined
 # by a file before it in this list; check-layers proves it from the objects' symbol tables.
-LAYERS := core buf headers json share multi transfer module
+LAYERS := core buf headers json share transfer multi module
+# The objects of the C core are opaque: each struct below is defined in its own file (file:struct)
+# only, so the compiler refuses a field access anywhere else. check-layers proves that no other
+# file sees a definition, from the debug information (DWARF, -g) of the objects: the complete
+# struct types the compiler saw there. PUBLIC_STRUCTS are the value types core.h defines on purpose.
+PRIVATE_STRUCTS := share:avc_share json:avc_renames transfer:avc_transfer multi:avc_multi
+PUBLIC_STRUCTS := avc_buf avc_holder
+# `readelf --debug-dump=info` -> the avc_* structs and unions it has complete (an anonymous one by
+# the name of its avc_* typedef), one per line
+DWARF_STRUCTS := awk 'function flush() { \
+    if ((tag == "structure_type" || tag == "union_type") && complete) { \
+      if (name ~ /^avc_/) print name; else if (name == "") anon[off] = 1 } \
+    if (tag == "typedef" && name ~ /^avc_/) tdef[name] = ref; \
+    tag = ""; name = ""; complete = 0; ref = "" } \
+  /^ *<[0-9]+><[0-9a-f]+>:/ { flush(); split($$1, p, /[<>]/); off = p[4]; tag = ""; \
+    if (match($$0, /DW_TAG_[a-z_]+/)) tag = substr($$0, RSTART + 7, RLENGTH - 7); next } \
+  /DW_AT_name/ { name = $$NF } \
+  /DW_AT_byte_size/ { complete = 1 } \
+  /DW_AT_type/ { ref = $$NF; gsub(/[<>]|0x/, "", ref) } \
+  END { flush(); for (t in tdef) if (tdef[t] in anon) print t }' | sort -u
 check-c: check-layers
 	cppcheck --quiet --error-exitcode=1 --std=c99 --enable=warning,style,performance,portability --force \
 	  --library=lua --library=libcurl --library=posix --library=gnu -ULUA_USER_H -Isrc -I$(LUA_INCDIR) \
@@ -151,6 +170,23 @@ check-layers: $(OBJS)
 	  done; below="$$below $$(nm --defined-only $$o | awk '$$2 == "T" && $$3 ~ /^avc_/ {print $$3}' | tr '\n' ' ')"; done; \
 	for s in $(SRCS); do f=$$(basename $$s .c); echo " $(LAYERS) " | grep -q " $$f " || { echo "check-layers: $$s is not in LAYERS"; exit 1; }; done; \
 	echo "check-layers: $(LAYERS) (each uses only what is before it)"
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	echo '#include "core.h"' | $(CC) -x c -std=c99 -g -fno-eliminate-unused-debug-types -Isrc -I$(LUA_INCDIR) \
+	  -I$(CURL_INCDIR) -c -o $$tmp/h.o -; \
+	for s in $$(readelf --debug-dump=info $$tmp/h.o | $(DWARF_STRUCTS)); do \
+	  echo " $(PUBLIC_STRUCTS) " | grep -q " $$s " || { echo "check-layers: src/core.h defines struct $$s (not in PUBLIC_STRUCTS)"; exit 1; }; \
+	done; \
+	for f in $(LAYERS); do readelf --debug-dump=info $(BUILD)/obj/$$f.o | $(DWARF_STRUCTS) | sed "s|^|$$f |"; done >$$tmp/seen; \
+	for fs in $(PRIVATE_STRUCTS); do f=$${fs%%:*}; s=$${fs#*:}; \
+	  grep -qx "$$f $$s" $$tmp/seen || { echo "check-layers: $(BUILD)/obj/$$f.o has no definition of struct $$s (built without -g?)"; exit 1; }; \
+	done; \
+	while read f s; do echo " $(PUBLIC_STRUCTS) " | grep -q " $$s " && continue; \
+	  for g in $$(awk -v s=$$s '$$2 == s && $$1 != f {print $$1}' f=$$f $$tmp/seen); do \
+	    owner=$$(echo " $(PRIVATE_STRUCTS) " | tr ' ' '\n' | sed -n "s/^\(.*\):$$s$$/\1/p"); \
+	    echo "check-layers: src/$$f.c and src/$$g.c both see the definition of struct $$s$${owner:+ (private to src/$$owner.c)}"; exit 1; \
+	  done; \
+	done <$$tmp/seen; \
+	echo "check-layers: struct $(PRIVATE_STRUCTS) (each defined and seen in its own file only)"
 
 lint:
 	luacheck lua spec examples standin bench fuzz test bin/apivideo-analytics

@@ -58,7 +58,13 @@ if mode == "fetch" then
 end
 
 local cjson_decode = require("cjson").decode
-local core_decode = require("apivideo.core").decode
+-- with the library's rename list, prepared once, as every client's multi handle has it
+local core_decode
+do
+  local core = require("apivideo.core")
+  local decode, renames = core.decode, core.renames(require("apivideo.fields").RENAMES)
+  core_decode = function(s) return decode(s, renames) end
+end
 
 if mode == "count" then
   local what, passes = arg[3], tonumber(arg[4]) or 1

@@ -6,9 +6,18 @@
  *
  *  1. core.decode(input), called through lua_pcall: lua-cjson (the module's
  *     private cjson.safe instance) + the shaping walk of src/json.c;
- *  2. transfer:result(true) and transfer:result(false) on a transfer whose
- *     body buffer holds the input, as write_cb would have filled it
- *     (src/transfer.c: l_result -> avc_json_decode / body / json_error).
+ *  2. transfer:result(true), (true, true) and (false) on a transfer whose
+ *     body buffer write_cb filled with the input (src/transfer.c: l_result
+ *     -> avc_json_decode / body / json_error).
+ *
+ * Both decode with a rename list this file hands in (core.renames, as the
+ * library hands in lua/apivideo/fields.lua): the same names as the
+ * library's, written out again below.
+ *
+ * transfer.c is compiled into this file (#include, white-box: run.sh leaves
+ * it out of the other sources) so that the input reaches the body through
+ * the real write callback and a failed transfer can be staged; the struct
+ * is private to transfer.c everywhere else.
  *
  * Checks, abort() on any failure:
  *  - the shaped value, walked completely (every key and value touched):
@@ -26,8 +35,9 @@
  *    value wins; a null camelCase value leaves the snake_case field as it
  *    is (never erased);
  *  - transfer:result(true) agrees with core.decode (json, json_error, body,
- *    body_size), transfer:result(false) returns the body verbatim, and so
- *    does result(true) after a failed transfer (partial body, too large);
+ *    body_size), result(true, true) also keeps the body verbatim,
+ *    transfer:result(false) returns the body verbatim, and so does
+ *    result(true) after a failed transfer (partial body, too large);
  *    avc_buf_append takes a zero-byte append (libcurl may make one), also on
  *    a buffer that never held anything;
  *  - the Lua stack is balanced after every input; every FUZZ_GC_EVERY
@@ -55,6 +65,7 @@
 #include <lualib.h>
 
 #include "core.h"
+#include "transfer.c" /* white-box: see above */
 
 #if LUA_VERSION_NUM < 503
 #error "fuzz_decode checks Lua 5.3+ integer shaping; build it against Lua 5.4"
@@ -71,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define TWO53 9007199254740992.0
 
 /* Fixed stack slots, set up once; BASE is the stack height between inputs. */
-enum { S_DECODE = 1, S_RAW, S_RESULT, S_TRANSFER, S_MULTI, BASE = S_MULTI };
+enum { S_DECODE = 1, S_RAW, S_RESULT, S_TRANSFER, S_RENAMES, BASE = S_RENAMES };
 
 static lua_State *L;
 static avc_transfer *T;
@@ -82,8 +93,9 @@ static int max_depth;
 static volatile unsigned sink; /* every string byte is read into this */
 static const char *why;        /* reason of the last failed comparison */
 
-/* The renamed set of src/json.c, written out again: the oracle must not
- * trust the code it checks. */
+/* The renamed set of lua/apivideo/fields.lua, written out again: the oracle
+ * must not trust the code it checks. It is handed to the module as the
+ * rename list (core.renames) of core.decode and of the transfer. */
 static const struct {
     const char *from, *to;
 } renames[] = {
@@ -92,6 +104,7 @@ static const struct {
     {"emittedAt", "emitted_at"},     {"itemsTotal", "items_total"},
     {"pagesTotal", "pages_total"},   {"pageSize", "page_size"},
     {"currentPage", "current_page"}, {"currentPageItems", "current_page_items"},
+    {"metricValue", "metric_value"}, {"dimensionValue", "dimension_value"},
 };
 #define NRENAMES ((int)(sizeof renames / sizeof renames[0]))
 
@@ -420,23 +433,23 @@ static int field_equals_bytes(int tbl, const char *k, const uint8_t *p, size_t n
 
 static void check_result(const uint8_t *data, size_t size, int value, int err) {
     int res;
-    /* what write_cb leaves behind for a body of these bytes */
+    /* the body of these bytes, through the write callback libcurl calls
+     * (in two pieces when it can) */
     T->body.len = 0;
-    CHECK(avc_buf_append(&T->body, (const char *)data, size, T->max_body) == 0,
-          "avc_buf_append refused a body under max_body");
-    CHECK(T->body.len == size, "avc_buf_append stored another length");
+    CHECK(write_cb((char *)data, 1, size / 2, T) == size / 2 &&
+              write_cb((char *)data + size / 2, 1, size - size / 2, T) == size - size / 2,
+          "write_cb refused a body under max_body");
+    CHECK(T->body.len == size && !T->too_large && !T->oom, "write_cb stored another length");
     {
         /* libcurl may call write_cb with 0 bytes, even before any data */
         avc_buf z = {NULL, 0, 0};
         CHECK(avc_buf_append(&z, (const char *)data, 0, T->max_body) == 0 && z.len == 0,
               "avc_buf_append: zero-byte append to an empty buffer");
-        CHECK(avc_buf_append(&T->body, (const char *)data + size, 0, T->max_body) == 0 &&
-                  T->body.len == size,
-              "avc_buf_append: zero-byte append to a filled buffer");
+        CHECK(write_cb((char *)data + size, 1, 0, T) == 0 && T->body.len == size,
+              "write_cb: zero-byte append to a filled buffer");
         avc_buf_free(&z);
     }
-    T->state = AVC_DONE;
-    T->result = CURLE_OK;
+    avc_transfer_finished(T, CURLE_OK);
 
     lua_pushvalue(L, S_RESULT);
     lua_pushvalue(L, S_TRANSFER);
@@ -468,7 +481,23 @@ static void check_result(const uint8_t *data, size_t size, int value, int err) {
     }
     lua_getfield(L, res, "json");
     walk(-1, 0, 1);
-    lua_pop(L, 2);
+    lua_pop(L, 1);
+
+    /* keep_body: the same result, and the body verbatim whatever happened */
+    lua_pushvalue(L, S_RESULT);
+    lua_pushvalue(L, S_TRANSFER);
+    lua_pushboolean(L, 1);
+    lua_pushboolean(L, 1);
+    CHECK(lua_pcall(L, 3, 1, 0) == 0, "transfer:result(true, true) raised");
+    CHECK(field_equals_bytes(lua_gettop(L), "body", data, size),
+          "result(true, true).body is not the body");
+    lua_getfield(L, -1, "json");
+    lua_getfield(L, res, "json");
+    CHECK(equal(-1, -2), "result(true, true).json differs from result(true).json");
+    lua_getfield(L, -3, "json_error");
+    lua_getfield(L, res, "json_error");
+    CHECK(lua_rawequal(L, -1, -2), "result(true, true).json_error differs");
+    lua_pop(L, 6);
 
     lua_pushvalue(L, S_RESULT);
     lua_pushvalue(L, S_TRANSFER);
@@ -482,7 +511,7 @@ static void check_result(const uint8_t *data, size_t size, int value, int err) {
 
     /* the same bytes as the partial body of a failed transfer (a cut
      * connection, a body over max_body): never decoded, kept verbatim */
-    T->result = (n_inputs & 1) ? CURLE_PARTIAL_FILE : CURLE_WRITE_ERROR;
+    avc_transfer_finished(T, (n_inputs & 1) ? CURLE_PARTIAL_FILE : CURLE_WRITE_ERROR);
     T->too_large = T->result == CURLE_WRITE_ERROR;
     T->headers_too_large = (n_inputs & 2) != 0;
     lua_pushvalue(L, S_RESULT);
@@ -512,7 +541,7 @@ static size_t heap_bytes(void) {
 
 /* Runs inside lua_pcall: everything that may raise during set-up. */
 static int setup(lua_State *l) {
-    avc_multi *m;
+    int i;
 #ifndef FUZZ_SYSTEM_CJSON
     luaL_getsubtable(l, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     lua_pushcfunction(l, luaopen_cjson);
@@ -544,15 +573,24 @@ static int setup(lua_State *l) {
     lua_getfield(l, -1, "decode");
     lua_insert(l, 2); /* [decode, raw, mod, instance] */
     lua_pop(l, 1);
-    /* S_TRANSFER and S_MULTI: a transfer that is never run */
-    lua_getfield(l, -1, "multi");
-    lua_call(l, 0, 1);
-    m = luaL_checkudata(l, -1, AVC_MULTI_MT);
+    /* S_RENAMES: the rename list, prepared once */
+    lua_getfield(l, -1, "renames");
+    lua_createtable(l, 0, NRENAMES);
+    for (i = 0; i < NRENAMES; i++) {
+        lua_pushstring(l, renames[i].to);
+        lua_setfield(l, -2, renames[i].from);
+    }
+    lua_call(l, 1, 1); /* [decode, raw, mod, renames] */
+    /* S_TRANSFER: a transfer that is never run, decoding with the list */
+    lua_newtable(l); /* its env */
+    lua_pushvalue(l, -2);
+    lua_setfield(l, -2, "renames");
     lua_newtable(l);
     lua_pushliteral(l, "http://127.0.0.1:9/fuzz");
     lua_setfield(l, -2, "url");
-    T = avc_transfer_new(l, m, lua_gettop(l));
-    lua_remove(l, -2); /* [decode, raw, mod, multi, transfer] */
+    T = avc_transfer_new(l, -1, -2, NULL, AVC_DEFAULT_MAX_BODY, 1);
+    lua_replace(l, -3); /* [decode, raw, mod, renames, transfer, spec] */
+    lua_pop(l, 1);
     /* a realistic header block, so result() pushes a non-empty table */
     {
         static const char *const lines[] = {"HTTP/1.1 200 OK\r\n",
@@ -561,15 +599,15 @@ static int setup(lua_State *l) {
                                             "X-RateLimit-Remaining: 99999\r\n",
                                             "X-RateLimit-Retry-After: 60\r\n",
                                             "\r\n"};
-        size_t i;
-        for (i = 0; i < sizeof lines / sizeof lines[0]; i++)
-            if (avc_headers_add_line(&T->headers, lines[i], strlen(lines[i])) != 0)
+        size_t j;
+        for (j = 0; j < sizeof lines / sizeof lines[0]; j++)
+            if (avc_headers_add_line(&T->headers, lines[j], strlen(lines[j])) != 0)
                 return luaL_error(l, "avc_headers_add_line failed in set-up");
     }
     lua_getfield(l, -1, "result"); /* through the metatable's __index */
-    lua_insert(l, 3);              /* [decode, raw, result, mod, multi, transfer] */
-    lua_insert(l, 4);              /* [decode, raw, result, transfer, mod, multi] */
-    lua_remove(l, 5);              /* [decode, raw, result, transfer, multi] */
+    lua_insert(l, 3);              /* [decode, raw, result, mod, renames, transfer] */
+    lua_insert(l, 4);              /* [decode, raw, result, transfer, mod, renames] */
+    lua_remove(l, 5);              /* [decode, raw, result, transfer, renames] */
     if (lua_gettop(l) != BASE) return luaL_error(l, "set-up left %d values", lua_gettop(l));
     return BASE; /* the slots become the caller's stack */
 }
@@ -589,7 +627,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     }
     CHECK(lua_type(L, S_DECODE) == LUA_TFUNCTION && lua_type(L, S_RAW) == LUA_TFUNCTION &&
               lua_type(L, S_RESULT) == LUA_TFUNCTION && lua_type(L, S_TRANSFER) == LUA_TUSERDATA &&
-              lua_type(L, S_MULTI) == LUA_TUSERDATA,
+              lua_type(L, S_RENAMES) == LUA_TUSERDATA,
           "set-up stack layout");
     CHECK(max_depth >= 16, "core.max_depth");
     lua_gc(L, LUA_GCCOLLECT, 0);
@@ -603,10 +641,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     why = NULL;
     CHECK(lua_gettop(L) == BASE, "Lua stack unbalanced before the input");
 
-    /* core.decode(input) -> value | nil, message */
+    /* core.decode(input, renames) -> value | nil, message */
     lua_pushvalue(L, S_DECODE);
     lua_pushlstring(L, (const char *)data, size);
-    CHECK(lua_pcall(L, 1, 2, 0) == 0, "core.decode raised instead of returning nil, message");
+    lua_pushvalue(L, S_RENAMES);
+    CHECK(lua_pcall(L, 2, 2, 0) == 0, "core.decode raised instead of returning nil, message");
     value = BASE + 1;
     err = BASE + 2;
     if (!lua_isnil(L, err)) {

@@ -56,6 +56,7 @@ build = {
     ["apivideo.engine"] = "lua/apivideo/engine.lua",
     ["apivideo.hub"] = "lua/apivideo/hub.lua",
     ["apivideo.errors"] = "lua/apivideo/errors.lua",
+    ["apivideo.fields"] = "lua/apivideo/fields.lua",
     ["apivideo.operations"] = "lua/apivideo/operations.lua",
     ["apivideo.pager"] = "lua/apivideo/pager.lua",
     ["apivideo.ratelimit"] = "lua/apivideo/ratelimit.lua",

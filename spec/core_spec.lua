@@ -1,6 +1,7 @@
 -- Specs of the C core apivideo.core: JSON decoding and shaping, and the
 -- multi/transfer step API against the stand-in (nginx on 127.0.0.1).
 local core = require("apivideo.core")
+local fields = require("apivideo.fields")
 local apivideo = require("apivideo")
 local mime = require("mime")
 local socket = require("socket")
@@ -9,6 +10,13 @@ local V = require("spec.support.compat")
 
 local AUTH = "Authorization: Basic " .. mime.b64("standin-key:")
 local PAGE = "/analytics/videos/vi250?period=2023&pageSize=3"
+-- the library's rename list, prepared once (as the client's multi handle does)
+local RENAMES = core.renames(fields.RENAMES)
+
+-- core.decode with the library's renames
+local function decode(s)
+  return core.decode(s, RENAMES)
+end
 
 local function keys_of(t)
   local ks = {}
@@ -36,7 +44,7 @@ describe("apivideo.core", function()
 
   describe("decode", function()
     it("renames the documented camelCase fields to snake_case", function()
-      local v = assert(core.decode([[{"sessionId":"s","loadedAt":"l","endedAt":"e","searchTerm":"q",
+      local v = assert(decode([[{"sessionId":"s","loadedAt":"l","endedAt":"e","searchTerm":"q",
         "emittedAt":"m","itemsTotal":1,"pagesTotal":2,"pageSize":3,"currentPage":4,"currentPageItems":5}]]))
       assert.same({ "current_page", "current_page_items", "emitted_at", "ended_at", "items_total", "loaded_at",
         "page_size", "pages_total", "search_term", "session_id" }, keys_of(v))
@@ -45,7 +53,7 @@ describe("apivideo.core", function()
     end)
 
     it("renames at any depth, inside objects and arrays", function()
-      local v = assert(core.decode([==[{"data":[{"session":{"sessionId":"a","loadedAt":"b",
+      local v = assert(decode([==[{"data":[{"session":{"sessionId":"a","loadedAt":"b",
         "metadata":[{"key":"k","value":"v"}]},"referrer":{"searchTerm":"t"}}],
         "pagination":{"currentPage":1,"links":[{"rel":"self","uri":"u"}]},
         "deep":[[[{"x":{"emittedAt":"z"}}]]]}]==]))
@@ -62,7 +70,7 @@ describe("apivideo.core", function()
     end)
 
     it("keeps unknown fields under their wire names and never renames values", function()
-      local v = assert(core.decode([[{"x-extra":{"kept":true},"fooBar":1,"sessionid":"lower",
+      local v = assert(decode([[{"x-extra":{"kept":true},"fooBar":1,"sessionid":"lower",
         "SessionId":"upper","name":"sessionId","list":["pageSize"]}]]))
       assert.same({ kept = true }, v["x-extra"])
       assert.equal(1, v.fooBar)
@@ -74,7 +82,7 @@ describe("apivideo.core", function()
     end)
 
     it("turns null object fields into absent keys, also for renamed fields", function()
-      local v = assert(core.decode([[{"location":{"country":"France","city":null},
+      local v = assert(decode([[{"location":{"country":"France","city":null},
         "referrer":{"url":null,"searchTerm":null},"endedAt":null}]]))
       assert.same({ "country" }, keys_of(v.location))
       assert.same({}, keys_of(v.referrer))
@@ -82,7 +90,7 @@ describe("apivideo.core", function()
     end)
 
     it("with both spellings, a non-null camelCase value wins and a null one leaves snake_case alone", function()
-      local v = assert(core.decode([[{"a":{"pageSize":2,"page_size":1},"b":{"page_size":1,"pageSize":null},
+      local v = assert(decode([[{"a":{"pageSize":2,"page_size":1},"b":{"page_size":1,"pageSize":null},
         "c":{"endedAt":null,"ended_at":"kept","loadedAt":"new","loaded_at":"old"}}]]))
       assert.same({ page_size = 2 }, v.a)
       assert.is_true(V.is_integer(v.a.page_size))
@@ -96,7 +104,7 @@ describe("apivideo.core", function()
         .. [["searchTerm":"q","emittedAt":"e","itemsTotal":10,"pagesTotal":2.5,"pageSize":1e2,]]
         .. [["currentPage":-4,"currentPageItems":0,"next":]]
       local d = core.max_depth - 3 -- the sessionId value adds three levels at the bottom
-      local v = assert(core.decode(string.rep("{" .. level, d) .. "null" .. string.rep("}", d)))
+      local v = assert(decode(string.rep("{" .. level, d) .. "null" .. string.rep("}", d)))
       for depth = 1, d do
         local want = { "current_page", "current_page_items", "emitted_at", "items_total", "loaded_at", "next",
           "page_size", "pages_total", "search_term", "session_id" }
@@ -117,7 +125,7 @@ describe("apivideo.core", function()
     end)
 
     it("keeps null inside arrays as core.null, so lengths and positions hold", function()
-      local v = assert(core.decode([[{"a":[1,null,3,null],"b":[null]}]]))
+      local v = assert(decode([[{"a":[1,null,3,null],"b":[null]}]]))
       assert.equal(4, #v.a)
       assert.equal(core.null, v.a[2])
       assert.equal(core.null, v.a[4])
@@ -126,7 +134,7 @@ describe("apivideo.core", function()
     end)
 
     it("makes integral numbers Lua integers (5.3+; doubles elsewhere) and keeps the others floats", function()
-      local v = assert(core.decode([[{"i":[0,1,-7,42,1.0,1e3,-2E2,9007199254740992,123456789012],
+      local v = assert(decode([[{"i":[0,1,-7,42,1.0,1e3,-2E2,9007199254740992,123456789012],
         "f":[1.5,-0.25,1e-3,3.14159,1e300,9.5e15]}]]))
       local ints = { 0, 1, -7, 42, 1, 1000, -200, 9007199254740992, 123456789012 }
       for i, n in ipairs(v.i) do
@@ -140,13 +148,13 @@ describe("apivideo.core", function()
         assert.equal("float", V.math_type(n), "f[" .. i .. "]")
         assert.equal(floats[i], n)
       end
-      local w = assert(core.decode('{"pagination":{"itemsTotal":10000,"currentPage":2}}'))
+      local w = assert(decode('{"pagination":{"itemsTotal":10000,"currentPage":2}}'))
       assert.is_true(V.is_integer(w.pagination.items_total))
       assert.is_true(V.is_integer(w.pagination.current_page))
     end)
 
     it("decodes strings, booleans and escapes", function()
-      local v = assert(core.decode([[{"s":"caf\u00e9 \"q\" \\ \/","t":true,"f":false,"e":"","u":"\ud83c\udfac"}]]))
+      local v = assert(decode([[{"s":"caf\u00e9 \"q\" \\ \/","t":true,"f":false,"e":"","u":"\ud83c\udfac"}]]))
       assert.equal('café "q" \\ /', v.s)
       assert.is_true(v.t)
       assert.is_false(v.f)
@@ -156,16 +164,16 @@ describe("apivideo.core", function()
 
     it("accepts nesting up to core.max_depth and refuses one level more with nil, err", function()
       local d = core.max_depth
-      assert.is_table(core.decode(nested(d, "[", "]")))
-      local v, err = core.decode(nested(d + 1, "[", "]"))
+      assert.is_table(decode(nested(d, "[", "]")))
+      local v, err = decode(nested(d + 1, "[", "]"))
       assert.is_nil(v)
       assert.is_string(err)
       local objs = string.rep('{"a":', d + 1) .. "1" .. string.rep("}", d + 1)
-      v, err = core.decode(objs)
+      v, err = decode(objs)
       assert.is_nil(v)
       assert.is_string(err)
       objs = string.rep('{"a":', d) .. "1" .. string.rep("}", d)
-      v = core.decode(objs)
+      v = decode(objs)
       for _ = 1, d - 1 do v = v.a end
       assert.equal(1, v.a)
     end)
@@ -173,11 +181,83 @@ describe("apivideo.core", function()
     it("returns nil and a message for invalid or truncated JSON", function()
       for _, s in ipairs({ "", "{", '{"data": [', '{"a":1', '{"a":1} x', "[1,]", "{'a':1}", "NaN", "Infinity",
         "0x10", "[1 2]", '{"a" 1}', "nul", '"unterminated', "\239\187\191" }) do
-        local v, err = core.decode(s)
+        local v, err = decode(s)
         assert.is_nil(v, s)
         assert.is_string(err, s)
         assert.is_true(#err > 0)
       end
+    end)
+  end)
+
+  describe("rename lists (the policy is Lua's: apivideo.fields)", function()
+    local WIRE = [[{"sessionId":"s","pageSize":3.0,"fooBar":{"pageSize":1},"list":[{"sessionId":"t"}]}]]
+
+    it("renames nothing without a list: the C core has no list of its own", function()
+      local v = assert(core.decode(WIRE))
+      assert.same({ "fooBar", "list", "pageSize", "sessionId" }, keys_of(v))
+      assert.same({ pageSize = 1 }, v.fooBar)
+      assert.same({ sessionId = "t" }, v.list[1])
+      assert.is_true(V.is_integer(v.pageSize)) -- the rest of the shaping still happens
+      assert.same(v, assert(core.decode(WIRE, nil)))
+    end)
+
+    it("renames by the list it is handed, prepared (core.renames) or plain", function()
+      local list = { sessionId = "sid", fooBar = "foo_bar" }
+      for _, renames in ipairs({ core.renames(list), list }) do
+        local v = assert(core.decode(WIRE, renames))
+        assert.same({ "foo_bar", "list", "pageSize", "sid" }, keys_of(v))
+        assert.same({ pageSize = 1 }, v.foo_bar) -- not in this list: kept
+        assert.same({ sid = "t" }, v.list[1])
+      end
+      -- the same body with the library's list
+      local v = assert(core.decode(WIRE, RENAMES))
+      assert.same({ "fooBar", "list", "page_size", "session_id" }, keys_of(v))
+      assert.same({ page_size = 1 }, v.fooBar)
+    end)
+
+    it("apivideo.fields names the API's documented fields, each once, camelCase to snake_case", function()
+      local n = 0
+      for from, to in pairs(fields.RENAMES) do
+        n = n + 1
+        assert.matches("^%l+%u", from)
+        assert.equal(from:gsub("(%l)(%u)", function(a, b) return a .. "_" .. b:lower() end), to)
+      end
+      assert.equal(12, n)
+      assert.equal("apivideo.core.renames (12 names)", tostring(RENAMES))
+      assert.equal(n, #keys_of(assert(decode([[{"sessionId":1,"loadedAt":1,"endedAt":1,"searchTerm":1,
+        "emittedAt":1,"itemsTotal":1,"pagesTotal":1,"pageSize":1,"currentPage":1,"currentPageItems":1,
+        "metricValue":1,"dimensionValue":1}]]))))
+    end)
+
+    it("refuses a list whose result would not be well defined, naming the argument", function()
+      local cases = {
+        { { a = 1 }, "every name must be a string" },
+        { { [1] = "a" }, "every name must be a string" },
+        { { a = "" }, "a name is empty" },
+        { { a = "a" }, "'a' is renamed to itself" },
+        { { a = "b", b = "c" }, "'b' is both a new name and an old one" },
+        { { a = "x", b = "x" }, "two names are renamed to 'x'" },
+        { { [string.rep("k", 41)] = "y" }, "is longer than 40 bytes" },
+      }
+      local many = {}
+      for i = 1, 33 do many["f" .. i] = "g" .. i end
+      cases[#cases + 1] = { many, "more than 32 names" }
+      for _, c in ipairs(cases) do
+        local ok, err = pcall(core.renames, c[1])
+        assert.is_false(ok)
+        assert.matches("bad argument #1 .*" .. c[2]:gsub("%p", "%%%0"), err)
+        ok, err = pcall(core.decode, "{}", c[1])
+        assert.is_false(ok)
+        assert.matches("bad argument #2 .*" .. c[2]:gsub("%p", "%%%0"), err)
+        ok, err = pcall(core.multi, { renames = c[1] })
+        assert.is_false(ok)
+        assert.matches("bad argument #1 .*renames: .*" .. c[2]:gsub("%p", "%%%0"), err)
+      end
+      assert.has_error(function() core.decode("{}", 5) end)
+      assert.has_error(function() core.multi({ renames = "sessionId" }) end)
+      assert.has_error(function() core.renames() end)
+      local forty = string.rep("k", 40) -- the longest name Lua interns
+      assert.same({ y = 1 }, core.decode('{"' .. forty .. '":1}', { [forty] = "y" }))
     end)
   end)
 
@@ -213,7 +293,7 @@ describe("apivideo.core", function()
     end
 
     it("a GET returns status, lower-cased headers and the decoded, shaped JSON", function()
-      local m = core.multi()
+      local m = core.multi({ renames = fields.RENAMES }) -- a plain list: the multi prepares it
       local t = m:add({ url = srv.url .. PAGE, headers = { AUTH, "X-Spec: core" } })
       assert.equal("done", wait_for(m, t))
       local r = assert(t:result(true))
@@ -304,6 +384,68 @@ describe("apivideo.core", function()
       assert.equal(r.body_size, #r.body)
       assert.equal(3, #core.decode(r.body).data)
       m:close()
+    end)
+
+    it("result(true, true) keeps the raw body next to the decoded JSON", function()
+      local m = core.multi({ renames = RENAMES })
+      local t = get(m, PAGE)
+      wait_for(m, t)
+      local r = t:result(true, true)
+      assert.equal(200, r.status)
+      assert.is_string(r.body)
+      assert.equal(r.body_size, #r.body)
+      assert.equal(3, #r.json.data)
+      assert.equal("psvi250_000001", r.json.data[1].session.session_id)
+      assert.same(r.json, decode(r.body))
+      assert.is_nil(t:result(true).body) -- without keep_body: the decoded result only
+      assert.equal(r.body, t:result(false, true).body)
+      m:close()
+    end)
+
+    it("a multi without renames decodes without renaming; one with a custom list renames by it", function()
+      local plain, custom = core.multi(), core.multi({ renames = { pageSize = "size", sessionId = "sid" } })
+      local a, b = get(plain, PAGE), get(custom, PAGE)
+      wait_for(plain, a)
+      wait_for(custom, b)
+      local ja, jb = a:result(true).json, b:result(true).json
+      assert.equal(3, ja.pagination.pageSize)
+      assert.equal(250, ja.pagination.itemsTotal)
+      assert.is_nil(ja.pagination.page_size)
+      assert.equal("psvi250_000001", ja.data[1].session.sessionId)
+      assert.equal(3, jb.pagination.size)
+      assert.equal(250, jb.pagination.itemsTotal) -- not in the custom list
+      assert.equal("psvi250_000001", jb.data[1].session.sid)
+      plain:close()
+      custom:close()
+    end)
+
+    it("stall_timeout_ms ends a transfer that receives nothing for that long, and perform wakes up for it", function()
+      -- both answers stop halfway for 1.5 s
+      srv:faults({ { match = "/analytics/videos/vi250", kind = "stall", count = 2, delay_ms = 1500 } })
+      local m = core.multi()
+      local slow = get(m, PAGE, { stall_timeout_ms = 250 })
+      local patient = get(m, PAGE) -- no stall limit: still running when the other one ends
+      local t0 = core.now_ms()
+      local finished = 0
+      while finished == 0 and core.now_ms() - t0 < 2500 do
+        local _, f = m:perform(2500)
+        finished = finished + f
+      end
+      local took = core.now_ms() - t0
+      assert.equal(1, finished)
+      assert.equal("done", slow:state())
+      assert.equal("running", patient:state())
+      assert.equal(slow, m:next_done())
+      -- measured from the last byte (half the body came at once): about 250 ms, never libcurl's seconds
+      assert.is_true(took >= 240 and took < 1500, "ended after " .. took .. " ms")
+      local r = slow:result(true)
+      assert.equal(28, r.curl_code)
+      assert.equal("no data received for 250 ms (stall_timeout_ms)", r.curl_error)
+      assert.equal(200, r.status)
+      assert.is_nil(r.json)
+      assert.is_true(r.body_size > 0) -- the half that came
+      m:close()
+      assert.equal("cancelled", patient:state())
     end)
 
     it("a body that is not JSON gives json_error and keeps the body", function()
@@ -413,7 +555,7 @@ describe("apivideo.core", function()
 
     it("runs several transfers at once: the stand-in sees them in flight together", function()
       srv:config({ latency_ms = 300 })
-      local m = core.multi()
+      local m = core.multi({ renames = RENAMES }) -- a prepared list, shared
       for i = 1, 4 do get(m, "/analytics/videos/vi250?period=2023&pageSize=2&currentPage=" .. i) end
       assert.equal(4, m:count())
       local done, deadline = {}, core.now_ms() + 5000

@@ -24,21 +24,24 @@ int avc_l_now_ms(lua_State *L) {
 /*
  * Registers a named metatable: methods (with the module state, on top of the
  * stack, as upvalue 1), __index to itself, __tostring, and close as __gc
- * (and __close on 5.4): close must be idempotent.
+ * (and __close on 5.4): close must be idempotent. A type that holds nothing
+ * to free passes NULL.
  */
 void avc_new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close,
                   lua_CFunction tostring) {
     luaL_newmetatable(L, name);
     lua_pushvalue(L, -2);
     avc_setfuncs(L, methods, 1);
-    lua_pushcfunction(L, close);
-    lua_setfield(L, -2, "__gc");
+    if (close != NULL) {
+        lua_pushcfunction(L, close);
+        lua_setfield(L, -2, "__gc");
+#if LUA_VERSION_NUM >= 504
+        lua_pushcfunction(L, close);
+        lua_setfield(L, -2, "__close");
+#endif
+    }
     lua_pushcfunction(L, tostring);
     lua_setfield(L, -2, "__tostring");
-#if LUA_VERSION_NUM >= 504
-    lua_pushcfunction(L, close);
-    lua_setfield(L, -2, "__close");
-#endif
     lua_pushvalue(L, -1);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);

@@ -2,34 +2,19 @@
  * JSON bodies become Lua tables in two steps, both in C:
  *  1. lua-cjson decodes the bytes (a private cjson.safe instance, so the
  *     depth limit and strictness set here never change the user's cjson);
- *  2. one walk over the result shapes it for Lua users: the camelCase names
- *     of the API's documented fields become snake_case, JSON null fields
- *     disappear (nil), and on Lua 5.3+ integral numbers become integers.
- * Unknown fields keep their wire names, so nothing the API sends is lost.
+ *  2. one walk over the result shapes it for Lua users: the fields of a
+ *     rename list get their new names, JSON null fields disappear (nil), and
+ *     on Lua 5.3+ integral numbers become integers.
+ * Which fields are renamed is policy, so it is Lua's: the library hands in
+ * the API's documented camelCase fields and their snake_case names
+ * (lua/apivideo/fields.lua) as a core.renames object, prepared once. Without
+ * one nothing is renamed. Unknown fields keep their wire names, so nothing
+ * the API sends is lost.
  */
 #include <math.h>
 #include <string.h>
 
 #include "core.h"
-
-typedef struct key_rename {
-    const char *from;
-    size_t len;
-    const char *to;
-} key_rename;
-
-#define R(from, to)                                                                                \
-    { from, sizeof(from) - 1, to }
-static const key_rename renames[] = {
-    R("sessionId", "session_id"),     R("loadedAt", "loaded_at"),
-    R("endedAt", "ended_at"),         R("searchTerm", "search_term"),
-    R("emittedAt", "emitted_at"),     R("itemsTotal", "items_total"),
-    R("pagesTotal", "pages_total"),   R("pageSize", "page_size"),
-    R("currentPage", "current_page"), R("currentPageItems", "current_page_items"),
-    R("metricValue", "metric_value"), R("dimensionValue", "dimension_value"),
-};
-#undef R
-#define NRENAMES (sizeof renames / sizeof renames[0])
 
 static int is_null(lua_State *L, int idx) {
     return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == NULL;
@@ -43,28 +28,37 @@ static int integral(lua_Number n) {
 #endif
 
 /*
- * The documented camelCase names, as Lua strings of this state. Short Lua
- * strings are interned, so a key cjson creates with the same bytes is the
- * very same string: a rename is found by its pointer, in a small open-
- * addressing table (a key that is not renamed mostly meets an empty slot at
- * once), never by comparing bytes. The strings stay alive in the module
- * state (rename_strings: [2i+1] = camelCase, [2i+2] = snake_case).
+ * A rename list, prepared once by core.renames(list) (or by core.multi when
+ * it is given a plain list) and then used for every page. Its old names are
+ * Lua strings of this state, and short Lua strings are interned, so a key
+ * cjson creates with the same bytes is the very same string: a rename is
+ * found by its pointer, in a small open-addressing table (a key that is not
+ * renamed mostly meets an empty slot at once), never by comparing bytes.
+ * The strings stay alive in the object's user value ([2i+1] = old name,
+ * [2i+2] = new name). Names are at most MAX_NAME bytes, the longest string
+ * Lua 5.2+ interns.
  */
-#define NSLOTS 64 /* a power of two, well above NRENAMES */
-typedef struct rename_keys {
-    const char *key[NSLOTS]; /* the camelCase string, or NULL: a free slot */
+#define MAX_RENAMES 32 /* names in one list */
+#define NSLOTS 64      /* a power of two, at least twice MAX_RENAMES */
+#define MAX_NAME 40    /* LUAI_MAXSHORTLEN */
+struct avc_renames {
+    int n;
+    const char *key[NSLOTS]; /* the old name, or NULL: a free slot */
     unsigned char idx[NSLOTS];
-} rename_keys;
+};
+typedef struct avc_renames renames;
+
+static const renames no_renames; /* every slot free: nothing is renamed */
 
 static unsigned slot_of(const char *k) {
     return (unsigned)((((size_t)k >> 4) * 2654435761u) & 0xffffffffu) >> 26; /* 0..63 */
 }
 
-/* The rename of key k (an index into renames), or -1. */
-static int rename_of(const rename_keys *rk, const char *k) {
+/* The rename of key k (an index into the list), or -1. */
+static int rename_of(const renames *r, const char *k) {
     unsigned h = slot_of(k);
-    while (rk->key[h] != NULL) {
-        if (rk->key[h] == k) return rk->idx[h];
+    while (r->key[h] != NULL) {
+        if (r->key[h] == k) return r->idx[h];
         h = (h + 1) & (NSLOTS - 1);
     }
     return -1;
@@ -73,16 +67,14 @@ static int rename_of(const rename_keys *rk, const char *k) {
 /* What one walk needs; the stack is checked once every 16 levels. */
 typedef struct shaper {
     lua_State *L;
-    const rename_keys *rk;
-    int names;   /* the stack holds the camelCase name of rename i at names + 2i + 1,
-                  * its snake_case name at names + 2i + 2 */
+    const renames *r;
+    int names;   /* the stack holds the old name of rename i at names + 2i + 1,
+                  * its new name at names + 2i + 2 */
+    int level;   /* stack slots one level may use: the table, key, value, a
+                  * pending value per rename, and two temporaries */
     int base;    /* stack top when the walk began */
     int checked; /* the depth up to which the stack has room */
 } shaper;
-
-/* Stack slots one level may use: the table, key, value, a pending value per
- * rename, and two temporaries. */
-#define LEVEL_SLOTS ((int)NRENAMES + 4)
 
 #if AVC_HAS_INTEGERS
 /* The value on top is a float holding an integral number: *out is it. */
@@ -100,18 +92,18 @@ static int float_integral(lua_State *L, lua_Integer *out) {
  * Shapes the table on top of the stack, in place. cjson builds an array with
  * its elements at 1..n and an object with string keys only, so a table with
  * a length is an array (walked by index: nulls stay, numbers may change) and
- * any other is an object (walked with lua_next: null fields go, documented
- * names are renamed).
+ * any other is an object (walked with lua_next: null fields go, the fields
+ * of the rename list are renamed).
  */
 static void shape(shaper *s, int depth) {
     lua_State *L = s->L;
-    int t, npending = 0, pending[NRENAMES];
+    int t, npending = 0, pending[MAX_RENAMES];
     size_t n;
 #if AVC_HAS_INTEGERS
     lua_Integer iv;
 #endif
     if (depth >= s->checked) {
-        luaL_checkstack(L, s->base + LEVEL_SLOTS * (depth + 16) - lua_gettop(L),
+        luaL_checkstack(L, s->base + s->level * (depth + 16) - lua_gettop(L),
                         "apivideo.core: JSON too deep");
         s->checked = depth + 16;
     }
@@ -135,7 +127,7 @@ static void shape(shaper *s, int depth) {
     lua_pushnil(L);
     while (lua_next(L, t) != 0) { /* key at -2, value at -1 */
         int vt = lua_type(L, -1), r = -1;
-        if (lua_type(L, -2) == LUA_TSTRING) r = rename_of(s->rk, lua_tostring(L, -2));
+        if (lua_type(L, -2) == LUA_TSTRING) r = rename_of(s->r, lua_tostring(L, -2));
         if (vt == LUA_TTABLE) {
             shape(s, depth + 1);
         } else if (vt == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL) {
@@ -170,10 +162,10 @@ static void shape(shaper *s, int depth) {
     if (npending > 0) {
         int j;
         for (j = 0; j < npending; j++) {
-            lua_pushvalue(L, s->names + 2 * pending[j] + 2); /* snake_case */
+            lua_pushvalue(L, s->names + 2 * pending[j] + 2); /* the new name */
             lua_pushvalue(L, t + 1 + j);
             lua_rawset(L, t);
-            lua_pushvalue(L, s->names + 2 * pending[j] + 1); /* camelCase */
+            lua_pushvalue(L, s->names + 2 * pending[j] + 1); /* the old name */
             lua_pushnil(L);
             lua_rawset(L, t);
         }
@@ -184,10 +176,11 @@ static void shape(shaper *s, int depth) {
 /*
  * Decodes and shapes the string on top of the stack, which it replaces: 0
  * and the value, or 1 and an error message. The string itself goes to cjson
- * (core.decode's argument is never copied). Must be called from a C function
- * whose upvalue 1 is the module state.
+ * (core.decode's argument is never copied). ridx: the stack index (absolute)
+ * of a core.renames object, or 0 to rename nothing. Must be called from a C
+ * function whose upvalue 1 is the module state.
  */
-int avc_json_decode(lua_State *L) {
+int avc_json_decode(lua_State *L, int ridx) {
     luaL_checkstack(L, 4, "apivideo.core: stack");
     lua_getfield(L, AVC_STATE_IDX, "decode");
     lua_insert(L, -2);
@@ -209,16 +202,18 @@ int avc_json_decode(lua_State *L) {
     lua_pop(L, 1);
     if (lua_istable(L, -1)) {
         shaper sh;
-        sh.L = L;
-        lua_getfield(L, AVC_STATE_IDX, "rename_keys");
-        sh.rk = lua_touserdata(L, -1);
-        lua_pop(L, 1); /* the state table keeps it alive */
         int v = lua_gettop(L), i;
-        luaL_checkstack(L, 2 * (int)NRENAMES + 3, "apivideo.core: stack");
-        lua_getfield(L, AVC_STATE_IDX, "rename_strings");
-        for (i = 1; i <= 2 * (int)NRENAMES; i++) /* pushed once, copied per rename */
+        sh.L = L;
+        sh.r = ridx != 0 ? (const renames *)lua_touserdata(L, ridx) : &no_renames;
+        luaL_checkstack(L, 2 * sh.r->n + 3, "apivideo.core: stack");
+        if (ridx != 0)
+            avc_getuservalue(L, ridx); /* the names */
+        else
+            lua_pushnil(L);
+        for (i = 1; i <= 2 * sh.r->n; i++) /* pushed once, copied per rename */
             lua_rawgeti(L, v + 1, i);
         sh.names = v + 1;
+        sh.level = sh.r->n + 4;
         lua_pushvalue(L, v);
         sh.base = lua_gettop(L);
         sh.checked = 0;
@@ -240,16 +235,140 @@ int avc_json_decode(lua_State *L) {
     return 0;
 }
 
-/* core.decode(string) -> value | nil, message */
+/* core.decode(string[, renames]) -> value | nil, message */
 int avc_l_decode(lua_State *L) {
+    int has;
     luaL_checkstring(L, 1);
-    lua_settop(L, 1);
-    if (avc_json_decode(L) != 0) {
+    lua_settop(L, 2);
+    has = avc_to_renames(L, 2, 2, "");
+    lua_pushvalue(L, 1);
+    if (avc_json_decode(L, has ? 2 : 0) != 0) {
         lua_pushnil(L);
         lua_insert(L, -2);
         return 2;
     }
     return 1;
+}
+
+/* Raises "bad argument #arg (<what><msg>)", msg on top of the stack. */
+static void bad_list(lua_State *L, int arg, const char *what) {
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s%s", what, lua_tostring(L, -1)));
+}
+
+/*
+ * Pushes a renames object made from the list at index list (absolute):
+ * { oldName = "new_name", ... }. Raises, naming argument arg, when a name is
+ * not a string, empty, longer than MAX_NAME (the old ones) or renamed to
+ * itself, when there are more than MAX_RENAMES, and when the result would
+ * depend on the order of the walk: a new name that is also an old one, or
+ * two old names sharing a new one.
+ */
+static void prepare(lua_State *L, int list, int arg, const char *what) {
+    renames *r;
+    int n = 0, strings, i, j;
+    luaL_checkstack(L, 8, "apivideo.core: stack");
+    lua_pushnil(L);
+    while (lua_next(L, list) != 0) {
+        size_t klen, vlen;
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+            lua_pushliteral(L, "every name must be a string");
+            bad_list(L, arg, what);
+        }
+        (void)lua_tolstring(L, -2, &klen);
+        (void)lua_tolstring(L, -1, &vlen);
+        if (klen == 0 || vlen == 0) {
+            lua_pushliteral(L, "a name is empty");
+            bad_list(L, arg, what);
+        }
+        if (klen > MAX_NAME) {
+            lua_pushfstring(L, "'%s' is longer than %d bytes", lua_tostring(L, -2), MAX_NAME);
+            bad_list(L, arg, what);
+        }
+        if (lua_rawequal(L, -1, -2)) {
+            lua_pushfstring(L, "'%s' is renamed to itself", lua_tostring(L, -2));
+            bad_list(L, arg, what);
+        }
+        if (++n > MAX_RENAMES) {
+            lua_pushfstring(L, "more than %d names", MAX_RENAMES);
+            bad_list(L, arg, what);
+        }
+        lua_pop(L, 1);
+    }
+    r = lua_newuserdata(L, sizeof *r);
+    memset(r, 0, sizeof *r);
+    luaL_getmetatable(L, AVC_RENAMES_MT);
+    lua_setmetatable(L, -2);
+    lua_createtable(L, 2 * n, 0);
+    strings = lua_gettop(L);
+    i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, list) != 0) {
+        const char *k = lua_tostring(L, -2); /* kept alive by strings */
+        unsigned h = slot_of(k);
+        while (r->key[h] != NULL)
+            h = (h + 1) & (NSLOTS - 1);
+        r->key[h] = k;
+        r->idx[h] = (unsigned char)i;
+        lua_rawseti(L, strings, 2 * i + 2); /* the new name */
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, strings, 2 * i + 1); /* the old name */
+        i++;
+    }
+    r->n = n;
+    for (i = 0; i < n; i++) {
+        lua_rawgeti(L, strings, 2 * i + 2);
+        if (rename_of(r, lua_tostring(L, -1)) >= 0) {
+            lua_pushfstring(L, "'%s' is both a new name and an old one", lua_tostring(L, -1));
+            bad_list(L, arg, what);
+        }
+        for (j = 0; j < i; j++) {
+            lua_rawgeti(L, strings, 2 * j + 2);
+            if (lua_rawequal(L, -1, -2)) {
+                lua_pushfstring(L, "two names are renamed to '%s'", lua_tostring(L, -1));
+                bad_list(L, arg, what);
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    avc_setuservalue(L, -2);
+}
+
+/* core.renames(list) -> renames: the list prepared once, for core.decode and
+ * core.multi. */
+int avc_l_renames(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    prepare(L, 1, 1, "");
+    return 1;
+}
+
+/*
+ * Makes the value at idx (absolute) a renames object in place: a list is
+ * prepared, a renames object stays, nil (or nothing) means none. Returns
+ * whether there is one; raises naming argument arg, what prefixing the
+ * message. */
+int avc_to_renames(lua_State *L, int idx, int arg, const char *what) {
+    if (lua_isnoneornil(L, idx)) return 0;
+    if (avc_testudata(L, idx, AVC_RENAMES_MT) != NULL) return 1;
+    if (!lua_istable(L, idx)) {
+        lua_pushfstring(L, "a table or core.renames expected, got %s", luaL_typename(L, idx));
+        bad_list(L, arg, what);
+    }
+    prepare(L, idx, arg, what);
+    lua_replace(L, idx);
+    return 1;
+}
+
+static int renames_tostring(lua_State *L) {
+    const renames *r = luaL_checkudata(L, 1, AVC_RENAMES_MT);
+    lua_pushfstring(L, "apivideo.core.renames (%d names)", r->n);
+    return 1;
+}
+
+void avc_renames_register(lua_State *L) {
+    static const luaL_Reg methods[] = {{NULL, NULL}};
+    avc_new_type(L, AVC_RENAMES_MT, methods, NULL, renames_tostring);
 }
 
 /*
@@ -281,28 +400,5 @@ int avc_json_init(lua_State *L, int state, int max_depth) {
     lua_getfield(L, -1, "decode");
     lua_setfield(L, state, "decode");
     lua_setfield(L, state, "cjson");
-    {
-        rename_keys *rk = lua_newuserdata(L, sizeof *rk);
-        size_t i;
-        memset(rk, 0, sizeof *rk);
-        lua_setfield(L, state, "rename_keys");
-        /* anchors the strings: [2i+1] = camelCase, [2i+2] = snake_case */
-        lua_createtable(L, 2 * NRENAMES, 0);
-        for (i = 0; i < NRENAMES; i++) {
-            lua_pushlstring(L, renames[i].from, renames[i].len);
-            {
-                const char *k = lua_tostring(L, -1);
-                unsigned h = slot_of(k);
-                while (rk->key[h] != NULL)
-                    h = (h + 1) & (NSLOTS - 1);
-                rk->key[h] = k;
-                rk->idx[h] = (unsigned char)i;
-            }
-            lua_rawseti(L, -2, 2 * (int)i + 1);
-            lua_pushstring(L, renames[i].to);
-            lua_rawseti(L, -2, 2 * (int)i + 2);
-        }
-        lua_setfield(L, state, "rename_strings");
-    }
     return 0;
 }

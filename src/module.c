@@ -1,8 +1,9 @@
 /*
  * luaopen_apivideo_core: the top of the C half of lua-apivideo, and all it
  * does is assemble the module table. Deliberately thin: it exports the
- * multi-handle and share constructors, the JSON decoder and two clocks; all
- * policy lives in the Lua modules under lua/apivideo/.
+ * multi-handle and share constructors, the JSON decoder and its rename
+ * lists, and two clocks; all policy (which fields are renamed, too) lives in
+ * the Lua modules under lua/apivideo/.
  */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
@@ -32,17 +33,22 @@ static int l_curl_version(lua_State *L) {
 }
 
 int luaopen_apivideo_core(lua_State *L) {
-    static const luaL_Reg funcs[] = {{"multi", avc_open_multi},        {"share", avc_open_share},
-                                     {"decode", avc_l_decode},         {"now_ms", avc_l_now_ms},
-                                     {"curl_version", l_curl_version}, {NULL, NULL}};
+    static const luaL_Reg funcs[] = {{"multi", avc_open_multi},
+                                     {"share", avc_open_share},
+                                     {"decode", avc_l_decode},
+                                     {"renames", avc_l_renames},
+                                     {"now_ms", avc_l_now_ms},
+                                     {"curl_version", l_curl_version},
+                                     {NULL, NULL}};
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return luaL_error(L, "apivideo.core: curl_global_init failed");
     pin_libcurl();
     lua_newtable(L); /* module state, upvalue 1 of everything */
     avc_json_init(L, -1, AVC_DEFAULT_MAX_DEPTH);
-    avc_transfer_register(L);
-    avc_multi_register(L, avc_transfer_add);
+    avc_renames_register(L);
     avc_share_register(L);
+    avc_transfer_register(L);
+    avc_multi_register(L);
     lua_newtable(L);
     lua_pushvalue(L, -2);
     avc_setfuncs(L, funcs, 1);

@@ -13,10 +13,19 @@
  * each with a poll() of its own: 51 us a step at 80 transfers in flight,
  * which an nginx worker stepping a thousand times a second feels.
  *
- * Lua values owned by a multi live in its user value table:
- *   [lightuserdata transfer] = transfer userdata   while running
- *   [1 .. n] (done_head .. done_tail-1)            finished, not yet collected
- *   share = share userdata                          the pool it draws on
+ * It is the layer above transfer.c: multi:add builds a transfer there and
+ * hands it to libcurl here, and from then on this file holds it (a `held`
+ * record per transfer) and moves it through its life with transfer.c's
+ * functions; it never sees a transfer's fields. The stall timeout is
+ * transfer.c's: the step loop only asks each running transfer when it would
+ * stall and whether it has.
+ *
+ * Lua values owned by a multi:
+ *   user value [1 .. n] (done_head .. done_tail-1)  finished, not yet collected
+ *   user value .env = { share =, renames = }        the user value of each of its
+ *                                                    transfers: the share handle it
+ *                                                    draws on, the renames they decode with
+ *   registry [held.ref] = transfer userdata          while running
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -28,93 +37,81 @@
 
 #include "core.h"
 
+typedef struct avc_multi avc_multi;
+
+/* One transfer this multi created and that was not released yet. */
+typedef struct held {
+    avc_multi *m;
+    avc_transfer *t;
+    struct held *prev, *next;
+    int ref; /* while running: the registry reference that keeps it alive; else LUA_NOREF */
+} held;
+
+/* a socket libcurl wants watched (CURLMOPT_SOCKETFUNCTION) */
+typedef struct avc_sock {
+    curl_socket_t fd;
+    int what;     /* CURL_POLL_IN, _OUT or _INOUT */
+    unsigned gen; /* changes whenever libcurl (re)registers this fd */
+} avc_sock;
+
+struct avc_multi {
+    CURLM *multi;
+    CURLSH *share; /* owned by a share userdata kept in env */
+    held *head;    /* every transfer created by this handle and not released */
+    int attached;  /* how many are in the multi handle now */
+    size_t max_body;
+    lua_Integer next_id;
+    int done_head, done_tail; /* queue of finished transfers in the user value */
+    int closed;
+    /* libcurl's event interface: the sockets it watches, its one timer */
+    avc_sock *socks;
+    int nsocks, capsocks;
+    unsigned sockgen;
+    void *pfds; /* scratch space of perform(): struct pollfd[cappfds], then unsigned[cappfds] */
+    int cappfds;
+    int timer_set;
+    double timer_at; /* avc_now_ms() when libcurl wants its timeout action */
+    int oom;         /* the socket list could not grow: perform() raises */
+};
+
 /* A multi handle argument that is still open. */
-avc_multi *avc_check_multi(lua_State *L, int idx) {
+static avc_multi *check_multi(lua_State *L, int idx) {
     avc_multi *m = luaL_checkudata(L, idx, AVC_MULTI_MT);
     if (m->closed) luaL_error(L, "apivideo.core: multi handle is closed");
     return m;
 }
 
 /*
- * The live list: every transfer a multi handle created and that was not
- * released yet, attached or not. Only this file reads or edits it (and the
- * attached count, the running table, a transfer's prev/next/multi/id); the
- * transfer's own code calls the functions below.
+ * The held list: every transfer this handle created and that was not
+ * released yet, running or not. A running one is in libcurl's multi handle
+ * and kept alive by a registry reference; leaving that state (finished,
+ * cancelled, the multi closed) goes through detach().
  */
 
-/* Puts a new transfer on m's live list and gives it the next id. */
-void avc_multi_link(avc_multi *m, avc_transfer *t) {
-    t->multi = m;
-    t->prev = NULL;
-    t->next = m->head;
-    if (m->head) m->head->prev = t;
-    m->head = t;
-    t->id = ++m->next_id;
+/* Takes a running transfer out of libcurl and lets Lua collect it. */
+static void detach(lua_State *L, held *h) {
+    if (h->ref == LUA_NOREF) return;
+    curl_multi_remove_handle(h->m->multi, avc_transfer_easy(h->t));
+    h->m->attached--;
+    luaL_unref(L, LUA_REGISTRYINDEX, h->ref);
+    h->ref = LUA_NOREF;
 }
 
-/* Takes a transfer off its owner's live list (nothing when it has none). */
-void avc_multi_unlink(avc_transfer *t) {
-    if (t->multi != NULL) {
-        if (t->prev)
-            t->prev->next = t->next;
-        else
-            t->multi->head = t->next;
-        if (t->next) t->next->prev = t->prev;
-        t->multi = NULL;
-    }
-    t->prev = t->next = NULL;
+/* avc_holder: t:cancel() or t:close() of a running transfer. */
+static void held_cancel(lua_State *L, void *p) { detach(L, p); }
+
+/* avc_holder: the transfer is released; it is off libcurl already. */
+static void held_forget(void *p) {
+    held *h = p;
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        h->m->head = h->next;
+    if (h->next) h->next->prev = h->prev;
+    free(h);
 }
 
-/* Takes a running transfer out of libcurl's multi handle; no Lua involved. */
-void avc_multi_detach(avc_transfer *t) {
-    if (t->state == AVC_RUNNING && t->multi != NULL) {
-        curl_multi_remove_handle(t->multi->multi, t->easy);
-        t->multi->attached--;
-        t->state = AVC_CANCELLED;
-    }
-}
-
-/*
- * Cancels the transfer userdata at tidx if it is running: out of the running
- * table (its user value) and out of libcurl. Returns whether it was running.
- */
-int avc_multi_cancel(lua_State *L, int tidx) {
-    avc_transfer *t = lua_touserdata(L, tidx);
-    if (t->state != AVC_RUNNING) return 0;
-    avc_getuservalue(L, tidx);
-    if (lua_istable(L, -1)) {
-        lua_pushlightuserdata(L, t);
-        lua_pushnil(L);
-        lua_rawset(L, -3);
-    }
-    lua_pop(L, 1);
-    avc_multi_detach(t);
-    return 1;
-}
-
-/*
- * Hands the transfer userdata at tidx, built for the multi at midx, to
- * libcurl, and keeps it alive in the running table until it is collected.
- * Returns libcurl's code: on failure the transfer stays idle.
- */
-CURLMcode avc_multi_attach(lua_State *L, int midx, int tidx) {
-    avc_multi *m = lua_touserdata(L, midx);
-    avc_transfer *t = lua_touserdata(L, tidx);
-    CURLMcode mc;
-    avc_getuservalue(L, midx);
-    lua_pushvalue(L, -1);
-    avc_setuservalue(L, tidx); /* the transfer can find the running table */
-    mc = curl_multi_add_handle(m->multi, t->easy);
-    if (mc == CURLM_OK) {
-        t->state = AVC_RUNNING;
-        m->attached++;
-        lua_pushlightuserdata(L, t);
-        lua_pushvalue(L, tidx);
-        lua_rawset(L, -3);
-    }
-    lua_pop(L, 1);
-    return mc;
-}
+static const avc_holder holder_ops = {held_cancel, held_forget};
 
 /* CURLMOPT_SOCKETFUNCTION: keeps the list of sockets to watch. It only ever
  * grows that list: step() sizes its own scratch space before it polls, since
@@ -166,6 +163,7 @@ int avc_open_multi(lua_State *L) {
     int share;
     lua_Number max_body = (lua_Number)AVC_DEFAULT_MAX_BODY;
     long max_host = 0, max_total = 0;
+    lua_settop(L, 1);
     if (!lua_isnoneornil(L, 1)) {
         luaL_checktype(L, 1, LUA_TTABLE);
         lua_getfield(L, 1, "max_body");
@@ -179,8 +177,11 @@ int avc_open_multi(lua_State *L) {
             luaL_argerror(L, 1, "max_body must be between 1 and 4 GiB");
         if (max_host < 0 || max_total < 0)
             luaL_argerror(L, 1, "connection limits must not be negative");
+        lua_getfield(L, 1, "renames"); /* 2: prepared here once, if a plain list */
+        (void)avc_to_renames(L, 2, 1, "renames: ");
         lua_getfield(L, 1, "share");
     } else {
+        lua_pushnil(L);
         lua_pushnil(L);
     }
     /* the share first: created (or given) before the multi, it is finalized after it */
@@ -196,8 +197,12 @@ int avc_open_multi(lua_State *L) {
     luaL_getmetatable(L, AVC_MULTI_MT);
     lua_setmetatable(L, -2);
     lua_newtable(L);
+    lua_createtable(L, 0, 2); /* env: kept alive by the multi and by each transfer */
     lua_pushvalue(L, share);
-    lua_setfield(L, -2, "share"); /* keeps the share alive as long as the multi */
+    lua_setfield(L, -2, "share");
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, "renames");
+    lua_setfield(L, -2, "env");
     avc_setuservalue(L, -2);
 
     m->max_body = (size_t)max_body;
@@ -223,12 +228,13 @@ int avc_open_multi(lua_State *L) {
  */
 static int l_close(lua_State *L) {
     avc_multi *m = luaL_checkudata(L, 1, AVC_MULTI_MT);
-    avc_transfer *t;
+    held *h, *next;
     if (m->closed) return 0;
-    for (t = m->head; t != NULL; t = t->next) {
-        avc_multi_detach(t);
-        if (t->easy) curl_easy_setopt(t->easy, CURLOPT_SHARE, NULL);
-        t->multi = NULL;
+    for (h = m->head; h != NULL; h = next) {
+        next = h->next;
+        detach(L, h);
+        avc_transfer_orphan(h->t);
+        free(h);
     }
     m->head = NULL;
     if (m->multi) curl_multi_cleanup(m->multi);
@@ -245,60 +251,95 @@ static int l_close(lua_State *L) {
     return 0;
 }
 
-/* Moves a transfer that ended from the running table (the table at the top
- * of the stack) to the done queue. */
-static void mark_done(lua_State *L, avc_multi *m, avc_transfer *t, CURLcode rc) {
-    t->result = rc;
-    curl_multi_remove_handle(m->multi, t->easy);
-    m->attached--;
-    t->state = AVC_DONE;
-    lua_pushlightuserdata(L, t);
-    lua_rawget(L, -2);
+/*
+ * multi:add(spec) -> transfer: builds it (transfer.c), holds it and hands it
+ * to libcurl. Raises on a bad spec or when libcurl refuses it; then nothing
+ * is left running.
+ */
+static int l_add(lua_State *L) {
+    avc_multi *m = check_multi(L, 1);
+    avc_transfer *t;
+    held *h;
+    CURLMcode mc;
+    int tidx;
+    lua_settop(L, 2);
+    avc_getuservalue(L, 1);
+    lua_getfield(L, -1, "env"); /* 4 */
+    t = avc_transfer_new(L, 2, 4, m->share, m->max_body, m->next_id + 1);
+    tidx = lua_gettop(L);
+    h = malloc(sizeof *h);
+    if (h == NULL) {
+        avc_transfer_release(L, t);
+        return luaL_error(L, "apivideo.core: out of memory");
+    }
+    m->next_id++;
+    h->m = m;
+    h->t = t;
+    h->ref = LUA_NOREF;
+    h->prev = NULL;
+    h->next = m->head;
+    if (m->head) m->head->prev = h;
+    m->head = h;
+    avc_transfer_hold(t, &holder_ops, h);
+    lua_pushvalue(L, tidx);
+    h->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    mc = curl_multi_add_handle(m->multi, avc_transfer_easy(t));
+    if (mc != CURLM_OK) {
+        luaL_unref(L, LUA_REGISTRYINDEX, h->ref);
+        h->ref = LUA_NOREF;
+        avc_transfer_release(L, t);
+        return luaL_error(L, "apivideo.core: %s", curl_multi_strerror(mc));
+    }
+    m->attached++;
+    avc_transfer_started(t);
+    return 1;
+}
+
+/* Moves a transfer that ended to the done queue (the user value, at the
+ * top of the stack). */
+static void mark_done(lua_State *L, avc_multi *m, held *h, CURLcode rc) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref);
     lua_rawseti(L, -2, m->done_tail++);
-    lua_pushlightuserdata(L, t);
-    lua_pushnil(L);
-    lua_rawset(L, -3);
+    detach(L, h);
+    avc_transfer_finished(h->t, rc);
 }
 
 /* The earliest moment a running transfer counts as stalled (-1: none). */
 static double next_stall(const avc_multi *m) {
-    const avc_transfer *t;
+    const held *h;
     double at = -1;
-    for (t = m->head; t != NULL; t = t->next) {
-        if (t->state == AVC_RUNNING && t->stall_ms > 0) {
-            double due = t->last_data_ms + (double)t->stall_ms;
-            if (at < 0 || due < at) at = due;
-        }
+    for (h = m->head; h != NULL; h = h->next) {
+        double due = h->ref != LUA_NOREF ? avc_transfer_stall_at(h->t) : -1;
+        if (due >= 0 && (at < 0 || due < at)) at = due;
     }
     return at;
 }
 
-/* Moves every finished transfer to the done queue, and ends every transfer
- * that received nothing for its stall_timeout_ms (libcurl's own low-speed
- * limit counts whole seconds and averages over several: 1000 ms took 6-7 s;
- * here the deadline is the last byte plus the limit, and the step loop never
- * sleeps past it). */
+/* Moves every finished transfer to the done queue: the ones libcurl says
+ * are done, and the ones that stalled (transfer.c judges). */
 static int collect(lua_State *L, avc_multi *m) {
     CURLMsg *msg;
-    avc_transfer *t;
+    held *h, *next;
     int left, n = 0;
     double now = avc_now_ms();
     avc_getuservalue(L, 1);
     while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
-        t = NULL;
+        avc_transfer *t;
         if (msg->msg != CURLMSG_DONE) continue;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
-        if (t == NULL || t->state != AVC_RUNNING) continue;
-        mark_done(L, m, t, msg->data.result);
+        t = avc_transfer_of(msg->easy_handle);
+        h = t != NULL ? avc_transfer_holder(t) : NULL;
+        if (h == NULL || h->m != m || h->ref == LUA_NOREF) continue;
+        mark_done(L, m, h, msg->data.result);
         n++;
     }
-    for (t = m->head; t != NULL; t = t->next) {
-        if (t->state == AVC_RUNNING && t->stall_ms > 0 &&
-            now - t->last_data_ms >= (double)t->stall_ms) {
-            (void)snprintf(t->errbuf, sizeof t->errbuf,
-                           "no data received for %ld ms (stall_timeout_ms)", t->stall_ms);
-            mark_done(L, m, t, CURLE_OPERATION_TIMEDOUT);
-            n++;
+    for (h = m->head; h != NULL; h = next) {
+        next = h->next;
+        if (h->ref != LUA_NOREF) {
+            CURLcode rc = avc_transfer_check_stall(h->t, now);
+            if (rc != CURLE_OK) {
+                mark_done(L, m, h, rc);
+                n++;
+            }
         }
     }
     lua_pop(L, 1);
@@ -377,7 +418,7 @@ static double next_due(const avc_multi *m) {
  * scheduler uses for its timers.
  */
 static int l_perform(lua_State *L) {
-    avc_multi *m = avc_check_multi(L, 1);
+    avc_multi *m = check_multi(L, 1);
     lua_Number timeout = luaL_optnumber(L, 2, 0);
     double start = avc_now_ms();
     int finished = 0;
@@ -406,7 +447,7 @@ static int l_perform(lua_State *L) {
 
 /* multi:next_done() -> transfer | nil: pops the oldest finished transfer. */
 static int l_next_done(lua_State *L) {
-    avc_multi *m = avc_check_multi(L, 1);
+    avc_multi *m = check_multi(L, 1);
     if (m->done_head == m->done_tail) {
         lua_pushnil(L);
         return 1;
@@ -422,7 +463,7 @@ static int l_next_done(lua_State *L) {
 /* multi:timeout() -> ms until libcurl's timer or a stall deadline is due
  * (-1: nothing is). */
 static int l_timeout(lua_State *L) {
-    avc_multi *m = avc_check_multi(L, 1);
+    avc_multi *m = check_multi(L, 1);
     double due = next_due(m);
     lua_Integer ms = -1;
     if (due >= 0) ms = (lua_Integer)ceil(due > 2147483647.0 ? 2147483647.0 : due);
@@ -432,13 +473,13 @@ static int l_timeout(lua_State *L) {
 
 /* multi:count() -> transfers in flight */
 static int l_count(lua_State *L) {
-    lua_pushinteger(L, avc_check_multi(L, 1)->attached);
+    lua_pushinteger(L, check_multi(L, 1)->attached);
     return 1;
 }
 
 /* multi:queued() -> finished transfers not yet taken with next_done() */
 static int l_queued(lua_State *L) {
-    avc_multi *m = avc_check_multi(L, 1);
+    avc_multi *m = check_multi(L, 1);
     lua_pushinteger(L, m->done_tail - m->done_head);
     return 1;
 }
@@ -452,19 +493,14 @@ static int l_tostring(lua_State *L) {
     return 1;
 }
 
-/*
- * Registers the multi type. Its add method builds a transfer, so it lives
- * with the transfer (transfer.c) and is handed in by the module: this file
- * never calls up into transfer.c.
- */
-void avc_multi_register(lua_State *L, lua_CFunction add) {
-    luaL_Reg methods[] = {{"add", add},
-                          {"perform", l_perform},
-                          {"next_done", l_next_done},
-                          {"timeout", l_timeout},
-                          {"count", l_count},
-                          {"queued", l_queued},
-                          {"close", l_close},
-                          {NULL, NULL}};
+void avc_multi_register(lua_State *L) {
+    static const luaL_Reg methods[] = {{"add", l_add},
+                                       {"perform", l_perform},
+                                       {"next_done", l_next_done},
+                                       {"timeout", l_timeout},
+                                       {"count", l_count},
+                                       {"queued", l_queued},
+                                       {"close", l_close},
+                                       {NULL, NULL}};
     avc_new_type(L, AVC_MULTI_MT, methods, l_close, l_tostring);
 }

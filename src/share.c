@@ -9,6 +9,11 @@
 
 #include "core.h"
 
+struct avc_share {
+    CURLSH *sh; /* NULL once cleaned up */
+};
+typedef struct avc_share avc_share;
+
 /*
  * core.share([opts]) -> share. opts.connections = false keeps connections out
  * of it (each multi handle then reuses its own): DNS answers and TLS sessions

@@ -3,12 +3,52 @@
  * fill. The callbacks are plain C and never touch the Lua state, so no Lua
  * error can cross a libcurl frame; everything they learn is turned into Lua
  * values later, by transfer:result(), outside of any libcurl call.
+ *
+ * The layer below the multi handle: a transfer is built from a spec table
+ * and handed what it needs (the share handle, the default body limit, its
+ * id, the table of Lua values it keeps alive); it never sees the multi.
+ * The multi drives it through the functions below (started, finished,
+ * orphan) and holds it through an avc_holder, which is how t:cancel() and
+ * t:close() reach the multi. The stall timeout is this file's from end to
+ * end: read from the spec, measured by the callbacks, and judged by
+ * avc_transfer_check_stall, which the step loop calls.
+ *
+ * The user value of a transfer (env) is a table its creator shares between
+ * its transfers: result(true) decodes with its `renames` (a core.renames
+ * object; none: nothing is renamed), and it keeps the share handle alive.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core.h"
+
+enum avc_state {
+    AVC_IDLE = 0,  /* created, not handed to libcurl (yet) */
+    AVC_RUNNING,   /* in the multi handle */
+    AVC_DONE,      /* finished; result available */
+    AVC_CANCELLED, /* removed before it finished */
+    AVC_CLOSED     /* easy handle and buffers released */
+};
+
+struct avc_transfer {
+    CURL *easy;
+    struct curl_slist *req_headers;
+    avc_buf body;
+    avc_buf headers; /* "name\0value\0" pairs of the last response */
+    size_t max_body;
+    enum avc_state state;
+    CURLcode result;
+    int too_large; /* body went past max_body */
+    int headers_too_large;
+    int oom;
+    long stall_ms;       /* end it when no byte arrived for this long (0: never) */
+    double last_data_ms; /* when the last byte (header or body) arrived */
+    const avc_holder *hold;
+    void *holder; /* whoever drives it (NULL: nobody) */
+    lua_Integer id;
+    char errbuf[CURL_ERROR_SIZE];
+};
 
 static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud) {
     avc_transfer *t = ud;
@@ -91,23 +131,37 @@ static void check_header_line(lua_State *L, const char *s, size_t len) {
             luaL_error(L, "apivideo.core: libcurl refused option %s", #opt);                       \
     } while (0)
 
+/* A stack index that stays valid when more is pushed. */
+static int absindex(lua_State *L, int idx) {
+    return idx < 0 && idx > LUA_REGISTRYINDEX ? lua_gettop(L) + idx + 1 : idx;
+}
+
 /*
  * Builds a transfer from a spec table (url, method, headers, body, timeouts,
- * ca_file, ...). The userdata exists with its metatable before libcurl is
- * touched, so a bad field raising halfway leaves nothing for __gc to miss.
- * Leaves the userdata on the stack.
+ * ca_file, ...). env: the table kept as its user value (see the top of this
+ * file); share: the share handle its easy handle uses (NULL: none);
+ * max_body: the body limit when the spec sets none; id: what t:id() says.
+ * The userdata exists with its metatable before libcurl is touched, so a bad
+ * field raising halfway leaves nothing for __gc to miss. Leaves the userdata
+ * on the stack; it is idle until avc_transfer_started.
  */
-avc_transfer *avc_transfer_new(lua_State *L, avc_multi *m, int spec) {
+avc_transfer *avc_transfer_new(lua_State *L, int spec, int env, CURLSH *share, size_t max_body,
+                               lua_Integer id) {
     avc_transfer *t;
     const char *url, *method, *body, *ca_file, *user_agent;
     size_t body_len = 0, i, n;
-    long timeout_ms, connect_ms, stall_ms;
+    long timeout_ms, connect_ms;
 
+    spec = absindex(L, spec);
+    env = absindex(L, env);
     luaL_checktype(L, spec, LUA_TTABLE);
     t = lua_newuserdata(L, sizeof *t);
     memset(t, 0, sizeof *t);
+    t->id = id;
     luaL_getmetatable(L, AVC_TRANSFER_MT);
     lua_setmetatable(L, -2);
+    lua_pushvalue(L, env);
+    avc_setuservalue(L, -2);
 
     url = spec_string(L, spec, "url", NULL);
     if (url == NULL) luaL_error(L, "apivideo.core: transfer field 'url' is required");
@@ -117,13 +171,12 @@ avc_transfer *avc_transfer_new(lua_State *L, avc_multi *m, int spec) {
     user_agent = spec_string(L, spec, "user_agent", NULL);
     timeout_ms = spec_long(L, spec, "timeout_ms", 0);
     connect_ms = spec_long(L, spec, "connect_timeout_ms", 0);
-    stall_ms = spec_long(L, spec, "stall_timeout_ms", 0);
+    t->stall_ms = spec_long(L, spec, "stall_timeout_ms", 0);
     t->max_body = (size_t)spec_long(L, spec, "max_body", 0);
-    if (t->max_body == 0) t->max_body = m->max_body;
+    if (t->max_body == 0) t->max_body = max_body;
 
     t->easy = curl_easy_init();
     if (t->easy == NULL) luaL_error(L, "apivideo.core: curl_easy_init failed");
-    avc_multi_link(m, t);
 
     lua_getfield(L, spec, "headers");
     if (!lua_isnil(L, -1)) {
@@ -162,7 +215,7 @@ avc_transfer *avc_transfer_new(lua_State *L, avc_multi *m, int spec) {
      * and there the wait only made a burst of requests to a new host queue
      * behind the first one's answer (51, 102, 102, 102 ms at 50 ms latency). */
     if (is_https(url)) SETOPT(CURLOPT_PIPEWAIT, 1L);
-    SETOPT(CURLOPT_SHARE, m->share);
+    if (share != NULL) SETOPT(CURLOPT_SHARE, share);
     SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
     SETOPT(CURLOPT_WRITEDATA, (void *)t);
     SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
@@ -170,10 +223,6 @@ avc_transfer *avc_transfer_new(lua_State *L, avc_multi *m, int spec) {
     SETOPT(CURLOPT_HTTPHEADER, t->req_headers);
     if (timeout_ms > 0) SETOPT(CURLOPT_TIMEOUT_MS, timeout_ms);
     if (connect_ms > 0) SETOPT(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-    if (stall_ms > 0) { /* the step loop (multi.c) ends it once nothing came for that long */
-        t->stall_ms = stall_ms;
-        t->last_data_ms = avc_now_ms();
-    }
     if (ca_file) SETOPT(CURLOPT_CAINFO, ca_file);
     if (user_agent) SETOPT(CURLOPT_USERAGENT, user_agent);
     if (spec_bool(L, spec, "accept_encoding")) SETOPT(CURLOPT_ACCEPT_ENCODING, "");
@@ -189,11 +238,89 @@ avc_transfer *avc_transfer_new(lua_State *L, avc_multi *m, int spec) {
     return t;
 }
 
+/*
+ * What the multi handle uses: who holds the transfer, its easy handle, and
+ * the steps of its life there. Only these functions write a transfer's
+ * state; none of them calls anything of the holder's.
+ */
+
+/* holder (with its ops) drives the transfer from now on; NULL: nobody. */
+void avc_transfer_hold(avc_transfer *t, const avc_holder *ops, void *holder) {
+    t->hold = holder != NULL ? ops : NULL;
+    t->holder = holder;
+}
+
+void *avc_transfer_holder(const avc_transfer *t) { return t->holder; }
+
+CURL *avc_transfer_easy(const avc_transfer *t) { return t->easy; }
+
+/* The transfer an easy handle belongs to (every one is made here). */
+avc_transfer *avc_transfer_of(CURL *easy) {
+    avc_transfer *t = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
+    return t;
+}
+
+/* In the multi handle now: running, and the stall clock starts. */
+void avc_transfer_started(avc_transfer *t) {
+    t->state = AVC_RUNNING;
+    t->last_data_ms = avc_now_ms();
+}
+
+/* Out of the multi handle with libcurl's code (or the stall's): done. */
+void avc_transfer_finished(avc_transfer *t, CURLcode rc) {
+    t->result = rc;
+    t->state = AVC_DONE;
+}
+
+/* Its holder is gone (the multi was closed, and took it out of the multi
+ * handle if it was running): cancelled if it was running, held by nobody,
+ * and its easy handle no longer uses the share, which may go before it. */
+void avc_transfer_orphan(avc_transfer *t) {
+    if (t->state == AVC_RUNNING) t->state = AVC_CANCELLED;
+    t->hold = NULL;
+    t->holder = NULL;
+    if (t->easy) curl_easy_setopt(t->easy, CURLOPT_SHARE, NULL);
+}
+
+/*
+ * The stall timeout. libcurl's own low-speed limit counts whole seconds and
+ * averages over several (1000 ms took 6-7 s): here the deadline is the last
+ * byte plus stall_timeout_ms, the callbacks move it, and the step loop asks
+ * for it so that it never sleeps past it.
+ */
+
+/* When the running transfer counts as stalled (-1: never). */
+double avc_transfer_stall_at(const avc_transfer *t) {
+    if (t->state != AVC_RUNNING || t->stall_ms <= 0) return -1;
+    return t->last_data_ms + (double)t->stall_ms;
+}
+
+/* CURLE_OK, or the code to finish it with when it has stalled at now (its
+ * error message is then written). */
+CURLcode avc_transfer_check_stall(avc_transfer *t, double now) {
+    double at = avc_transfer_stall_at(t);
+    if (at < 0 || now < at) return CURLE_OK;
+    (void)snprintf(t->errbuf, sizeof t->errbuf, "no data received for %ld ms (stall_timeout_ms)",
+                   t->stall_ms);
+    return CURLE_OPERATION_TIMEDOUT;
+}
+
+/* Takes a running transfer out of its holder: 1 if it was running. */
+static int cancel(lua_State *L, avc_transfer *t) {
+    if (t->state != AVC_RUNNING) return 0;
+    if (t->hold != NULL) t->hold->cancel(L, t->holder);
+    t->state = AVC_CANCELLED;
+    return 1;
+}
+
 /* Frees everything; idempotent, so close() and __gc are one function. */
-void avc_transfer_release(avc_transfer *t) {
+void avc_transfer_release(lua_State *L, avc_transfer *t) {
     if (t->state == AVC_CLOSED) return;
-    avc_multi_detach(t);
-    avc_multi_unlink(t);
+    (void)cancel(L, t);
+    if (t->hold != NULL) t->hold->forget(t->holder);
+    t->hold = NULL;
+    t->holder = NULL;
     if (t->easy) curl_easy_cleanup(t->easy);
     t->easy = NULL;
     curl_slist_free_all(t->req_headers);
@@ -203,29 +330,13 @@ void avc_transfer_release(avc_transfer *t) {
     t->state = AVC_CLOSED;
 }
 
-/* multi:add(spec) -> transfer. A method of the multi handle, defined here
- * because it builds a transfer (module.c hands it to avc_multi_register). */
-int avc_transfer_add(lua_State *L) {
-    avc_multi *m = avc_check_multi(L, 1);
-    avc_transfer *t = avc_transfer_new(L, m, 2);
-    CURLMcode mc = avc_multi_attach(L, 1, lua_gettop(L));
-    if (mc != CURLM_OK) {
-        avc_transfer_release(t);
-        return luaL_error(L, "apivideo.core: %s", curl_multi_strerror(mc));
-    }
-    return 1;
-}
-
 static int l_close(lua_State *L) {
-    avc_transfer *t = check_transfer(L, 1);
-    (void)avc_multi_cancel(L, 1);
-    avc_transfer_release(t);
+    avc_transfer_release(L, check_transfer(L, 1));
     return 0;
 }
 
 static int l_cancel(lua_State *L) {
-    check_transfer(L, 1);
-    lua_pushboolean(L, avc_multi_cancel(L, 1));
+    lua_pushboolean(L, cancel(L, check_transfer(L, 1)));
     return 1;
 }
 
@@ -261,13 +372,15 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
 }
 
 /*
- * transfer:result([decode]) -> table. With decode true and a non-empty body,
- * the body is decoded and shaped (see json.c) into `json`; the raw `body`
- * string is only kept when it was not decoded, or decoding failed.
+ * transfer:result([decode[, keep_body]]) -> table. With decode true and a
+ * non-empty body, the body is decoded and shaped (see json.c) into `json`,
+ * with the renames of the transfer's env. The raw `body` string is kept
+ * when it was not decoded or decoding failed, and with keep_body also when
+ * it was decoded (the same string: the body is copied into Lua once).
  */
 static int l_result(lua_State *L) {
     avc_transfer *t = check_transfer(L, 1);
-    int decode = lua_toboolean(L, 2);
+    int decode = lua_toboolean(L, 2), keep_body = lua_toboolean(L, 3), res, body;
     long status = 0, version = 0, conns = 0;
     curl_off_t total_us = 0;
     if (t->state != AVC_DONE) {
@@ -280,51 +393,61 @@ static int l_result(lua_State *L) {
     curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &conns);
     curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total_us);
     lua_createtable(L, 0, 12);
+    res = lua_gettop(L);
     set_int(L, "status", status);
     set_int(L, "curl_code", (lua_Integer)t->result);
     set_int(L, "new_connections", conns);
     lua_pushnumber(L, (lua_Number)total_us / 1000.0);
-    lua_setfield(L, -2, "time_ms");
+    lua_setfield(L, res, "time_ms");
     lua_pushstring(L, version == CURL_HTTP_VERSION_2_0   ? "2"
                       : version == CURL_HTTP_VERSION_1_0 ? "1.0"
                       : version == CURL_HTTP_VERSION_3   ? "3"
                                                          : "1.1");
-    lua_setfield(L, -2, "http_version");
+    lua_setfield(L, res, "http_version");
     if (t->result != CURLE_OK) {
         lua_pushstring(L, t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->result));
-        lua_setfield(L, -2, "curl_error");
+        lua_setfield(L, res, "curl_error");
     }
     if (t->too_large) {
         lua_pushboolean(L, 1);
-        lua_setfield(L, -2, "too_large");
+        lua_setfield(L, res, "too_large");
     }
     if (t->headers_too_large) {
         lua_pushboolean(L, 1);
-        lua_setfield(L, -2, "headers_too_large");
+        lua_setfield(L, res, "headers_too_large");
     }
     if (t->oom) {
         lua_pushboolean(L, 1);
-        lua_setfield(L, -2, "out_of_memory");
+        lua_setfield(L, res, "out_of_memory");
     }
     avc_headers_push(L, &t->headers);
-    lua_setfield(L, -2, "headers");
+    lua_setfield(L, res, "headers");
     /* one copy of the body into Lua: cjson decodes it, and it is the body
-     * field when decoding was not asked for or failed */
+     * field when decoding was not asked for or failed, or keep_body says so */
     lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
+    body = lua_gettop(L);
     if (decode && t->body.len > 0 && t->result == CURLE_OK) {
-        lua_pushvalue(L, -1);
-        if (avc_json_decode(L) != 0) {
-            lua_setfield(L, -3, "json_error"); /* the message */
-            lua_setfield(L, -2, "body");
+        int renames = 0;
+        avc_getuservalue(L, 1);
+        lua_getfield(L, -1, "renames");
+        if (!lua_isnil(L, -1)) renames = lua_gettop(L);
+        lua_pushvalue(L, body);
+        if (avc_json_decode(L, renames) != 0) {
+            lua_setfield(L, res, "json_error"); /* the message */
+            keep_body = 1;
         } else {
-            lua_setfield(L, -3, "json");
-            lua_pop(L, 1);
+            lua_setfield(L, res, "json");
         }
+        lua_settop(L, body);
     } else {
-        lua_setfield(L, -2, "body");
+        keep_body = 1;
     }
+    if (keep_body)
+        lua_setfield(L, res, "body");
+    else
+        lua_pop(L, 1);
     lua_pushinteger(L, (lua_Integer)t->body.len);
-    lua_setfield(L, -2, "body_size");
+    lua_setfield(L, res, "body_size");
     return 1;
 }
 

@@ -213,7 +213,7 @@ function M.get(ngx_, share)
     hub = setmetatable({
       ngx = ngx_,
       pid = pid,
-      multi = core.multi({ share = share }),
+      multi = core.multi({ share = share, renames = require("apivideo.fields").RENAMES }),
       lane_of = {}, -- transfer -> the lane that sent it
       turns = {}, turns_head = 1, turns_tail = 0, -- lanes waiting for a turn
       pumping = false,

@@ -35,7 +35,9 @@ local Own = {}
 Own.__index = Own
 
 local function own(opts)
-  return setmetatable({ multi = core.multi({ max_body = opts.max_body, share = opts.share }) }, Own)
+  return setmetatable({
+    multi = core.multi({ max_body = opts.max_body, share = opts.share, renames = require("apivideo.fields").RENAMES }),
+  }, Own)
 end
 
 function Own:add(spec) return self.multi:add(spec) end

@@ -66,6 +66,7 @@ build = {
     ["apivideo.transport"] = "lua/apivideo/transport.lua",
     ["apivideo.group"] = "lua/apivideo/group.lua",
     ["apivideo.clock"] = "lua/apivideo/clock.lua",
+    ["apivideo.calendar"] = "lua/apivideo/calendar.lua",
     ["apivideo.store"] = "lua/apivideo/store.lua",
     ["apivideo.types"] = "lua/apivideo/types.lua",
     ["apivideo.time"] = "lua/apivideo/time.lua",

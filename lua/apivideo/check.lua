@@ -8,6 +8,7 @@
 -- function that ran them (`M.checked`) gives it its caller's.
 -- @module apivideo.check
 local errors = require("apivideo.errors")
+local calendar = require("apivideo.calendar")
 
 local M = {}
 
@@ -112,79 +113,16 @@ function M.options(fname, argname, opts, allowed)
   return opts
 end
 
-local DAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
-
-local function leap(y)
-  return (y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0
-end
-
-local MONTHS = { "January", "February", "March", "April", "May", "June", "July", "August", "September",
-  "October", "November", "December" }
-
---- Is "YYYY-MM-DD" a real calendar date? Returns y, m, d when it is; nil
--- and the reason when it is not (nil alone when s is not YYYY-MM-DD at all).
-local function date(s)
-  local y, m, d = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
-  if not y then return nil end
-  y, m, d = tonumber(y), tonumber(m), tonumber(d)
-  if m < 1 or m > 12 then return nil, "there is no month " .. s:sub(6, 7) .. " (01 to 12)" end
-  local max = DAYS[m] + ((m == 2 and leap(y)) and 1 or 0)
-  if d < 1 or d > max then
-    return nil, "the date " .. s .. " does not exist: " .. MONTHS[m] .. " " .. y .. " has " .. max .. " days"
-  end
-  return y, m, d
-end
-
---- ISO weeks in year y: 53 when the year starts on a Thursday, or a leap year on a Wednesday.
-local function iso_weeks(y)
-  local function dow_jan1(year) -- 0 = Sunday (Gauss)
-    local yy = year - 1
-    return (1 + 5 * (yy % 4) + 4 * (yy % 100) + 6 * (yy % 400)) % 7
-  end
-  local d = dow_jan1(y)
-  if d == 4 or (leap(y) and d == 3) then return 53 end
-  return 52
-end
-
-local PERIOD_HELP = "YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY or YYYY-MM-DD/YYYY-MM-DD expected"
-
---- A period in one of api.video's five formats. A string of the right shape
--- that names no real month, week or day says so (not "bad format").
+--- A period in one of api.video's five forms (`apivideo.calendar`). A
+-- string of the right shape that names no real month, week or day says so
+-- (not "bad format").
 function M.period(fname, v)
   if type(v) ~= "string" then
-    fail(fname, "period", PERIOD_HELP .. ", got " .. typename(v))
+    fail(fname, "period", calendar.PERIOD_FORMS .. " expected, got " .. typename(v))
   end
-  local function bad(why) fail(fname, "period", why .. "; got '" .. v .. "'") end
-  if v:match("^%d%d%d%d$") then return v end
-  if v:match("^%d%d%d%d%-%d%d$") then
-    local m = tonumber(v:sub(6, 7))
-    if m < 1 or m > 12 then bad("there is no month " .. v:sub(6, 7) .. " (01 to 12)") end
-    return v
-  end
-  if v:match("^%d%d%d%d%-W%d%d$") then
-    local y, w = tonumber(v:sub(1, 4)), tonumber(v:sub(7, 8))
-    local weeks = iso_weeks(y)
-    if w < 1 or w > weeks then
-      bad("there is no week " .. v:sub(7, 8) .. ": " .. y .. " has " .. weeks .. " ISO weeks")
-    end
-    return v
-  end
-  if v:match("^%d%d%d%d%-%d%d%-%d%d$") then
-    local ok, why = date(v)
-    if not ok then bad(why) end
-    return v
-  end
-  local a, b = v:match("^(%d%d%d%d%-%d%d%-%d%d)/(%d%d%d%d%-%d%d%-%d%d)$")
-  if a then
-    for _, part in ipairs({ a, b }) do
-      local ok, why = date(part)
-      if not ok then bad(why) end
-    end
-    -- same fixed-width format: string order is date order
-    if a > b then fail(fname, "period", "range '" .. v .. "' ends before it starts") end
-    return v
-  end
-  fail(fname, "period", PERIOD_HELP .. ", got '" .. v .. "'")
+  local from, why = calendar.parse_period(v)
+  if not from then fail(fname, "period", why) end
+  return v
 end
 
 --- A metadata filter: a table of non-empty string keys to string values.
@@ -204,5 +142,6 @@ function M.metadata(fname, v)
   return v
 end
 
-M.date = date
+--- A date YYYY-MM-DD that exists -> y, m, d (else nil, why): `calendar.date`.
+M.date = calendar.date
 return M

@@ -8,7 +8,7 @@
 -- from it).
 -- @module apivideo.clock
 local core = require("apivideo.core")
-local time = require("apivideo.time")
+local calendar = require("apivideo.calendar")
 
 local M = {}
 
@@ -27,7 +27,7 @@ function M.parse_http_date(s)
   if not m then return nil end
   d, y, h, mi, sec = tonumber(d), tonumber(y), tonumber(h), tonumber(mi), tonumber(sec)
   if d < 1 or d > 31 or h > 23 or mi > 59 or sec > 60 then return nil end
-  return time.days_from_civil(y, m, d) * 86400 + h * 3600 + mi * 60 + sec
+  return calendar.days_from_civil(y, m, d) * 86400 + h * 3600 + mi * 60 + sec
 end
 
 local Clock = {}

@@ -1,26 +1,10 @@
 --- RFC 3339 / ISO 8601 timestamps (as the API sends them) to UTC seconds since the epoch.
 -- @module apivideo.time
-local check = require("apivideo.check")
+local calendar = require("apivideo.calendar")
 
 local M = {}
 
---- Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
--- algorithm); `apivideo.chart.calendar` shares it.
--- @local
----@param y integer
----@param m integer 1..12
----@param d integer 1..31
----@return integer
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = math.floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = math.floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
-M.days_from_civil = days_from_civil
+local days_from_civil = calendar.days_from_civil
 
 local QUOTE_MAX = 64
 
@@ -86,7 +70,7 @@ function M.parse(s)
     return nil, "not an RFC 3339 timestamp: " .. quote(s)
       .. " (expected YYYY-MM-DDThh:mm:ss, an optional .fraction, and " .. ZONES .. ")"
   end
-  local y, mo, d = check.date(day) -- the calendar rules live in one place
+  local y, mo, d = calendar.date(day)
   if not y then return nil, "the date " .. day .. " does not exist: " .. quote(s) end
   h, mi, sec = tonumber(h), tonumber(mi), tonumber(sec)
   if h > 23 or mi > 59 or sec > 60 then

@@ -7,39 +7,28 @@
 -- calendar: hours on multiples of N from midnight, weeks on Mondays,
 -- months on multiples of N from January, years on multiples of N.
 -- @module apivideo.chart.calendar
-local time = require("apivideo.time")
+local civil = require("apivideo.calendar")
 
 local M = {}
 
 local floor = math.floor
 
---- Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
--- algorithm; the same one `apivideo.parse_time` uses).
+--- Days since 1970-01-01 of a proleptic Gregorian date (`apivideo.calendar`,
+-- the library's one calendar).
 -- @function days_from_civil
 ---@param y integer
 ---@param m integer 1..12
 ---@param d integer 1..31
 ---@return integer
-M.days_from_civil = time.days_from_civil
+M.days_from_civil = civil.days_from_civil
 
 --- The date of a day number (the inverse of days_from_civil).
+-- @function civil_from_days
 ---@param z integer days since 1970-01-01
 ---@return integer y
 ---@return integer m
 ---@return integer d
-function M.civil_from_days(z)
-  z = z + 719468
-  local era = floor(z / 146097)
-  local doe = z - era * 146097
-  local yoe = floor((doe - floor(doe / 1460) + floor(doe / 36524) - floor(doe / 146096)) / 365)
-  local y = yoe + era * 400
-  local doy = doe - (365 * yoe + floor(yoe / 4) - floor(yoe / 100))
-  local mp = floor((5 * doy + 2) / 153)
-  local d = doy - floor((153 * mp + 2) / 5) + 1
-  local m = mp < 10 and mp + 3 or mp - 9
-  if m <= 2 then y = y + 1 end
-  return y, m, d
-end
+M.civil_from_days = civil.civil_from_days
 
 --- The UTC fields of a time: year, month, day, hour, minute, second
 -- (with its fraction), and the weekday (1 = Monday to 7 = Sunday).
@@ -50,7 +39,7 @@ function M.fields(t)
   local rest = t - days * 86400
   local y, m, d = M.civil_from_days(days)
   return { year = y, month = m, day = d, hour = floor(rest / 3600), min = floor(rest % 3600 / 60),
-    sec = rest % 60, wday = (days + 3) % 7 + 1 }
+    sec = rest % 60, wday = civil.weekday(days) }
 end
 
 local SECONDS = { second = 1, minute = 60, hour = 3600, day = 86400, week = 604800 }
@@ -64,7 +53,7 @@ function M.floor(t, iv)
   local unit, step = iv.unit, iv.step or 1
   if unit == "week" then
     local days = floor(t / 86400)
-    local monday = days - (days + 3) % 7 -- 1970-01-01 was a Thursday
+    local monday = days - (civil.weekday(days) - 1)
     return (monday - (floor((monday + 3) / 7) % step) * 7) * 86400
   elseif SECONDS[unit] then
     local size = SECONDS[unit] * step

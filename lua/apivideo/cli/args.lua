@@ -8,8 +8,7 @@
 -- each time (a session must match every pair, so one KEY cannot have two
 -- values: a repeated KEY is an error naming it).
 -- @module apivideo.cli.args
-local calendar = require("apivideo.chart.calendar")
-local check = require("apivideo.check")
+local calendar = require("apivideo.calendar")
 local operations = require("apivideo.operations")
 local time = require("apivideo.time")
 
@@ -403,7 +402,7 @@ end
 -- date-time, or a date YYYY-MM-DD meaning its midnight UTC.
 function M.parse_time(name, v)
   if v:match("^%d%d%d%d%-%d%d%-%d%d$") then
-    local y, m, d = check.date(v)
+    local y, m, d = calendar.date(v)
     if not y then usage_error("bad --" .. name .. " (" .. tostring(m) .. "; got '" .. v .. "')") end
     return calendar.days_from_civil(y, m, d) * 86400
   end

@@ -18,7 +18,7 @@
 -- @module apivideo.cli.report
 local apivideo = require("apivideo")
 local args = require("apivideo.cli.args")
-local calendar = require("apivideo.chart.calendar")
+local calendar = require("apivideo.calendar")
 local output = require("apivideo.cli.output")
 local walk = require("apivideo.cli.walk")
 local report = require("apivideo.report")
@@ -33,30 +33,7 @@ local DAY = 86400
 ---@return number from
 ---@return number to
 function M.period_bounds(p)
-  local function day(s)
-    local y, m, d = s:match("^(%d+)-(%d+)-(%d+)$")
-    return calendar.days_from_civil(tonumber(y), tonumber(m), tonumber(d))
-  end
-  local a, b = p:match("^(%d%d%d%d%-%d%d%-%d%d)/(%d%d%d%d%-%d%d%-%d%d)$")
-  if a then return day(a) * DAY, (day(b) + 1) * DAY end
-  if p:match("^%d%d%d%d%-%d%d%-%d%d$") then return day(p) * DAY, (day(p) + 1) * DAY end
-  local y, w = p:match("^(%d%d%d%d)%-W(%d%d)$")
-  if y then
-    -- ISO week 1 is the week (Monday to Sunday) holding January 4
-    local jan4 = calendar.days_from_civil(tonumber(y), 1, 4)
-    local monday = jan4 - (jan4 + 3) % 7
-    local start = monday + (tonumber(w) - 1) * 7
-    return start * DAY, (start + 7) * DAY
-  end
-  local ym, mm = p:match("^(%d%d%d%d)%-(%d%d)$")
-  if ym then
-    ym, mm = tonumber(ym), tonumber(mm)
-    local ny, nm = ym, mm + 1
-    if nm > 12 then ny, nm = ym + 1, 1 end
-    return calendar.days_from_civil(ym, mm, 1) * DAY, calendar.days_from_civil(ny, nm, 1) * DAY
-  end
-  local yy = tonumber(p)
-  return calendar.days_from_civil(yy, 1, 1) * DAY, calendar.days_from_civil(yy + 1, 1, 1) * DAY
+  return assert(calendar.parse_period(p))
 end
 
 --- The report's data from a summary's figures r (apivideo.cli.stats).

@@ -22,6 +22,7 @@
 -- @module apivideo.cli
 local apivideo = require("apivideo")
 local args = require("apivideo.cli.args")
+local help = require("apivideo.cli.help")
 local output = require("apivideo.cli.output")
 local run = require("apivideo.cli.run")
 local stats = require("apivideo.cli.stats")
@@ -31,7 +32,7 @@ local M = {}
 local PROG = args.PROG
 
 M.parse = args.parse
-M.help = args.help
+M.help = help.help
 M.csv_record = output.csv_record
 M.json_encode = output.json_encode
 M.number_text = output.number_text
@@ -63,7 +64,7 @@ function M.main(argv, streams)
   local ok, res = pcall(function()
     local o = args.parse(argv or {})
     if o.help then
-      emit(args.help(o.help ~= true and o.help or nil))
+      emit(help.help(o.help ~= true and o.help or nil))
       return 0
     end
     if o.version then
@@ -78,7 +79,7 @@ function M.main(argv, streams)
   end
   if ok then return res end
   if type(res) == "table" and res.usage then
-    errs:write(PROG .. ": " .. res.usage .. "\n" .. args.usage(args.command_of(argv or {})))
+    errs:write(PROG .. ": " .. res.usage .. "\n" .. help.usage(args.command_of(argv or {})))
     return 2
   end
   if apivideo.is_error(res) then

@@ -5,7 +5,7 @@
 -- Works on every Lua the suite runs under (no 5.3+ syntax).
 local S = require("spec.support.standin")
 local C = require("spec.support.cli")
-local cli = require("apivideo.cli")
+local cli_args = require("apivideo.cli.args")
 local shell = require("spec.support.shell")
 
 local srv = S.shared()
@@ -114,7 +114,7 @@ describe("apivideo-analytics options", function()
       local f = assert(io.open(path, "w"))
       f:write("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
       f:close()
-      local o = cli.parse({ "events", "--session", "psNoEvents", "--ca-file", path })
+      local o = cli_args.parse({ "events", "--session", "psNoEvents", "--ca-file", path })
       assert.are.equal(path, o.ca_file)
       local code = run({ "events", "--session", "psNoEvents", "--ca-file", path }) -- plain http: unused
       os.remove(path)

@@ -4,7 +4,8 @@
 -- documented data (notes/standin-contract.md) and from the client's own
 -- iterators, computed here independently of the CLI's code.
 -- Works on every Lua the suite runs under (no 5.3+ syntax).
-local cli = require("apivideo.cli")
+local cli_args = require("apivideo.cli.args")
+local formats = require("apivideo.cli.formats")
 local cjson = require("cjson")
 local S = require("spec.support.standin")
 local C = require("spec.support.cli")
@@ -212,7 +213,7 @@ describe("apivideo-analytics", function()
     end)
 
     it("csv_record quotes comma, quote, CR and LF per RFC 4180", function()
-      local rec = cli.csv_record({ "a,b", 'say "hi"', "x\ry", "l1\nl2", "plain", "", "é" })
+      local rec = formats.csv_record({ "a,b", 'say "hi"', "x\ry", "l1\nl2", "plain", "", "é" })
       assert.are.equal('"a,b","say ""hi""","x\ry","l1\nl2",plain,,é\r\n', rec)
       assert.are.same({ { "a,b", 'say "hi"', "x\ry", "l1\nl2", "plain", "", "é" } }, parse_csv(rec))
     end)
@@ -483,7 +484,7 @@ describe("apivideo-analytics", function()
       end
       assert.is_truthy(out:find("\nevent_type +events\n", 1))
       assert.is_truthy(out:find("\ntotal +" .. exp.events_total .. "\n", 1))
-      assert.is_truthy(out:find("\np90 +" .. cli.number_text(exp.p90) .. "\n", 1))
+      assert.is_truthy(out:find("\np90 +" .. formats.number_text(exp.p90) .. "\n", 1))
     end)
 
     it("--metadata narrows the sessions summarized", function()
@@ -599,10 +600,10 @@ describe("apivideo-analytics", function()
     end)
 
     it("--sandbox selects the sandbox environment", function()
-      local o = cli.parse({ "events", "--session", "psNoEvents", "--sandbox" })
+      local o = cli_args.parse({ "events", "--session", "psNoEvents", "--sandbox" })
       assert.is_true(o.sandbox)
       assert.is_nil(o.base_url)
-      o = cli.parse({ "events", "--session", "psNoEvents" })
+      o = cli_args.parse({ "events", "--session", "psNoEvents" })
       assert.is_nil(o.sandbox)
     end)
   end)

@@ -24,15 +24,7 @@ local function count_lines(s)
 end
 
 -- A usage error: exit 2, nothing on stdout, the message first on stderr, nothing sent.
-local function usage_fails(args, message, opts)
-  local code, out, err = run(args, opts)
-  assert.are.equal(2, code, err)
-  assert.are.equal("", out)
-  local first = err:match("^([^\n]*)\n")
-  assert.are.equal("apivideo-analytics: " .. message, first)
-  assert.are.equal(0, srv:stats().requests)
-  return err
-end
+local usage_fails = C.usage_fails(run, srv)
 
 local function is_root()
   local p = io.popen("id -u")

@@ -75,10 +75,7 @@ local function expected_events(c, ids)
   return funnel, total
 end
 
-local function as_list(v)
-  if type(v) == "table" then return v end
-  return { v }
-end
+local as_list = C.as_list
 
 describe("apivideo-analytics report", function()
   setup(function()

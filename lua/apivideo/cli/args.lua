@@ -278,14 +278,17 @@ local function check_required(cmd, values)
   end
 end
 
---- Options that exclude each other (whatever the command).
+--- Options that exclude each other (whatever the command): `a`, `b`, and
+-- `why` (said after the message).
 local EXCLUSIVE = {
-  { "last", "from", " (--last ends now)" }, { "last", "to", " (--last ends now)" }, { "sandbox", "base-url", "" },
+  { a = "last", b = "from", why = " (--last ends now)" },
+  { a = "last", b = "to", why = " (--last ends now)" },
+  { a = "sandbox", b = "base-url", why = "" },
 }
 local function check_exclusive(values)
   for _, pair in ipairs(EXCLUSIVE) do
-    if values[pair[1]] and values[pair[2]] then
-      usage_error("--" .. pair[1] .. " and --" .. pair[2] .. " exclude each other" .. pair[3])
+    if values[pair.a] and values[pair.b] then
+      usage_error("--" .. pair.a .. " and --" .. pair.b .. " exclude each other" .. pair.why)
     end
   end
 end

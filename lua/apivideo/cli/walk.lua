@@ -16,14 +16,14 @@ local unpack_ = table.unpack or unpack -- luacheck: ignore 143
 --- Calls client.analytics:method(...) (an iterator, or a one-request
 -- method outside any task). An argument the library refuses is a value the
 -- user gave: a usage error naming the option (apivideo.cli.messages).
+-- Returns what the method returns (a walk; a result, or nil and the error).
 function M.call(client, method, ...)
-  local res = { pcall(client.analytics[method], client.analytics, ...) }
-  if not res[1] then
-    local e = res[2]
-    if errors.is_argument(e) then args.usage_error(messages.usage_text(e)) end
-    error(e, 0)
+  local ok, res, err = pcall(client.analytics[method], client.analytics, ...)
+  if not ok then
+    if errors.is_argument(res) then args.usage_error(messages.usage_text(res)) end
+    error(res, 0)
   end
-  return unpack_(res, 2, 4)
+  return res, err
 end
 
 --- Every item of every page of a walk (`pages`: a page iterator of

@@ -21,7 +21,6 @@ M.JSON_NULL = setmetatable({}, { __tostring = function() return "null" end })
 local function width(s)
   return #s - select(2, s:gsub("[\128-\191]", ""))
 end
-M.width = width
 
 local function is_integral(n)
   return n == math.floor(n) and n > -2 ^ 53 and n < 2 ^ 53
@@ -56,7 +55,6 @@ local function json_string(s)
   -- every '\/' is such an escape and can go back to '/'.
   return (cjson.encode(s):gsub("\\/", "/"))
 end
-M.json_string = json_string
 
 local function json_number(n)
   if n ~= n or n == math.huge or n == -math.huge then return "null" end

@@ -28,26 +28,10 @@ end
 
 local function data_entries() return srv:requests("^/data/") end
 
-local function lines(s)
-  local out = {}
-  for l in s:gmatch("([^\n]*)\n") do out[#out + 1] = l end
-  return out
-end
-
-local function as_list(v)
-  if type(v) == "table" then return v end
-  return { v }
-end
+local lines, as_list = C.lines, C.as_list
 
 -- A usage error: exit 2, nothing on stdout, the message first on stderr, nothing sent.
-local function usage_fails(args, message, streams_extra)
-  local code, out, err = run(args, streams_extra)
-  assert.are.equal(2, code, err)
-  assert.are.equal("", out)
-  assert.are.equal("apivideo-analytics: " .. message, err:match("^([^\n]*)\n"))
-  assert.are.equal(0, srv:stats().requests)
-  return err
-end
+local usage_fails = C.usage_fails(run, srv)
 
 local function client()
   return apivideo.new({ api_key = KEY, base_url = srv.url, auth = "basic" })
@@ -164,7 +148,7 @@ describe("apivideo-analytics on the /data operations", function()
       local code, out, err = run({ "buckets", "--metric", "play", "--breakdown", "country", "--from", FROM,
         "--to", TO, "--sort-by", "dimensionValue", "--sort-order", "asc", "--format", "csv" })
       assert.are.equal(0, code, err)
-      local rows = lines(out:gsub("\r\n", "\n"))
+      local rows = lines((out:gsub("\r\n", "\n")))
       assert.are.equal("dimension_value,metric_value", rows[1])
       local prev = ""
       for i = 2, #rows do
@@ -203,7 +187,7 @@ describe("apivideo-analytics on the /data operations", function()
       code, out = run({ "timeseries", "--metric", "play", "--from", FROM, "--to", TO, "--interval", "day",
         "--format", "csv" })
       assert.are.equal(0, code)
-      local rows = lines(out:gsub("\r\n", "\n"))
+      local rows = lines((out:gsub("\r\n", "\n")))
       assert.are.equal("emitted_at,metric_value", rows[1])
       assert.are.equal(#expected + 1, #rows)
       assert.are.equal(expected[1].emitted_at .. "," .. expected[1].metric_value, rows[2])
@@ -311,12 +295,18 @@ describe("apivideo-analytics on the /data operations", function()
         "bad --view-duration (one of '3s', '5s', '10s', '30s' expected, got '7s')")
       usage_fails({ "timeseries", "--metric", "play", "--from", FROM, "--to", TO, "--interval", "minute" },
         "bad --interval ('minute' needs a timeframe of at most 60 minutes; this one is 21600 min 00 s)")
+      -- the library names the window's ends as its arguments: said as flags
+      usage_fails({ "timeseries", "--metric", "play", "--interval", "minute" },
+        "bad --interval ('minute' needs a timeframe of at most 60 minutes; --from defaults to 1 day before --to)")
       usage_fails({ "timeseries", "--metric", "play", "--interval", "second" },
         "bad --interval (one of 'minute', 'hour', 'day' expected, got 'second')")
       usage_fails({ "timeseries", "--metric", "play", "--sort-by", "dimensionValue" },
         "bad --sort-by (one of 'metricValue', 'emittedAt' expected, got 'dimensionValue')")
       usage_fails({ "buckets", "--metric", "play", "--breakdown", "country", "--sort-order", "up" },
         "bad --sort-order (one of 'asc', 'desc' expected, got 'up')")
+      -- a value the user gave stays as given, even one spelt like an argument of the library
+      usage_fails({ "buckets", "--metric", "play", "--breakdown", "country", "--sort-order", "to" },
+        "bad --sort-order (one of 'asc', 'desc' expected, got 'to')")
       usage_fails({ "timeseries", "--metric", "play", "--filter", "country=fr" },
         "bad --filter country (an ISO-3166 alpha-2 code such as 'FR' expected, got 'fr')")
       usage_fails({ "metrics", "--metric", "play", "--aggregation", "total", "--filter", "country=FR" },

@@ -5,7 +5,7 @@
 -- Works on every Lua the suite runs under (no 5.3+ syntax).
 local S = require("spec.support.standin")
 local C = require("spec.support.cli")
-local cli = require("apivideo.cli")
+local cli_args = require("apivideo.cli.args")
 local shell = require("spec.support.shell")
 
 local srv = S.shared()
@@ -24,15 +24,7 @@ local function count_lines(s)
 end
 
 -- A usage error: exit 2, nothing on stdout, the message first on stderr, nothing sent.
-local function usage_fails(args, message, opts)
-  local code, out, err = run(args, opts)
-  assert.are.equal(2, code, err)
-  assert.are.equal("", out)
-  local first = err:match("^([^\n]*)\n")
-  assert.are.equal("apivideo-analytics: " .. message, first)
-  assert.are.equal(0, srv:stats().requests)
-  return err
-end
+local usage_fails = C.usage_fails(run, srv)
 
 local function is_root()
   local p = io.popen("id -u")
@@ -114,7 +106,7 @@ describe("apivideo-analytics options", function()
       local f = assert(io.open(path, "w"))
       f:write("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
       f:close()
-      local o = cli.parse({ "events", "--session", "psNoEvents", "--ca-file", path })
+      local o = cli_args.parse({ "events", "--session", "psNoEvents", "--ca-file", path })
       assert.are.equal(path, o.ca_file)
       local code = run({ "events", "--session", "psNoEvents", "--ca-file", path }) -- plain http: unused
       os.remove(path)

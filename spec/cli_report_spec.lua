@@ -55,7 +55,7 @@ end
 
 local function sum(rows)
   local n = 0
-  for _, r in ipairs(rows) do n = n + (r[2] or r.value) end
+  for _, r in ipairs(rows) do n = n + r.value end
   return n
 end
 
@@ -75,10 +75,7 @@ local function expected_events(c, ids)
   return funnel, total
 end
 
-local function as_list(v)
-  if type(v) == "table" then return v end
-  return { v }
-end
+local as_list = C.as_list
 
 describe("apivideo-analytics report", function()
   setup(function()
@@ -140,7 +137,7 @@ describe("apivideo-analytics report", function()
       end
       local got_france
       for _, r in ipairs(d.breakdowns.country) do
-        if r[1] == "France" then got_france = r[2] end
+        if r.label == "France" then got_france = r.value end
       end
       assert.are.equal(france, got_france)
       assert.are.same({}, d.left_out)

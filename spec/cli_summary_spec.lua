@@ -2,8 +2,11 @@
 -- fetched (left out, named on stderr, counted in the output; exit 1 only with
 -- --strict). Faults come from the stand-in (POST /_standin/faults with match).
 -- Expected figures come from the stand-in's contract (notes/standin-contract.md):
--- session i of vi250 has 3 + i%8 events. Works on every Lua the suite runs under.
+-- session i of vi250 has 3 + i%8 events; the figures are also computed from
+-- the client's own iterators. Works on every Lua the suite runs under.
 local cjson = require("cjson")
+local clients = require("spec.support.clients")
+local formats = require("apivideo.cli.formats")
 local S = require("spec.support.standin")
 local C = require("spec.support.cli")
 local cli = require("apivideo.cli")
@@ -28,6 +31,20 @@ end
 
 local function sid(i) return model.session_id("vi250", i) end
 
+local T0 = model.T0 -- 2023-01-01T00:00:00Z in ms
+local JAN_END = T0 + 31 * model.DAY_MS
+local loaded, count_in, iso_ms = model.loaded_ms, model.count_in, model.iso_ms
+local csv_records = C.csv_records
+
+local client = clients.builder({ api_key = KEY, base_url = srv.url })
+
+-- The events of session sid, through the client's iterator.
+local function iterator_events(c, sid_)
+  local list = {}
+  for e in c.analytics:session_events(sid_, { page_size = 100 }) do list[#list + 1] = e end
+  return list
+end
+
 local run_cli = C.runner({ url = srv.url, key = KEY })
 
 -- The summary of vi250 in 2023-01 (or argv0), with these arguments too.
@@ -43,18 +60,7 @@ local function run(args, streams_extra, argv0)
   return run_cli(argv, { streams = streams, more_env = env })
 end
 
--- display width of UTF-8 text
-local function width(s)
-  local n = 0
-  for _ in s:gmatch("[^\128-\191]") do n = n + 1 end
-  return n
-end
-
-local function lines(s)
-  local out = {}
-  for l in s:gmatch("([^\n]*)\n") do out[#out + 1] = l end
-  return out
-end
+local width, lines = C.width, C.lines
 
 local function event_requests() return #srv:requests("/events$") end
 
@@ -296,7 +302,7 @@ describe("apivideo-analytics summary", function()
       local code, out, err = run({ "--from", "2023-12-05", "--to", "2023-12-20", "--format", "csv" }, nil,
         { "summary", "--video", "vi250" })
       assert.are.equal(0, code, err)
-      local rows = lines(out:gsub("\r\n", "\n"))
+      local rows = lines((out:gsub("\r\n", "\n")))
       assert.are.equal("metric,key,value", rows[1])
       assert.are.equal("plays,total," .. e.plays, rows[2])
       assert.are.equal("impressions,total," .. e.impressions, rows[3])
@@ -346,4 +352,160 @@ describe("apivideo-analytics summary", function()
       assert.are.equal(0, srv:stats().requests)
     end)
   end)
+
+  describe("the figures, against the client's own iterators", function()
+    -- the figures, computed here from the client's iterators
+    local function expected_summary(id, period, metadata)
+      local c = client()
+      local exp = {
+        sessions = 0, country = {}, device_type = {}, os = {}, browser = {}, referrer_medium = {},
+        events = {}, events_total = 0,
+      }
+      local durations = {}
+      local function inc(t, k) t[k] = (t[k] or 0) + 1 end
+      for s in c.analytics:video_sessions(id, { period = period, metadata = metadata }) do
+        exp.sessions = exp.sessions + 1
+        inc(exp.country, s.location.country)
+        inc(exp.device_type, s.device.type)
+        inc(exp.os, s.os.name)
+        inc(exp.browser, s.client.name)
+        inc(exp.referrer_medium, s.referrer.medium)
+        durations[#durations + 1] = (iso_ms(s.session.ended_at) - iso_ms(s.session.loaded_at)) / 1000
+        for _, e in ipairs(iterator_events(c, s.session.session_id)) do
+          inc(exp.events, e.type)
+          exp.events_total = exp.events_total + 1
+        end
+      end
+      c:close()
+      table.sort(durations)
+      local n, sum = #durations, 0
+      for _, d in ipairs(durations) do sum = sum + d end
+      exp.count, exp.mean = n, sum / n
+      exp.median = n % 2 == 1 and durations[(n + 1) / 2] or (durations[n / 2] + durations[n / 2 + 1]) / 2
+      exp.p90 = durations[math.ceil(n * 9 / 10)] -- nearest rank
+      return exp
+    end
+
+    local exp
+    setup(function()
+      srv:reset({ api_key = KEY })
+      exp = expected_summary("vi250", "2023-01")
+    end)
+
+    it("--format json: counts by country, device, OS, browser, medium; durations; events by type", function()
+      assert.are.equal(count_in(250, T0, JAN_END), exp.sessions)
+      local code, out, err = run_cli({ "summary", "--video", "vi250", "--period", "2023-01", "--format", "json" })
+      assert.are.equal(0, code)
+      assert.are.equal("", err)
+      local got = cjson.decode(out)
+      assert.are.equal("vi250", got.video_id)
+      assert.are.equal("2023-01", got.period)
+      assert.are.equal(exp.sessions, got.sessions)
+      for _, g in ipairs({ "country", "device_type", "os", "browser", "referrer_medium" }) do
+        assert.are.same(exp[g], got[g], g)
+      end
+      assert.are.equal(exp.count, got.duration_s.count)
+      assert.is_true(math.abs(exp.median - got.duration_s.median) < 0.0005)
+      assert.is_true(math.abs(exp.mean - got.duration_s.mean) < 0.0005)
+      assert.is_true(math.abs(exp.p90 - got.duration_s.p90) < 0.0005)
+      assert.are.same(exp.events, got.events.by_type)
+      assert.are.equal(exp.events_total, got.events.total)
+      -- the contract: session i has 3 + i%8 events
+      local total = 0
+      for i = 1, 250 do
+        if loaded(250, i) < JAN_END then total = total + 3 + i % 8 end
+      end
+      assert.are.equal(total, got.events.total)
+    end)
+
+    it("--format csv and ndjson carry the same figures as metric,key,value rows", function()
+      local code, out = run_cli({ "summary", "--video", "vi250", "--period", "2023-01", "--format", "csv" })
+      assert.are.equal(0, code)
+      local header, recs = csv_records(out)
+      assert.are.same({ "metric", "key", "value" }, header)
+      local code2, out2 = run_cli({ "summary", "--video", "vi250", "--period", "2023-01", "--format", "ndjson" })
+      assert.are.equal(0, code2)
+      local nd = lines(out2)
+      assert.are.equal(#recs, #nd)
+      local seen = {}
+      for k, r in ipairs(recs) do
+        local o = cjson.decode(nd[k])
+        assert.are.equal(r.metric, o.metric)
+        assert.are.equal(r.key, o.key)
+        assert.are.equal(tonumber(r.value), o.value)
+        seen[r.metric] = seen[r.metric] or {}
+        seen[r.metric][r.key] = tonumber(r.value)
+      end
+      assert.are.equal(exp.sessions, seen.sessions.total)
+      for _, g in ipairs({ "country", "device_type", "os", "browser", "referrer_medium" }) do
+        assert.are.same(exp[g], seen[g], g)
+      end
+      for k, v in pairs(exp.events) do assert.are.equal(v, seen.events[k], k) end
+      assert.are.equal(exp.events_total, seen.events.total)
+      assert.are.equal(exp.count, seen.duration_s.count)
+      assert.is_true(math.abs(exp.mean - seen.duration_s.mean) < 0.0005)
+      assert.is_true(math.abs(exp.median - seen.duration_s.median) < 0.0005)
+      assert.is_true(math.abs(exp.p90 - seen.duration_s.p90) < 0.0005)
+    end)
+
+    it("--format table: a title line and one section per figure", function()
+      local code, out, err = run_cli({ "summary", "--video", "vi250", "--period", "2023-01" })
+      assert.are.equal(0, code)
+      assert.are.equal("", err)
+      local ls = lines(out)
+      assert.are.equal(("Summary of video vi250, period 2023-01: %d sessions"):format(exp.sessions), ls[1])
+      for country, n in pairs(exp.country) do
+        local pat = "\n" .. country:gsub("%p", "%%%0") .. " +" .. n .. "\n"
+        assert.is_truthy(out:find(pat), country)
+      end
+      assert.is_truthy(out:find("\nevent_type +events\n", 1))
+      assert.is_truthy(out:find("\ntotal +" .. exp.events_total .. "\n", 1))
+      assert.is_truthy(out:find("\np90 +" .. formats.number_text(exp.p90) .. "\n", 1))
+    end)
+
+    it("--metadata narrows the sessions summarized", function()
+      local code, out = run_cli({ "summary", "--video", "vi250", "--period", "2023-01", "--format", "json",
+        "--metadata", "tag=café au lait" })
+      assert.are.equal(0, code)
+      local got = cjson.decode(out)
+      local n = 0
+      for i = 1, 250 do
+        if i % 11 == 0 and loaded(250, i) < JAN_END then n = n + 1 end
+      end
+      assert.are.equal(n, got.sessions)
+      assert.are.equal(n, got.duration_s.count)
+    end)
+
+    it("walks the events of up to --concurrency sessions at once", function()
+      srv:config({ latency_ms = 30 })
+      local code, out = run_cli({ "summary", "--video", "vi250", "--period", "2023-01", "--format", "json",
+        "--concurrency", "4" })
+      assert.are.equal(0, code)
+      assert.are.equal(exp.events_total, cjson.decode(out).events.total)
+      local st = srv:stats()
+      assert.are.equal(1 + exp.sessions, st.api_requests) -- one page of sessions, one page per session
+      assert.is_true(st.max_in_flight >= 2, "several sessions at once: " .. st.max_in_flight)
+      assert.is_true(st.max_in_flight <= 4, "never more than --concurrency: " .. st.max_in_flight)
+    end)
+
+    it("--concurrency 1 walks one session at a time", function()
+      srv:config({ latency_ms = 10 })
+      local code, out = run_cli({ "summary", "--video", "vi250", "--period", "2023-01", "--format", "json",
+        "--concurrency", "1" })
+      assert.are.equal(0, code)
+      assert.are.equal(exp.events_total, cjson.decode(out).events.total)
+      assert.are.equal(1, srv:stats().max_in_flight)
+    end)
+
+    it("of an empty video: zero counts and null durations", function()
+      local code, out = run_cli({ "summary", "--video", "viEmpty", "--period", "2023", "--format", "json" })
+      assert.are.equal(0, code)
+      local got = cjson.decode(out)
+      assert.are.equal(0, got.sessions)
+      assert.are.equal(0, got.duration_s.count)
+      assert.are.equal(cjson.null, got.duration_s.median)
+      assert.are.equal(0, got.events.total)
+    end)
+  end)
+
 end)

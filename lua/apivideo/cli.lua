@@ -13,35 +13,28 @@
 -- `main(argv, streams)` runs one command and returns the exit code (0 ok,
 -- 1 API or network error, 2 usage error); it never calls os.exit, so specs
 -- can run it in-process with captured streams. bin/apivideo-analytics is the
--- thin script around it. The work is split by concern:
--- `apivideo.cli.args` (options, checks, help), `apivideo.cli.output`
--- (table/csv/ndjson/json writers, terminal bars), `apivideo.cli.stats` (the
--- summary's figures), `apivideo.cli.run` (the client, the walks, progress),
--- `apivideo.cli.data` (the /data commands and the window summary) and
--- `apivideo.cli.report` (the HTML report). docs/cli.md is the reference.
+-- thin script around it. The work is split by job, one module each:
+-- `apivideo.cli.options` (the commands and options, as data),
+-- `apivideo.cli.help` (the help texts), `apivideo.cli.args` (argv into
+-- options, every check the CLI makes), `apivideo.cli.run` (the client and
+-- the context), `apivideo.cli.commands` (one function per command),
+-- `apivideo.cli.walk` (page walks, several at once), `apivideo.cli.data`
+-- (the /data requests), `apivideo.cli.stats` (the summary's figures),
+-- `apivideo.cli.output` (what is printed) over `apivideo.cli.formats` (the
+-- one row writer: table, csv, ndjson, json), `apivideo.cli.report` (the
+-- HTML report) and `apivideo.cli.messages` (the library's errors in the
+-- CLI's words, from their fields). docs/cli.md is the reference.
 -- @module apivideo.cli
 local apivideo = require("apivideo")
 local args = require("apivideo.cli.args")
-local output = require("apivideo.cli.output")
+local formats = require("apivideo.cli.formats")
+local help = require("apivideo.cli.help")
+local messages = require("apivideo.cli.messages")
 local run = require("apivideo.cli.run")
-local stats = require("apivideo.cli.stats")
 
 local M = {}
 
 local PROG = args.PROG
-
-M.parse = args.parse
-M.help = args.help
-M.csv_record = output.csv_record
-M.json_encode = output.json_encode
-M.number_text = output.number_text
-M.JSON_NULL = output.JSON_NULL
-M.duration_of = stats.duration_of
-M.duration_stats = stats.duration_stats
-M.SESSION_COLUMNS = output.names(output.SESSION_COLUMNS)
-M.EVENT_COLUMNS = output.names(output.EVENT_COLUMNS)
-M.SUMMARY_GROUPS = {}
-for i, g in ipairs(stats.GROUPS) do M.SUMMARY_GROUPS[i] = g[1] end
 
 --- Runs the tool. argv: the arguments (like `arg`; argv[1] is the command);
 -- streams (all optional): stdout, stderr (objects with :write), getenv
@@ -59,11 +52,11 @@ function M.main(argv, streams)
   streams = streams or {}
   local out = streams.stdout or io.stdout
   local errs = streams.stderr or io.stderr
-  local emit = output.emitter(out)
+  local emit = formats.emitter(out)
   local ok, res = pcall(function()
     local o = args.parse(argv or {})
     if o.help then
-      emit(args.help(o.help ~= true and o.help or nil))
+      emit(help.help(o.help ~= true and o.help or nil))
       return 0
     end
     if o.version then
@@ -78,11 +71,11 @@ function M.main(argv, streams)
   end
   if ok then return res end
   if type(res) == "table" and res.usage then
-    errs:write(PROG .. ": " .. res.usage .. "\n" .. args.usage(args.command_of(argv or {})))
+    errs:write(PROG .. ": " .. res.usage .. "\n" .. help.usage(args.command_of(argv or {})))
     return 2
   end
   if apivideo.is_error(res) then
-    errs:write(PROG .. ": " .. run.error_text(res) .. "\n")
+    errs:write(PROG .. ": " .. messages.error_line(res) .. "\n")
   elseif type(res) == "table" and res.write then
     errs:write(PROG .. ": write error: " .. res.write .. "\n")
   else

@@ -1,166 +1,123 @@
---- The CLI's commands on today's Analytics operations (`/data/*`):
--- `metrics`, `buckets`, `timeseries`, and the `summary` of a time window
--- (--from/--to or --last, no --period).
+--- The CLI's requests of today's Analytics operations (`/data/*`): the
+-- library's options of each call from the parsed options, and the figures of
+-- a time window (--from/--to or --last) that `summary` and `report` show,
+-- fetched at once.
 --
 -- Every request goes through the library (`client.analytics`), which checks
 -- every argument before sending: what it refuses becomes the CLI's usage
--- error naming the option (apivideo.cli.walk.usage_text).
+-- error naming the option (apivideo.cli.walk.call).
 -- @module apivideo.cli.data
-local output = require("apivideo.cli.output")
+local walk = require("apivideo.cli.walk")
 
 local M = {}
 
-local walk = require("apivideo.cli.walk")
+--- The options each /data operation takes, by the kind of call.
+M.TAKES = {
+  aggregated = { "from", "to", "filter_by", "unique", "view_duration" },
+  breakdown = { "from", "to", "filter_by", "unique", "view_duration", "sort_by", "sort_order", "page_size" },
+  over_time = { "from", "to", "filter_by", "unique", "view_duration", "interval", "sort_by", "sort_order",
+    "page_size" },
+}
 
---- The library's options of a /data call, from the parsed options o
--- (only those given; `which`: the option names the operation takes).
-function M.options(o, which)
-  local opts = {}
+--- The library's options of a /data call of kind `takes` (a key of TAKES),
+-- from the parsed options o (only those given).
+function M.options(o, takes)
   local all = {
     from = o.from, to = o.to, filter_by = o.filter, unique = o.unique or nil, view_duration = o.view_duration,
     interval = o.interval, sort_by = o.sort_by, sort_order = o.sort_order, page_size = o.page_size,
   }
-  for _, k in ipairs(which) do opts[k] = all[k] end
+  local opts = {}
+  for _, k in ipairs(M.TAKES[takes]) do opts[k] = all[k] end
   return opts
 end
 
-local AGGREGATED = { "from", "to", "filter_by", "unique", "view_duration" }
-local BREAKDOWN = { "from", "to", "filter_by", "unique", "view_duration", "sort_by", "sort_order", "page_size" }
-local OVER_TIME = { "from", "to", "filter_by", "unique", "view_duration", "interval", "sort_by", "sort_order",
-  "page_size" }
-
---- `metrics`: one aggregated figure.
-function M.metrics(ctx)
-  local o, client = ctx.o, ctx.client
-  local result, err = walk.call(client, "get_aggregated_metrics", o.metric, o.aggregation,
-    M.options(o, AGGREGATED))
-  if not result then error(err, 0) end
-  output.write_metric(ctx.emit, o.format, result)
-  return 0
-end
-
---- `buckets`: every page of the breakdown.
-function M.buckets(ctx)
-  local o = ctx.o
-  return walk.list_command(ctx, "metrics_breakdown_pages", "bucket", "buckets",
-    { o.metric, o.breakdown, M.options(o, BREAKDOWN) })
-end
-
---- `timeseries`: every page of the series.
-function M.timeseries(ctx)
-  local o = ctx.o
-  return walk.list_command(ctx, "metrics_over_time_pages", "point", "points",
-    { o.metric, M.options(o, OVER_TIME) })
-end
-
 ------------------------------------------------------------------------------
--- The summary of a window: a few /data requests, run at once.
+-- The figures of a window: a few /data requests, run at once.
 
---- The aggregated figures of the summary: { key, metric, aggregation }.
+--- The aggregated figures: `key` (in the result), `metric`, `aggregation`.
 M.SUMMARY_FIGURES = {
-  { "plays", "play", "count" },
-  { "impressions", "impression", "count" },
-  { "play_rate", "play", "rate" },
-  { "ends", "end", "count" },
-  { "watch_time_sum", "watch-time", "sum" },
-  { "watch_time_average", "watch-time", "average" },
+  { key = "plays", metric = "play", aggregation = "count" },
+  { key = "impressions", metric = "impression", aggregation = "count" },
+  { key = "play_rate", metric = "play", aggregation = "rate" },
+  { key = "ends", metric = "end", aggregation = "count" },
+  { key = "watch_time_sum", metric = "watch-time", aggregation = "sum" },
+  { key = "watch_time_average", metric = "watch-time", aggregation = "average" },
 }
 
---- The breakdowns of plays in the summary: { key, breakdown }.
+--- The breakdowns of plays: `key` (in the result), `breakdown`.
 M.SUMMARY_BREAKDOWNS = {
-  { "country", "country" },
-  { "device_type", "device-type" },
-  { "os", "operating-system" },
-  { "browser", "browser" },
-  { "referrer", "referrer" },
-  { "media_id", "media-id" },
+  { key = "country", breakdown = "country" },
+  { key = "device_type", breakdown = "device-type" },
+  { key = "os", breakdown = "operating-system" },
+  { key = "browser", breakdown = "browser" },
+  { key = "referrer", breakdown = "referrer" },
+  { key = "media_id", breakdown = "media-id" },
 }
 
---- The media filter of a summary or report in data mode: --video or
--- --live-stream ID becomes filter_by media_id.
-function M.media_filter(o)
-  if o.id then return { media_id = { o.id } } end
-  return nil
-end
-
---- Fetches the figures and breakdowns of the window [o.from, o.to) at
--- once (up to --concurrency requests in flight). figures: the keys of
--- SUMMARY_FIGURES; breakdowns: the keys of SUMMARY_BREAKDOWNS wanted.
--- Returns { figures = {key = number}, breakdowns = {key = {{label, value}...}},
--- over_time = {points, interval} (when over_time is asked) }.
+--- Fetches the figures and breakdowns of the window [o.from, o.to) of
+-- --video or --live-stream ID (as filterBy media_id; without one, the whole
+-- account), up to --concurrency requests in flight. want: `figures` (a set
+-- of SUMMARY_FIGURES keys; nil: all), `breakdowns` (a set of
+-- SUMMARY_BREAKDOWNS keys; media_id only for the whole account),
+-- `over_time` (true: plays over time). Returns { figures = {key = number},
+-- breakdowns = {key = list of {label =, value =}}, timeframe = what the API
+-- echoed, over_time = {points =, interval =} (when asked) }.
 function M.collect(ctx, want)
-    local o, client = ctx.o, ctx.client
-  local filter = M.media_filter(o)
+  local o, client = ctx.o, ctx.client
+  local filter = o.id and { media_id = { o.id } } or nil
   local window = { from = o.from, to = o.to, filter_by = filter }
   local res = { figures = {}, breakdowns = {}, timeframe = nil }
   local tasks = {}
   for _, f in ipairs(M.SUMMARY_FIGURES) do
-    if not want.figures or want.figures[f[1]] then
+    if not want.figures or want.figures[f.key] then
       tasks[#tasks + 1] = function()
-        local r, err = client.analytics:get_aggregated_metrics(f[2], f[3], window)
+        local r, err = client.analytics:get_aggregated_metrics(f.metric, f.aggregation, window)
         if not r then error(err, 0) end
-        res.figures[f[1]] = r.data
-        if f[1] == "plays" and r.context then res.timeframe = r.context.timeframe end
+        res.figures[f.key] = r.data
+        if f.key == "plays" and r.context then res.timeframe = r.context.timeframe end
       end
     end
   end
+  -- the walks are made here, outside the tasks: an argument they refuse is
+  -- a usage error before anything is sent
+  local function paged() return { from = o.from, to = o.to, filter_by = filter, page_size = 100 } end
   for _, b in ipairs(M.SUMMARY_BREAKDOWNS) do
-    if want.breakdowns[b[1]] and not (b[1] == "media_id" and filter) then
-      local opts = { from = o.from, to = o.to, filter_by = filter, page_size = 100 }
-      local next_page = walk.call(client, "metrics_breakdown_pages", "play", b[2], opts)
+    if want.breakdowns[b.key] and not (b.key == "media_id" and filter) then
+      local pages = walk.call(client, "metrics_breakdown_pages", "play", b.breakdown, paged())
       tasks[#tasks + 1] = function()
         local rows = {}
-        while true do
-          local page = next_page()
-          if not page then break end
-          for _, item in ipairs(page.data) do rows[#rows + 1] = { item.dimension_value, item.metric_value } end
-        end
-        res.breakdowns[b[1]] = rows
+        walk.each(pages, function(item)
+          rows[#rows + 1] = { label = item.dimension_value, value = item.metric_value }
+        end)
+        res.breakdowns[b.key] = rows
       end
     end
   end
   if want.over_time then
-    local next_page = walk.call(client, "metrics_over_time_pages", "play",
-      { from = o.from, to = o.to, filter_by = filter, page_size = 100 })
+    local pages = walk.call(client, "metrics_over_time_pages", "play", paged())
     tasks[#tasks + 1] = function()
-      local points, interval = {}, nil
-      while true do
-        local page = next_page()
-        if not page then break end
-        interval = interval or (page.context and page.context.interval)
-        for _, item in ipairs(page.data) do points[#points + 1] = item end
-      end
-      res.over_time = { points = points, interval = interval }
+      local over_time = { points = {}, interval = nil }
+      walk.each(pages, function(item) over_time.points[#over_time.points + 1] = item end, function(page)
+        over_time.interval = over_time.interval or (page.context and page.context.interval)
+      end)
+      res.over_time = over_time
     end
   end
-  local p = ctx.progress
-  p.phase("requests", "request")
-  local done = 0
-  local wrapped = {}
+  local p, done = ctx.progress, 0
+  local function show() p.update(done, #tasks, done) end
+  local counted = {}
   for i, t in ipairs(tasks) do
-    wrapped[i] = function()
+    counted[i] = function()
       t()
       done = done + 1
-      p.update(done, #tasks, done)
+      show()
     end
   end
-  local k = 0
-  local ok, err = walk.drive(client, function()
-    k = k + 1
-    return wrapped[k]
-  end, o.concurrency, nil, function() p.update(done, #tasks, done) end)
+  p.phase("requests", "request")
+  local ok, err = client:run_all(counted, { limit = o.concurrency, tick = show })
   p.clear()
   if not ok then error(err, 0) end
   return res
-end
-
---- `summary --from/--to` or `--last`: the figures and breakdowns of plays.
-function M.summary(ctx)
-  local o = ctx.o
-  local res = M.collect(ctx, { breakdowns = { country = true, device_type = true, os = true, browser = true,
-    referrer = true, media_id = true } })
-  output.write_data_summary(ctx.emit, o, res, ctx.bars_width)
-  return 0
 end
 
 return M

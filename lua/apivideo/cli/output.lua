@@ -1,5 +1,7 @@
---- The CLI's output formats: JSON, CSV (RFC 4180), NDJSON and aligned
--- tables, the columns of sessions and events, and the summary's layout.
+--- What the CLI prints: the columns of sessions, events, buckets and points
+-- (the list commands), the metric of `metrics`, and the two summaries (of
+-- the sessions walk and of a window). Every row goes through the one row
+-- writer of apivideo.cli.formats.
 --
 -- Metadata has one shape in every format: the API's list of pairs,
 -- `[{"key":K,"value":V},...]`, in the API's order, `[]` when the session has
@@ -8,103 +10,16 @@
 -- API sent (order, a key given twice); an object could not.
 -- @module apivideo.cli.output
 local apivideo = require("apivideo")
-local cjson = require("cjson")
+local formats = require("apivideo.cli.formats")
 local stats = require("apivideo.cli.stats")
 local term = require("apivideo.chart.term")
 
 local M = {}
 
 local NULL = apivideo.null
---- Encodes as JSON null (for summary fields without a value).
-M.JSON_NULL = setmetatable({}, { __tostring = function() return "null" end })
-
---- Display width of a UTF-8 string (code points; no wide-character tables).
-local function width(s)
-  return #s - select(2, s:gsub("[\128-\191]", ""))
-end
-M.width = width
-
-local function is_integral(n)
-  return n == math.floor(n) and n > -2 ^ 53 and n < 2 ^ 53
-end
-
---- A number for people and spreadsheets: integers as such, else at most
--- three decimals, trailing zeros dropped.
----@param n number
----@return string
-function M.number_text(n)
-  if n ~= n or n == math.huge or n == -math.huge then return "" end
-  if is_integral(n) then return string.format("%d", n) end
-  local s = string.format("%.3f", n):gsub("0+$", ""):gsub("%.$", "")
-  if s == "-0" then s = "0" end
-  return s
-end
-local number_text = M.number_text
-
-------------------------------------------------------------------------------
--- JSON: sorted keys (stable output), JSON null for apivideo.null, [] for the
--- empty arrays the API documents.
-
-local ARRAY_KEYS = { metadata = true, problems = true, links = true, data = true, left_out = true }
-
-local function json_string(s)
-  -- cjson escapes '/' as '\/'; a raw '/' never appears in its output, so
-  -- every '\/' is such an escape and can go back to '/'.
-  return (cjson.encode(s):gsub("\\/", "/"))
-end
-M.json_string = json_string
-
-local function json_number(n)
-  if n ~= n or n == math.huge or n == -math.huge then return "null" end
-  if is_integral(n) then return string.format("%d", n) end
-  return string.format("%.14g", n)
-end
-
---- JSON text of v (sorted keys). key: the field v is the value of (an empty
--- table under an ARRAY_KEYS name is []); number: a number formatter.
-function M.json_encode(v, key, number)
-  local t = type(v)
-  if v == nil or v == NULL or v == M.JSON_NULL then return "null" end
-  if t == "string" then return json_string(v) end
-  if t == "number" then return (number or json_number)(v) end
-  if t == "boolean" then return tostring(v) end
-  if t ~= "table" then error("cannot encode a " .. t .. " as JSON") end
-  local n, count = #v, 0
-  for _ in pairs(v) do count = count + 1 end
-  if (n > 0 and n == count) or (count == 0 and ARRAY_KEYS[key]) then
-    local parts = {}
-    for i = 1, n do parts[i] = M.json_encode(v[i], nil, number) end
-    return "[" .. table.concat(parts, ",") .. "]"
-  end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-  table.sort(keys)
-  local parts = {}
-  for i, k in ipairs(keys) do
-    local val = v[k]
-    if val == nil then val = v[tonumber(k)] end
-    parts[i] = json_string(k) .. ":" .. M.json_encode(val, k, number)
-  end
-  return "{" .. table.concat(parts, ",") .. "}"
-end
-local json_encode = M.json_encode
-
-------------------------------------------------------------------------------
--- CSV (RFC 4180): fields with a comma, quote, CR or LF are quoted, quotes
--- doubled; records end with CRLF.
-
-local function csv_field(s)
-  s = s == nil and "" or tostring(s)
-  if s:find('[,"\r\n]') then return '"' .. s:gsub('"', '""') .. '"' end
-  return s
-end
-
---- One CSV record (with its CRLF) from an array of field strings.
-function M.csv_record(fields, n)
-  local parts = {}
-  for i = 1, n or #fields do parts[i] = csv_field(fields[i]) end
-  return table.concat(parts, ",") .. "\r\n"
-end
+local JSON_NULL = formats.JSON_NULL
+local json_encode = formats.json_encode
+local number_text, figure_json = formats.number_text, formats.figure_json
 
 ------------------------------------------------------------------------------
 -- Metadata: the one shape.
@@ -152,229 +67,120 @@ local function session_record(x)
 end
 
 ------------------------------------------------------------------------------
--- Columns of the row formats (table, csv). kind: how a table sizes it:
--- "id", "time", "number" (right aligned), "text".
+-- The list commands: one column row per field, `name`, `text` (its text in
+-- csv and table, nil: empty), `right` (table: right-aligned).
 
 local get = stats.get
 
-local function fieldv(e, name)
-  local v = e[name]
-  if v == NULL then return nil end
-  if type(v) == "number" then return number_text(v) end
-  return v
+--- The text of field `name` of x (numbers as number_text, JSON null as nil).
+local function field(name)
+  return function(x)
+    local v = x[name]
+    if v == NULL then return nil end
+    if type(v) == "number" then return number_text(v) end
+    return v
+  end
+end
+
+--- The text of x[a][b].
+local function nested(a, b)
+  return function(x) return get(x, a, b) end
 end
 
 M.SESSION_COLUMNS = {
-  { "session_id", function(s) return get(s, "session", "session_id") end },
-  { "loaded_at", function(s) return get(s, "session", "loaded_at") end },
-  { "ended_at", function(s) return get(s, "session", "ended_at") end },
-  { "duration_s", function(s) local d = stats.duration_of(s) return d and number_text(d) end, right = true },
-  { "country", function(s) return get(s, "location", "country") end },
-  { "city", function(s) return get(s, "location", "city") end },
-  { "device_type", function(s) return get(s, "device", "type") end },
-  { "device_vendor", function(s) return get(s, "device", "vendor") end },
-  { "device_model", function(s) return get(s, "device", "model") end },
-  { "os_name", function(s) return get(s, "os", "name") end },
-  { "os_shortname", function(s) return get(s, "os", "shortname") end },
-  { "os_version", function(s) return get(s, "os", "version") end },
-  { "client_type", function(s) return get(s, "client", "type") end },
-  { "browser", function(s) return get(s, "client", "name") end },
-  { "client_version", function(s) return get(s, "client", "version") end },
-  { "referrer_url", function(s) return get(s, "referrer", "url") end },
-  { "referrer_medium", function(s) return get(s, "referrer", "medium") end },
-  { "referrer_source", function(s) return get(s, "referrer", "source") end },
-  { "search_term", function(s) return get(s, "referrer", "search_term") end },
-  { "metadata", M.metadata_json },
+  { name = "session_id", text = nested("session", "session_id") },
+  { name = "loaded_at", text = nested("session", "loaded_at") },
+  { name = "ended_at", text = nested("session", "ended_at") },
+  { name = "duration_s", right = true, text = function(s)
+    local d = stats.duration_of(s)
+    return d and number_text(d)
+  end },
+  { name = "country", text = nested("location", "country") },
+  { name = "city", text = nested("location", "city") },
+  { name = "device_type", text = nested("device", "type") },
+  { name = "device_vendor", text = nested("device", "vendor") },
+  { name = "device_model", text = nested("device", "model") },
+  { name = "os_name", text = nested("os", "name") },
+  { name = "os_shortname", text = nested("os", "shortname") },
+  { name = "os_version", text = nested("os", "version") },
+  { name = "client_type", text = nested("client", "type") },
+  { name = "browser", text = nested("client", "name") },
+  { name = "client_version", text = nested("client", "version") },
+  { name = "referrer_url", text = nested("referrer", "url") },
+  { name = "referrer_medium", text = nested("referrer", "medium") },
+  { name = "referrer_source", text = nested("referrer", "source") },
+  { name = "search_term", text = nested("referrer", "search_term") },
+  { name = "metadata", text = M.metadata_json },
 }
 --- The narrower set shown by --format table.
-M.SESSION_TABLE = {
+local SESSION_TABLE = {
   session_id = true, loaded_at = true, duration_s = true, country = true, city = true,
   device_type = true, os_name = true, browser = true, referrer_medium = true, metadata = true,
 }
 
 M.EVENT_COLUMNS = {
-  { "type", function(e) return fieldv(e, "type") end },
-  { "emitted_at", function(e) return fieldv(e, "emitted_at") end },
-  { "at", function(e) return fieldv(e, "at") end, right = true },
-  { "from", function(e) return fieldv(e, "from") end, right = true },
-  { "to", function(e) return fieldv(e, "to") end, right = true },
+  { name = "type", text = field("type") },
+  { name = "emitted_at", text = field("emitted_at") },
+  { name = "at", text = field("at"), right = true },
+  { name = "from", text = field("from"), right = true },
+  { name = "to", text = field("to"), right = true },
 }
 
---- A bucket of /data/buckets: { dimension_value, metric_value }.
+--- A bucket of /data/buckets: dimension_value, metric_value.
 M.BUCKET_COLUMNS = {
-  { "dimension_value", function(b) return fieldv(b, "dimension_value") end },
-  { "metric_value", function(b) return fieldv(b, "metric_value") end, right = true },
+  { name = "dimension_value", text = field("dimension_value") },
+  { name = "metric_value", text = field("metric_value"), right = true },
 }
 
---- A point of /data/timeseries: { emitted_at, metric_value }.
+--- A point of /data/timeseries: emitted_at, metric_value.
 M.POINT_COLUMNS = {
-  { "emitted_at", function(b) return fieldv(b, "emitted_at") end },
-  { "metric_value", function(b) return fieldv(b, "metric_value") end, right = true },
+  { name = "emitted_at", text = field("emitted_at") },
+  { name = "metric_value", text = field("metric_value"), right = true },
 }
 
-local KIND_COLUMNS = { session = M.SESSION_COLUMNS, event = M.EVENT_COLUMNS, bucket = M.BUCKET_COLUMNS,
-  point = M.POINT_COLUMNS }
-
---- The names of a column list.
-function M.names(columns, only)
+local function only(columns, names)
   local out = {}
   for _, c in ipairs(columns) do
-    if not only or only[c[1]] then out[#out + 1] = c[1] end
+    if names[c.name] then out[#out + 1] = c end
   end
   return out
 end
 
-------------------------------------------------------------------------------
--- Writers. Every write goes through emit(), which raises on a write error.
+--- The row writer's spec of each kind of item: its columns, and in ndjson
+-- and json the item itself (a session with its `session.metadata` always
+-- there, an empty list when it has none).
+local ITEMS = {
+  session = {
+    columns = M.SESSION_COLUMNS, table_columns = only(M.SESSION_COLUMNS, SESSION_TABLE),
+    json = function(x) return json_encode(session_record(x)) end,
+  },
+  event = { columns = M.EVENT_COLUMNS, json = json_encode },
+  bucket = { columns = M.BUCKET_COLUMNS, json = json_encode },
+  point = { columns = M.POINT_COLUMNS, json = json_encode },
+}
 
---- emit(s) writes s to stream; emit.flush() pushes it out (a pipe sees
--- each page at once). A failed write raises {write = message}.
-function M.emitter(stream)
-  local e = {}
-  local function check(ok, err)
-    if not ok then error({ write = tostring(err) }, 0) end
-  end
-  setmetatable(e, { __call = function(_, s) check(stream:write(s)) end })
-  function e.flush()
-    if stream.flush then check(stream:flush()) end
-  end
-  return e
-end
-
-local function cell(v)
-  if v == nil or v == "" then return "-" end
-  return (tostring(v):gsub("%c", " "))
-end
-
-local function table_line(cols, widths, values)
-  local parts, n = {}, #cols
-  for i, c in ipairs(cols) do
-    local v = values[i]
-    local pad = widths[i] - width(v)
-    pad = pad > 0 and string.rep(" ", pad) or ""
-    if c.right then parts[i] = pad .. v
-    elseif i < n then parts[i] = v .. pad
-    else parts[i] = v end
-  end
-  return table.concat(parts, "  ") .. "\n"
-end
-
---- The header line and the rule under it.
-local function table_head(emit, cols, widths)
-  local head, rule = {}, {}
-  for i, c in ipairs(cols) do
-    head[i] = c[1]
-    rule[i] = string.rep("-", widths[i])
-  end
-  emit(table_line(cols, widths, head))
-  emit(table_line(cols, widths, rule))
-end
-
---- An aligned text table, all rows at once (the summary's small tables).
--- cols: array of {name, right = bool}; rows: arrays of strings (nil: "-").
-function M.render_table(emit, cols, rows)
-  local widths = {}
-  for i, c in ipairs(cols) do widths[i] = width(c[1]) end
-  local cells = {}
-  for r, row in ipairs(rows) do
-    local line = {}
-    for i = 1, #cols do
-      line[i] = cell(row[i])
-      local w = width(line[i])
-      if w > widths[i] then widths[i] = w end
-    end
-    cells[r] = line
-  end
-  table_head(emit, cols, widths)
-  for _, line in ipairs(cells) do emit(table_line(cols, widths, line)) end
-end
-
---- A streaming table: the widths come from the header and the rows of the
--- first page (at most --page-size rows are held back); after that every row
--- is written as it comes. A later value wider than its column is never cut:
--- the column widens from that row on.
-local function stream_table(emit, cols)
-  local t, held, widths = {}, {}, nil
-  local function row_cells(x)
-    local line = {}
-    for i, c in ipairs(cols) do line[i] = cell(c[2](x)) end
-    return line
-  end
-  local function grow(line)
-    for i = 1, #cols do
-      local w = width(line[i])
-      if w > widths[i] then widths[i] = w end
-    end
-  end
-  local function start()
-    widths = {}
-    for i, c in ipairs(cols) do widths[i] = width(c[1]) end
-    for _, line in ipairs(held) do grow(line) end
-    table_head(emit, cols, widths)
-    for _, line in ipairs(held) do emit(table_line(cols, widths, line)) end
-    held = nil
-  end
-  function t.item(x)
-    local line = row_cells(x)
-    if widths then
-      grow(line)
-      emit(table_line(cols, widths, line))
-    else
-      held[#held + 1] = line
-    end
-  end
-  function t.page_done()
-    if not widths then start() end
-  end
-  t.finish = t.page_done
-  return t
-end
-
---- A streaming writer of items: begin() when the first page arrived,
--- item(x) per item, page_done() after each page, finish() at the end.
--- kind: "session", "event", "bucket" or "point".
+--- The writer of a list command's items (apivideo.cli.formats.writer):
+-- kind "session", "event", "bucket" or "point".
 function M.item_writer(format, emit, kind)
-  local columns = KIND_COLUMNS[kind]
-  local record = kind == "session" and session_record or function(x) return x end
-  local w = { count = 0 }
-  local function noop() end
-  w.begin, w.page_done, w.finish = noop, noop, noop
-  if format == "ndjson" then
-    function w.item(x) emit(json_encode(record(x)) .. "\n") end
-  elseif format == "json" then
-    function w.begin() emit("[") end
-    function w.item(x)
-      emit((w.count == 0 and "\n" or ",\n") .. json_encode(record(x)))
-      w.count = w.count + 1
-    end
-    function w.finish() emit(w.count == 0 and "]\n" or "\n]\n") end
-  elseif format == "csv" then
-    function w.begin() emit(M.csv_record(M.names(columns))) end
-    function w.item(x)
-      local row = {}
-      for i, c in ipairs(columns) do row[i] = c[2](x) end
-      emit(M.csv_record(row, #columns))
-    end
-  else
-    local cols = {}
-    for _, c in ipairs(columns) do
-      if kind ~= "session" or M.SESSION_TABLE[c[1]] then cols[#cols + 1] = c end
-    end
-    local st = stream_table(emit, cols)
-    w.item, w.page_done, w.finish = st.item, st.page_done, st.finish
-  end
-  return w
+  return formats.writer(format, emit, ITEMS[kind])
 end
 
---- The columns of `metrics` (table, csv): the figure and what the API
--- echoed of the question.
-M.METRIC_COLUMNS = { "metric", "aggregation", "from", "to", "value" }
+------------------------------------------------------------------------------
+-- `metrics`: one figure, and what the API echoed of the question.
+
+local METRIC = {
+  columns = {
+    { name = "metric", text = function(m) return m.metric end },
+    { name = "aggregation", text = function(m) return m.aggregation end },
+    { name = "from", text = function(m) return m.from end },
+    { name = "to", text = function(m) return m.to end },
+    { name = "value", text = function(m) return m.value end, right = true },
+  },
+}
 
 --- Writes one /data/metrics result in format (ndjson and json: the
 -- library's result without its rate_limit).
 function M.write_metric(emit, format, r)
-  local ctx = type(r.context) == "table" and r.context or {}
-  local tf = type(ctx.timeframe) == "table" and ctx.timeframe or {}
   if format == "json" or format == "ndjson" then
     local obj = {}
     for k, v in pairs(r) do
@@ -383,117 +189,118 @@ function M.write_metric(emit, format, r)
     emit(json_encode(obj) .. "\n")
     return
   end
-  local row = { ctx.metric, ctx.aggregation, tf.from, tf.to, type(r.data) == "number" and number_text(r.data) }
-  if format == "csv" then
-    emit(M.csv_record(M.METRIC_COLUMNS))
-    emit(M.csv_record(row, #M.METRIC_COLUMNS))
-    return
-  end
-  local cols = {}
-  for i, name in ipairs(M.METRIC_COLUMNS) do cols[i] = { name, right = name == "value" } end
-  M.render_table(emit, cols, { row })
+  local ctx = type(r.context) == "table" and r.context or {}
+  local tf = type(ctx.timeframe) == "table" and ctx.timeframe or {}
+  formats.write_rows(format, emit, METRIC, { {
+    metric = ctx.metric, aggregation = ctx.aggregation, from = tf.from, to = tf.to,
+    value = type(r.data) == "number" and number_text(r.data) or nil,
+  } })
 end
 
 ------------------------------------------------------------------------------
--- The summary.
+-- The summaries: in csv and ndjson, rows { metric =, key =, value = } (value
+-- nil: null); in json, one object; in a table, one section per figure.
 
-local DUR = { "count", "median", "mean", "p90" }
+local FIGURE_ROWS = {
+  columns = {
+    { name = "metric", text = function(row) return row.metric end },
+    { name = "key", text = function(row) return tostring(row.key) end },
+    { name = "value", text = function(row) return row.value and number_text(row.value) end,
+      json = function(row) return row.value == nil and "null" or figure_json(row.value) end },
+  },
+}
 
-local function summary_number(n)
-  local s = number_text(n)
-  return s == "" and "null" or s
+--- Writes a summary's rows in csv or ndjson.
+local function write_figure_rows(emit, format, rows)
+  formats.write_rows(format, emit, FIGURE_ROWS, rows)
 end
 
---- The summary as one JSON object (see docs/cli.md for its shape).
+--- One section of a summary's table format: a two-column table of `list`
+-- ({ label =, value = } rows), or, when bars_width is set (stdout is a
+-- terminal), a title and Unicode bars (apivideo.chart.term) with shares of
+-- `total`.
+local function section(emit, title, list, vcol, bars_width, total)
+  emit("\n")
+  if bars_width and #list > 0 then
+    emit(title .. " (" .. vcol .. ")\n")
+    local rows = {}
+    for i, kv in ipairs(list) do rows[i] = { label = kv.label == "" and "(none)" or kv.label, value = kv.value } end
+    emit(term.bars(rows, { width = bars_width, total = total }))
+    return
+  end
+  local trows = {}
+  for i, kv in ipairs(list) do
+    trows[i] = { kv.label == "" and "(none)" or kv.label, kv.value and number_text(kv.value) }
+  end
+  formats.render_table(emit, { { name = title }, { name = vcol, right = true } }, trows)
+end
+
+local DURATION = { "count", "median", "mean", "p90" }
+
+--- The summary of the sessions walk as one JSON object (see docs/cli.md).
 function M.summary_object(o, r)
   local ev = r.events
   local obj = {
     video_id = o.id, period = o.period, metadata = M.filter_pairs(o.metadata), sessions = r.sessions,
     duration_s = {},
     events = {
-      fetched = ev.fetched, total = ev.fetched and ev.total or M.JSON_NULL,
-      by_type = ev.fetched and {} or M.JSON_NULL,
+      fetched = ev.fetched, total = ev.fetched and ev.total or JSON_NULL,
+      by_type = ev.fetched and {} or JSON_NULL,
       sessions_counted = ev.sessions_counted, sessions_left_out = #ev.left_out, left_out = {},
     },
   }
   for _, g in ipairs(r.groups) do
     local t = {}
-    for _, kv in ipairs(g[2]) do t[kv[1]] = kv[2] end
-    obj[g[1]] = t
+    for _, kv in ipairs(g.counts) do t[kv.label] = kv.value end
+    obj[g.name] = t
   end
-  for _, k in ipairs(DUR) do
+  for _, k in ipairs(DURATION) do
     local v = r.duration[k]
-    obj.duration_s[k] = v == nil and M.JSON_NULL or v
+    obj.duration_s[k] = v == nil and JSON_NULL or v
   end
   if ev.fetched then
-    for _, kv in ipairs(ev.by_type) do obj.events.by_type[kv[1]] = kv[2] end
+    for _, kv in ipairs(ev.by_type) do obj.events.by_type[kv.label] = kv.value end
   end
   for i, l in ipairs(ev.left_out) do obj.events.left_out[i] = l.session_id end
   return obj
 end
 
---- The summary as metric,key,value rows (csv, ndjson); value nil: null.
+--- The summary of the sessions walk as rows.
 function M.summary_rows(r)
   local d, ev = r.duration, r.events
-  local rows = { { "sessions", "total", r.sessions } }
+  local rows = { { metric = "sessions", key = "total", value = r.sessions } }
+  local function add(metric, key, value) rows[#rows + 1] = { metric = metric, key = key, value = value } end
   for _, g in ipairs(r.groups) do
-    for _, kv in ipairs(g[2]) do rows[#rows + 1] = { g[1], kv[1], kv[2] } end
+    for _, kv in ipairs(g.counts) do add(g.name, kv.label, kv.value) end
   end
-  for _, k in ipairs(DUR) do rows[#rows + 1] = { "duration_s", k, d[k] } end
-  rows[#rows + 1] = { "events", "fetched", ev.fetched and 1 or 0 }
-  rows[#rows + 1] = { "events", "sessions_counted", ev.sessions_counted }
-  rows[#rows + 1] = { "events", "sessions_left_out", #ev.left_out }
+  for _, k in ipairs(DURATION) do add("duration_s", k, d[k]) end
+  add("events", "fetched", ev.fetched and 1 or 0)
+  add("events", "sessions_counted", ev.sessions_counted)
+  add("events", "sessions_left_out", #ev.left_out)
   if ev.fetched then
-    for _, kv in ipairs(ev.by_type) do rows[#rows + 1] = { "events", kv[1], kv[2] } end
+    for _, kv in ipairs(ev.by_type) do add("events", kv.label, kv.value) end
   end
-  rows[#rows + 1] = { "events", "total", ev.fetched and ev.total or nil }
+  add("events", "total", ev.fetched and ev.total or nil)
   return rows
-end
-
---- One section of a summary's table format: a two-column table, or, when
--- bars_width is set (stdout is a terminal), a title and Unicode bars
--- (apivideo.chart.term) with shares of `total`.
-local function section(emit, title, list, vcol, bars_width, total)
-  emit("\n")
-  if bars_width and #list > 0 then
-    emit(title .. " (" .. vcol .. ")\n")
-    local rows = {}
-    for i, kv in ipairs(list) do rows[i] = { kv[1] == "" and "(none)" or kv[1], kv[2] } end
-    emit(term.bars(rows, { width = bars_width, total = total }))
-    return
-  end
-  local trows = {}
-  for i, kv in ipairs(list) do trows[i] = { kv[1] == "" and "(none)" or kv[1], kv[2] and number_text(kv[2]) } end
-  M.render_table(emit, { { title }, { vcol, right = true } }, trows)
 end
 
 --- Writes the summary r (apivideo.cli.stats result) in o.format;
 -- bars_width: draw the table format's breakdowns as bars that wide.
 function M.write_summary(emit, o, r, bars_width)
   if o.format == "json" then
-    emit(json_encode(M.summary_object(o, r), nil, summary_number) .. "\n")
+    emit(json_encode(M.summary_object(o, r), nil, figure_json) .. "\n")
+    return
+  elseif o.format ~= "table" then
+    write_figure_rows(emit, o.format, M.summary_rows(r))
     return
   end
   local ev = r.events
-  if o.format == "csv" then
-    emit(M.csv_record({ "metric", "key", "value" }))
-    for _, row in ipairs(M.summary_rows(r)) do
-      emit(M.csv_record({ row[1], row[2], row[3] and number_text(row[3]) }, 3))
-    end
-    return
-  elseif o.format == "ndjson" then
-    for _, row in ipairs(M.summary_rows(r)) do
-      emit('{"metric":' .. json_string(row[1]) .. ',"key":' .. json_string(row[2]) .. ',"value":'
-        .. (row[3] == nil and "null" or summary_number(row[3])) .. "}\n")
-    end
-    return
-  end
   local filter = ""
   if o.metadata then filter = ", metadata " .. json_encode(M.filter_pairs(o.metadata), "metadata") end
   emit(string.format("Summary of video %s, period %s%s: %d sessions\n", o.id, o.period, filter, r.sessions))
-  for _, g in ipairs(r.groups) do section(emit, g[1], g[2], "sessions", bars_width, r.sessions) end
+  for _, g in ipairs(r.groups) do section(emit, g.name, g.counts, "sessions", bars_width, r.sessions) end
   local drows = {}
-  for i, k in ipairs(DUR) do drows[i] = { k, r.duration[k] } end
+  for i, k in ipairs(DURATION) do drows[i] = { label = k, value = r.duration[k] } end
   section(emit, "duration_s", drows, "value")
   if not ev.fetched then
     emit("\nEvents: not fetched (--no-events)\n")
@@ -505,7 +312,7 @@ function M.write_summary(emit, o, r, bars_width)
     section(emit, "event_type", erows, "events", bars_width, ev.total)
     emit(string.format("total  %s events\n", number_text(ev.total)))
   else
-    erows[#erows + 1] = { "total", ev.total }
+    erows[#erows + 1] = { label = "total", value = ev.total }
     section(emit, "event_type", erows, "events")
   end
   if #ev.left_out > 0 then
@@ -517,10 +324,15 @@ end
 ------------------------------------------------------------------------------
 -- The summary of a window (the /data operations).
 
+--- Its figures, in order: the row's metric and key, and `figure`, the key
+-- of apivideo.cli.data's SUMMARY_FIGURES it shows.
 local FIGURES = {
-  { "plays", "total", "plays" }, { "impressions", "total", "impressions" }, { "play_rate", "total", "play_rate" },
-  { "ends", "total", "ends" }, { "watch_time_s", "sum", "watch_time_sum" },
-  { "watch_time_s", "average", "watch_time_average" },
+  { metric = "plays", key = "total", figure = "plays" },
+  { metric = "impressions", key = "total", figure = "impressions" },
+  { metric = "play_rate", key = "total", figure = "play_rate" },
+  { metric = "ends", key = "total", figure = "ends" },
+  { metric = "watch_time_s", key = "sum", figure = "watch_time_sum" },
+  { metric = "watch_time_s", key = "average", figure = "watch_time_average" },
 }
 local DATA_GROUPS = { "country", "device_type", "os", "browser", "referrer", "media_id" }
 
@@ -532,26 +344,28 @@ end
 --- The window of a data summary: what the API echoed, else what was asked.
 local function window_of(o, res)
   local tf = type(res.timeframe) == "table" and res.timeframe or {}
-  return tf.from or atom(o.from), tf.to or atom(o.to)
+  return { from = tf.from or atom(o.from), to = tf.to or atom(o.to) }
 end
 
---- The data summary as metric,key,value rows (value nil: null).
+--- The data summary as rows.
 function M.data_summary_rows(res)
   local rows = {}
-  for _, f in ipairs(FIGURES) do rows[#rows + 1] = { f[1], f[2], res.figures[f[3]] } end
+  for _, f in ipairs(FIGURES) do rows[#rows + 1] = { metric = f.metric, key = f.key, value = res.figures[f.figure] } end
   for _, g in ipairs(DATA_GROUPS) do
-    for _, kv in ipairs(res.breakdowns[g] or {}) do rows[#rows + 1] = { g, kv[1], kv[2] } end
+    for _, kv in ipairs(res.breakdowns[g] or {}) do
+      rows[#rows + 1] = { metric = g, key = kv.label, value = kv.value }
+    end
   end
   return rows
 end
 
 --- The data summary as one JSON object (see docs/cli.md).
 function M.data_summary_object(o, res)
-  local from, to = window_of(o, res)
+  local window = window_of(o, res)
   local fig = res.figures
-  local function v(x) return x == nil and M.JSON_NULL or x end
+  local function v(x) return x == nil and JSON_NULL or x end
   local obj = {
-    video_id = o.id or M.JSON_NULL, from = v(from), to = v(to), plays = v(fig.plays),
+    video_id = o.id or JSON_NULL, from = v(window.from), to = v(window.to), plays = v(fig.plays),
     impressions = v(fig.impressions), play_rate = v(fig.play_rate), ends = v(fig.ends),
     watch_time_s = { sum = v(fig.watch_time_sum), average = v(fig.watch_time_average) },
   }
@@ -559,7 +373,7 @@ function M.data_summary_object(o, res)
     local list = res.breakdowns[g]
     if list then
       local t = {}
-      for _, kv in ipairs(list) do t[tostring(kv[1])] = kv[2] end
+      for _, kv in ipairs(list) do t[tostring(kv.label)] = kv.value end
       obj[g] = t
     end
   end
@@ -569,29 +383,20 @@ end
 --- Writes the data summary res (apivideo.cli.data.collect) in o.format.
 function M.write_data_summary(emit, o, res, bars_width)
   if o.format == "json" then
-    emit(json_encode(M.data_summary_object(o, res), nil, summary_number) .. "\n")
+    emit(json_encode(M.data_summary_object(o, res), nil, figure_json) .. "\n")
     return
-  elseif o.format == "csv" then
-    emit(M.csv_record({ "metric", "key", "value" }))
-    for _, row in ipairs(M.data_summary_rows(res)) do
-      emit(M.csv_record({ row[1], row[2], row[3] and number_text(row[3]) }, 3))
-    end
-    return
-  elseif o.format == "ndjson" then
-    for _, row in ipairs(M.data_summary_rows(res)) do
-      emit('{"metric":' .. json_string(row[1]) .. ',"key":' .. json_string(tostring(row[2])) .. ',"value":'
-        .. (row[3] == nil and "null" or summary_number(row[3])) .. "}\n")
-    end
+  elseif o.format ~= "table" then
+    write_figure_rows(emit, o.format, M.data_summary_rows(res))
     return
   end
-  local from, to = window_of(o, res)
+  local window = window_of(o, res)
   local plays = res.figures.plays
   emit(string.format("Summary of %s, %s to %s (the /data operations): %s plays\n",
-    o.id and ("media " .. o.id) or "the account", tostring(from), tostring(to),
+    o.id and ("media " .. o.id) or "the account", tostring(window.from), tostring(window.to),
     plays and number_text(plays) or "-"))
   local frows = {}
   for i, f in ipairs(FIGURES) do
-    frows[i] = { f[1] .. (f[2] ~= "total" and (" " .. f[2]) or ""), res.figures[f[3]] }
+    frows[i] = { label = f.metric .. (f.key ~= "total" and (" " .. f.key) or ""), value = res.figures[f.figure] }
   end
   section(emit, "figure", frows, "value")
   for _, g in ipairs(DATA_GROUPS) do

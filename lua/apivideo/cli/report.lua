@@ -19,6 +19,7 @@
 local apivideo = require("apivideo")
 local args = require("apivideo.cli.args")
 local calendar = require("apivideo.calendar")
+local data = require("apivideo.cli.data")
 local output = require("apivideo.cli.output")
 local walk = require("apivideo.cli.walk")
 local report = require("apivideo.report")
@@ -41,7 +42,7 @@ function M.sessions_data(o, r, now)
   local from, to = M.period_bounds(o.period)
   local fetched = r.events.fetched
   local breakdowns = {}
-  for _, g in ipairs(r.groups) do breakdowns[g[1]] = g[2] end
+  for _, g in ipairs(r.groups) do breakdowns[g.name] = g.counts end
   local left = {}
   for i, l in ipairs(r.events.left_out) do
     left[i] = { what = "events of session " .. tostring(l.session_id), reason = l.reason }
@@ -117,23 +118,23 @@ local function finish_out(f, tmp, path, text)
   end
 end
 
---- Runs `report` (ctx as in apivideo.cli.run). Returns the exit status.
+--- Runs `report` (ctx as in apivideo.cli.commands). Returns the exit status.
 function M.run(ctx)
   local o = ctx.o
-  local data, status
+  local page, status
   if o.kind == "live-stream" and o.metadata then
     args.usage_error("option --metadata does not apply to live streams (their sessions have no metadata filter)")
   end
   local f, tmp = open_out(o.out)
   local ok, err = pcall(function()
     if o.mode == "sessions" then
-      local r, n = walk.collect_sessions(ctx)
-      data = M.sessions_data(o, r, ctx.now())
-      status = walk.left_out_status(ctx, r, n)
+      local r = walk.collect_sessions(ctx, { funnel_steps = report.FUNNEL_EVENTS })
+      page = M.sessions_data(o, r, ctx.now())
+      status = walk.left_out_status(ctx, r)
     else
-      local res = require("apivideo.cli.data").collect(ctx, { figures = { plays = true }, over_time = true,
+      local res = data.collect(ctx, { figures = { plays = true }, over_time = true,
         breakdowns = { country = true, device_type = true, os = true, browser = true } })
-      data = M.window_data(o, res, ctx.now())
+      page = M.window_data(o, res, ctx.now())
       status = 0
     end
   end)
@@ -142,7 +143,7 @@ function M.run(ctx)
     os.remove(tmp)
     error(err, 0)
   end
-  finish_out(f, tmp, o.out, report.html(data))
+  finish_out(f, tmp, o.out, report.html(page))
   ctx.emit(o.out .. "\n")
   return status
 end

@@ -4,7 +4,6 @@
 -- @module apivideo.cli.stats
 local apivideo = require("apivideo")
 local chart_stats = require("apivideo.chart.stats")
-local report = require("apivideo.report")
 
 local M = {}
 
@@ -31,23 +30,26 @@ function M.duration_of(session)
   return math.floor((b - a) * 1000 + 0.5) / 1000
 end
 
+--- The groups sessions are counted by: `name` (the summary's key) and
+-- `get` (the session's value).
 M.GROUPS = {
-  { "country", function(s) return get(s, "location", "country") end },
-  { "device_type", function(s) return get(s, "device", "type") end },
-  { "os", function(s) return get(s, "os", "name") end },
-  { "browser", function(s) return get(s, "client", "name") end },
-  { "referrer_medium", function(s) return get(s, "referrer", "medium") end },
+  { name = "country", get = function(s) return get(s, "location", "country") end },
+  { name = "device_type", get = function(s) return get(s, "device", "type") end },
+  { name = "os", get = function(s) return get(s, "os", "name") end },
+  { name = "browser", get = function(s) return get(s, "client", "name") end },
+  { name = "referrer_medium", get = function(s) return get(s, "referrer", "medium") end },
 }
 
 M.UNKNOWN = "(unknown)"
 
---- {value=count} -> array of {value, count}, by count descending then value.
+--- {label = count} -> array of {label =, value = count}, by count
+-- descending then label.
 function M.ranked(counts)
   local list = {}
-  for k, v in pairs(counts) do list[#list + 1] = { k, v } end
+  for k, v in pairs(counts) do list[#list + 1] = { label = k, value = v } end
   table.sort(list, function(a, b)
-    if a[2] ~= b[2] then return a[2] > b[2] end
-    return a[1] < b[1]
+    if a.value ~= b.value then return a.value > b.value end
+    return a.label < b.label
   end)
   return list
 end
@@ -71,21 +73,26 @@ end
 -- fails half-way is never committed: its events are not counted at all);
 -- left_out(id, reason) notes a session whose events could not be fetched.
 -- result(fetched) gives the figures, and for the report: `times` (each
--- session's loaded_at, seconds), `durations` (seconds, sorted) and
--- `funnel` (sessions that emitted an event of each step of
--- apivideo.report.FUNNEL_EVENTS, over the sessions whose events counted).
-function M.new()
+-- session's loaded_at, seconds), `durations` (seconds) and, when
+-- opts.funnel_steps maps event types to funnel steps (the report's
+-- FUNNEL_EVENTS), `funnel` (sessions that emitted an event of each step,
+-- over the sessions whose events counted).
+function M.new(opts)
+  local step_of = opts and opts.funnel_steps
   local acc = { sessions = 0, ids = {} }
   local counts, durations, times = {}, {}, {}
-  for _, g in ipairs(M.GROUPS) do counts[g[1]] = {} end
+  for _, g in ipairs(M.GROUPS) do counts[g.name] = {} end
   local events, events_total, counted, left = {}, 0, 0, {}
-  local funnel = {}
-  for _, step in ipairs(report.FUNNEL) do funnel[step[1]] = 0 end
+  local funnel
+  if step_of then
+    funnel = {}
+    for _, step in pairs(step_of) do funnel[step] = 0 end
+  end
 
   function acc.add_session(s)
     for _, g in ipairs(M.GROUPS) do
-      local v = key_of(g[2](s))
-      counts[g[1]][v] = (counts[g[1]][v] or 0) + 1
+      local v = key_of(g.get(s))
+      counts[g.name][v] = (counts[g.name][v] or 0) + 1
     end
     local d = M.duration_of(s)
     if d then durations[#durations + 1] = d end
@@ -103,7 +110,7 @@ function M.new()
       local t = key_of(e.type)
       mine[t] = (mine[t] or 0) + 1
       n = n + 1
-      local step = report.FUNNEL_EVENTS[t]
+      local step = step_of and step_of[t]
       if step then steps[step] = true end
     end
     function c.commit()
@@ -121,6 +128,10 @@ function M.new()
     left[#left + 1] = { session_id = id, reason = reason }
   end
 
+  --- The figures: `sessions`, `groups` (in GROUPS order: { name =, counts =
+  -- ranked list }), `duration` (duration_stats), `events` ({ fetched =,
+  -- by_type = ranked list, total =, sessions_counted =, left_out = list of
+  -- { session_id =, reason = } }), and `times`, `durations`, `funnel`.
   function acc.result(fetched)
     local r = {
       sessions = acc.sessions, groups = {}, duration = M.duration_stats(durations),
@@ -128,7 +139,7 @@ function M.new()
         sessions_counted = counted, left_out = left },
       times = times, durations = durations, funnel = funnel,
     }
-    for i, g in ipairs(M.GROUPS) do r.groups[i] = { g[1], M.ranked(counts[g[1]]) } end
+    for i, g in ipairs(M.GROUPS) do r.groups[i] = { name = g.name, counts = M.ranked(counts[g.name]) } end
     return r
   end
   return acc

@@ -208,6 +208,13 @@ describe("apivideo client", function()
           refuses(opts_with({ base_url = u }), "refusing to send the API key over plain http://")
           accepts(opts_with({ base_url = u, allow_insecure_http = true }))
         end
+        -- the option that lifts it is a field: programs (the CLI) need no text
+        local ok, e = pcall(apivideo.new, opts_with({ base_url = "http://example.com" }))
+        assert.is_false(ok)
+        assert.are.same({ "argument", "base_url", "allow_insecure_http" }, { e.kind, e.arg, e.unless })
+        ok, e = pcall(apivideo.new, opts_with({ base_url = "ftp://example.com" }))
+        assert.is_false(ok)
+        assert.are.same({ "argument", "base_url" }, { e.kind, e.arg, e.unless })
       end)
 
       it("allows plain http to loopback hosts", function()

@@ -227,7 +227,8 @@ local function options_of(opts)
   local insecure = opt_type(opts, "allow_insecure_http", "boolean")
   if o.base_url:match("^[hH][tT][tT][pP]://") and not insecure
       and not url.is_loopback(url.host(o.base_url)) then
-    check.raise({ fn = FN, arg = "base_url", reason = "plain http:// to a non-loopback host (use https://, or set"
+    check.raise({ fn = FN, arg = "base_url", unless = "allow_insecure_http",
+      reason = "plain http:// to a non-loopback host (use https://, or set"
       .. " allow_insecure_http = true)", text = FN .. ": refusing to send the API key over plain http:// to a"
       .. " non-loopback host (use https://, or set allow_insecure_http = true)" })
   end

@@ -158,7 +158,7 @@ function M.argument(fields)
     text = fields.fn .. ": bad " .. (fields.noun or "argument") .. " '" .. fields.arg .. "' (" .. fields.reason .. ")"
   end
   return setmetatable({ kind = "argument", fn = fields.fn, arg = fields.arg, reason = fields.reason, text = text,
-    key = fields.key }, Error)
+    key = fields.key, unless = fields.unless }, Error)
 end
 
 --- Is `v` an argument error of this library?

@@ -44,21 +44,11 @@ end
 M.INSECURE_HTTP = "refusing to send the API key over plain http:// to a non-loopback host"
   .. " (use https://, or use --allow-insecure-http)"
 
---- The usage message of apivideo.new's refusal e of the options copts.
--- new: apivideo.new. A refused --base-url that the same options with
--- allow_insecure_http would take was refused for plain http:// alone: the
--- message says which flag lifts it (the library's own names its option).
-function M.client_refusal(e, copts, new)
-  if e.arg == "base_url" and not copts.allow_insecure_http then
-    local with = {}
-    for k, v in pairs(copts) do with[k] = v end
-    with.allow_insecure_http = true
-    local ok, client = pcall(new, with)
-    if ok then
-      client:close()
-      return M.INSECURE_HTTP
-    end
-  end
+--- The usage message of apivideo.new's refusal e. A refusal that the
+-- option allow_insecure_http would lift (its field `unless`) says which flag
+-- lifts it (the library's own message names the option).
+function M.client_refusal(e)
+  if e.unless == "allow_insecure_http" then return M.INSECURE_HTTP end
   return M.usage_text(e)
 end
 

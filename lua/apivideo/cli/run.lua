@@ -92,7 +92,7 @@ local function new_client(copts)
   local ok, client = pcall(apivideo.new, copts)
   if ok then return client end
   if not messages.is_argument(client) then error(client, 0) end
-  args.usage_error(messages.client_refusal(client, copts, apivideo.new))
+  args.usage_error(messages.client_refusal(client))
 end
 
 --- Runs the parsed command o. streams: as for apivideo.cli.main; emit: the

@@ -64,12 +64,15 @@ local ENVIRONMENTS = {
 ---@field on_event? fun(event:apivideo.ClientEvent) told of retries, waits, token exchanges and throttling
 ---@field allow_insecure_http? boolean allow the key over plain `http://` to a host that is not loopback (default false)
 ---@field yield? fun(wait_ms:integer?) cooperative mode: called (e.g. `coroutine.yield`) whenever the client would wait
----@field token_store? apivideo.MemoryStore|table share one bearer token: `ngx.shared.DICT`, `apivideo.memory_store()` or `apivideo.redis_store{}`
----@field cache? apivideo.CacheOptions the answer cache (`apivideo.cache`): one answer per TTL for every worker and host sharing its store
----@field rate_limit_store? table share the account's rate-limit budget through this store (`apivideo.ratelimit`)
----@field metrics_store? table count requests, retries, cache results and durations into this store (`apivideo.metrics`)
+---@field token_store? apivideo.MemoryStore|table share one bearer token: `ngx.shared.DICT`,
+--- `apivideo.memory_store()` or `apivideo.redis_store{}`
+---@field cache? apivideo.CacheOptions the answer cache: one answer per TTL for every worker
+--- and host sharing its store
+---@field rate_limit_store? table share the account's rate-limit budget through this store
+---@field metrics_store? table count requests, retries, cache results and durations into this store
+--- (`apivideo.prometheus` writes them)
 
---- The `cache` option of `apivideo.new` (see `apivideo.cache`).
+--- The `cache` option of `apivideo.new`.
 -- @table CacheOptions
 ---@class apivideo.CacheOptions
 ---@field store table `ngx.shared.DICT`, `apivideo.memory_store()` or `apivideo.redis_store{}` (required)

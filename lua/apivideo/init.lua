@@ -61,9 +61,10 @@ M.memory_store = store.new
 -- `cache.store`, `rate_limit_store` and `metrics_store`. Inside nginx it uses
 -- lua-resty-redis on cosockets, elsewhere redis-lua.
 -- @function redis_store
--- @usage local shared = apivideo.redis_store({ host = "127.0.0.1", port = 6379, db = 0, prefix = "apivideo:",
---   password = os.getenv("REDIS_PASSWORD"), timeout_ms = 200 })
--- local client = apivideo.new({ api_key = key, cache = { store = shared, ttl = 30 }, rate_limit_store = shared })
+-- @usage local shared = apivideo.redis_store({ host = "127.0.0.1", port = 6379,
+--   password = os.getenv("REDIS_PASSWORD"), db = 0, prefix = "apivideo:", timeout_ms = 200 })
+-- local client = apivideo.new({ api_key = key, rate_limit_store = shared,
+--   cache = { store = shared, ttl = 30 } })
 -- @param opts {host:string?, port:integer?, password:string?, db:integer?, prefix:string?, timeout_ms:integer?}
 M.redis_store = require("apivideo.redis_store").new
 

@@ -147,14 +147,12 @@ function M.check(fname, name, s, methods)
   return s
 end
 
---- Milliseconds since the epoch, the same on every host whose clock is set
--- (ngx.now inside nginx; elsewhere os.time anchored to the monotonic clock,
--- so it never goes back within one process).
+--- Milliseconds since the epoch, as every host whose clock is set reads
+-- it (within a second: os.time anchored once to the monotonic clock, so it
+-- never goes back within one process).
 -- @local
 local anchor = os.time() * 1000 - core.now_ms()
 function M.wall_ms()
-  local ngx = rawget(_G, "ngx")
-  if ngx and type(ngx.now) == "function" then return ngx.now() * 1000 end
   return anchor + core.now_ms()
 end
 
@@ -232,16 +230,9 @@ local function sha1_hex(msg)
   return string.format("%08x%08x%08x%08x%08x", h0, h1, h2, h3, h4)
 end
 
---- The SHA-1 of `s` in hex (ngx.sha1_bin inside nginx, else the Lua one).
+--- The SHA-1 of `s`, in hex.
 -- @local
-function M.sha1(s)
-  local ngx = rawget(_G, "ngx")
-  if ngx and type(ngx.sha1_bin) == "function" then
-    return (ngx.sha1_bin(s):gsub(".", function(c) return string.format("%02x", c:byte()) end))
-  end
-  return sha1_hex(s)
-end
-M.sha1_lua = sha1_hex
+M.sha1 = sha1_hex
 
 --- The name of an account in shared stores: a digest of the base URL and
 -- the API key (never the key), 20 hex digits.

@@ -10,7 +10,10 @@
 --     apivideo:c:<account>:<operation>:<path>?<query, pairs sorted>
 --
 -- where `<account>` is a digest of the base URL and the API key (never
--- the key): two accounts never share an answer.
+-- the key): two accounts never share an answer. Whether it is still fresh
+-- is a second key, `<key>:f`, with the freshness as its ttl: the store's
+-- own clock decides (nginx's for a shared dict, the Redis server's for a
+-- fleet), never the hosts' clocks against each other.
 --
 -- * Fresh for `ttl` seconds; a window that closed more than 15 minutes ago
 --   (its `to`, or the end of its `period`, before now - 900 s: api.video's
@@ -211,7 +214,7 @@ function Cache:fetch(req, requester)
     .. M.canonical_query(req.query)
   local e = decode_entry((store:get(key)))
   local now = wall_ms()
-  if e and now < e.fresh_until then
+  if e and store:get(key .. ":f") then
     local resp, err = self:_hit(req, e)
     if resp then return resp end
     if resp == false then return nil, err end
@@ -234,10 +237,16 @@ function Cache:fetch(req, requester)
     waited = waited + nap
     nap = nap * 2 > 50 and 50 or nap * 2
     local fresh = decode_entry((store:get(key)))
-    if fresh and wall_ms() < fresh.fresh_until then
+    if fresh and store:get(key .. ":f") then
       local resp, err = self:_hit(req, fresh)
       if resp then return resp end
       if resp == false then return nil, err end
+    end
+    e = fresh or e
+    if e and store:get(key .. ":down") then
+      -- the flight we waited for failed and served the stale answer: so do we
+      local resp = self:_stale(req, e, nil, wall_ms())
+      if resp then return resp end
     end
   end
 end
@@ -263,6 +272,7 @@ function Cache:_flight(req, requester, key, lock, old)
       local fresh = self:fresh_s(req.query)
       store:set(key, encode_entry(resp.status, now, now + fresh * 1000, resp.headers, "B", body),
         fresh + self.stale_ttl)
+      store:set(key .. ":f", 1, fresh)
     end
     store:delete(key .. ":down")
   elseif err.kind == "http" and err.status == 404 and self.neg_ttl > 0 then
@@ -272,6 +282,7 @@ function Cache:_flight(req, requester, key, lock, old)
       if text then kind, payload = "P", text end
     end
     store:set(key, encode_entry(404, now, now + self.neg_ttl * 1000, nil, kind, payload), self.neg_ttl)
+    store:set(key .. ":f", 1, self.neg_ttl)
   elseif upstream_failed(err) then
     local stale = self:_stale(req, old, err, now)
     if stale then

@@ -174,11 +174,14 @@ function Shared:release(resp, ticket)
   local store, headers = self.store, resp.headers
   local remaining = header_number(headers, "x-ratelimit-remaining")
   if resp.status == 429 then remaining = 0 end
-  if ticket == PROBE then
-    store:delete(self.probe)
-    if remaining == nil and resp.status ~= 0 then store:set(self.free, 1, NO_HEADERS_S) end
+  -- a probe's lock goes only once what it learnt is in the store: else a
+  -- second probe could go out into the same window
+  local probe = ticket == PROBE and self.probe
+  if remaining == nil then
+    if probe and resp.status ~= 0 then store:set(self.free, 1, NO_HEADERS_S) end
+    if probe then store:delete(probe) end
+    return
   end
-  if remaining == nil then return end
   if self.metrics then self.metrics:remaining(remaining) end
   local after = header_number(headers, "x-ratelimit-retry-after")
     or (resp.status == 429 and header_number(headers, "retry-after")) or 1
@@ -196,6 +199,7 @@ function Shared:release(resp, ticket)
     local current = tonumber(store:get(self.budget))
     if current and remaining < current then store:incr(self.budget, remaining - current) end
   end
+  if probe then store:delete(probe) end
 end
 
 return M

@@ -147,13 +147,17 @@ function M.check(fname, name, s, methods)
   return s
 end
 
---- Milliseconds since the epoch, as every host whose clock is set reads
--- it (within a second: os.time anchored once to the monotonic clock, so it
--- never goes back within one process).
+--- Milliseconds since the epoch: the monotonic clock plus an anchor that
+-- every call refines (os.time() counts whole seconds, so the anchor is the
+-- largest os.time() * 1000 - now_ms() seen: it approaches the true offset
+-- from below, and the clock never goes back within one process).
 -- @local
 local anchor = os.time() * 1000 - core.now_ms()
 function M.wall_ms()
-  return anchor + core.now_ms()
+  local mono = core.now_ms()
+  local a = os.time() * 1000 - mono
+  if a > anchor then anchor = a end
+  return anchor + mono
 end
 
 -- SHA-1 without bit operators (Lua 5.1 has none, 5.3+ has them as syntax

@@ -45,7 +45,7 @@ describe("apivideo.prometheus", function()
   setup(function() srv = S.shared() end)
   before_each(function() srv:idle_reset() end)
 
-  it("writes what clients counted: requests by operation and code, retries, cache results, budget, durations", function()
+  it("writes what clients counted: requests by operation and code, retries, cache, budget, durations", function()
     local m = apivideo.memory_store()
     local c = apivideo.new({ api_key = KEY, base_url = srv.url, auth = "basic", max_retries = 1,
       max_retry_wait_ms = 2000, metrics_store = m, cache = { store = m, ttl = 30 } })

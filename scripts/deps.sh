@@ -10,6 +10,9 @@ standin="nginx libnginx-mod-http-lua lua-resty-core lua-socket"
 # the suite: busted, lint, TLS certificates, wrk and LuaJIT for the nginx spec,
 # LuaRocks and the 5.1 / 5.3 headers for the install spec, node for Prism and the benchmark, perf for its profile
 test="lua-busted lua-check clang-format cppcheck clang-tidy lua-ldoc lua-discount openssl curl wrk luajit2 libluajit2-5.1-dev luarocks nodejs npm lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev linux-perf"
+# the fleet specs (issue 20): Redis for the shared stores (lua-resty-redis in nginx, redis-lua outside),
+# and two real readers of the Prometheus text format
+fleet="redis-server redis-tools lua-nginx-redis lua-redis python3-prometheus-client prometheus"
 # the rest of CI: every Lua ABI, sanitizers, valgrind, libFuzzer
 multi="lua5.2 liblua5.2-dev valgrind clang libclang-rt-14-dev"
 # the report spec opens the HTML report in a real browser
@@ -18,8 +21,8 @@ browser="chromium"
 case "${1:-build}" in
   build) want="$build" ;;
   demo) want="$build $standin" ;;
-  test) want="$build $standin $test $browser" ;;
-  all) want="$build $standin $test $multi $browser" ;;
+  test) want="$build $standin $test $fleet $browser" ;;
+  all) want="$build $standin $test $fleet $multi $browser" ;;
   browser) want="$browser" ;;
   *) echo "usage: $0 build|demo|test|all|browser" >&2; exit 2 ;;
 esac

@@ -21,13 +21,16 @@
 local core = require("apivideo.core")
 local analytics = require("apivideo.analytics")
 local auth = require("apivideo.auth")
+local cache_mod = require("apivideo.cache")
 local check = require("apivideo.check")
 local clock = require("apivideo.clock")
 local engine_mod = require("apivideo.engine")
 local group = require("apivideo.group")
+local metrics = require("apivideo.metrics")
 local ratelimit = require("apivideo.ratelimit")
 local request = require("apivideo.request")
 local retry = require("apivideo.retry")
+local store_mod = require("apivideo.store")
 local transport_mod = require("apivideo.transport")
 local url = require("apivideo.url")
 local waiter_mod = require("apivideo.waiter")
@@ -61,12 +64,29 @@ local ENVIRONMENTS = {
 ---@field on_event? fun(event:apivideo.ClientEvent) told of retries, waits, token exchanges and throttling
 ---@field allow_insecure_http? boolean allow the key over plain `http://` to a host that is not loopback (default false)
 ---@field yield? fun(wait_ms:integer?) cooperative mode: called (e.g. `coroutine.yield`) whenever the client would wait
----@field token_store? apivideo.MemoryStore|table share one bearer token: `ngx.shared.DICT` or `apivideo.memory_store()`
+---@field token_store? apivideo.MemoryStore|table share one bearer token: `ngx.shared.DICT`,
+--- `apivideo.memory_store()` or `apivideo.redis_store{}`
+---@field cache? apivideo.CacheOptions the answer cache: one answer per TTL for every worker
+--- and host sharing its store
+---@field rate_limit_store? table share the account's rate-limit budget through this store
+---@field metrics_store? table count requests, retries, cache results and durations into this store
+--- (`apivideo.prometheus` writes them)
+
+--- The `cache` option of `apivideo.new`.
+-- @table CacheOptions
+---@class apivideo.CacheOptions
+---@field store table `ngx.shared.DICT`, `apivideo.memory_store()` or `apivideo.redis_store{}` (required)
+---@field ttl? number seconds an answer stays fresh (default 30)
+---@field neg_ttl? number seconds a 404 is kept (default 5; 0: never)
+---@field stale_ttl? number seconds past `ttl` an answer may still be served when api.video fails (default 300)
+---@field closed_ttl? number seconds an answer about a window that closed 15 minutes ago stays fresh (default 3600)
+---@field wait_ms? integer how long a request waits for another one's flight (default: `timeout_ms`)
 
 --- What the `on_event` option is told. It never carries a credential.
 -- @table ClientEvent
 ---@class apivideo.ClientEvent
----@field type "retry"|"reauth"|"throttle"|"token" a retry, a replay after a 401, a rate-limit wait, a token exchange
+---@field type "retry"|"reauth"|"throttle"|"token"|"stale" a retry, a replay after a 401, a rate-limit wait, a token
+--- exchange, a stale answer served from the cache because api.video failed
 ---@field method string the request's method
 ---@field path string the request's path
 ---@field status? integer the HTTP status that caused a retry or a replay
@@ -75,6 +95,9 @@ local ENVIRONMENTS = {
 ---@field wait_ms? number retries and throttling: how long the client waits
 ---@field action? "api-key"|"refresh" tokens: which exchange
 ---@field expires_in? number tokens: the token's lifetime in seconds
+---@field operation? string retries, replays and stale answers: the operation's name
+---@field age_ms? number stale answers: the answer's age
+---@field shared? boolean throttling: the wait is for the budget shared through `rate_limit_store`
 
 --- The options of `client:run_all`.
 -- @table RunAllOptions
@@ -90,7 +113,7 @@ local OPTIONS = {
   connect_timeout_ms = true, stall_timeout_ms = true, max_retries = true,
   max_retry_wait_ms = true, concurrency = true, application = true, ca_file = true,
   max_body_bytes = true, on_event = true, allow_insecure_http = true, yield = true,
-  token_store = true,
+  token_store = true, cache = true, rate_limit_store = true, metrics_store = true,
 }
 
 local DEFAULTS = {
@@ -195,6 +218,36 @@ local function base_url_of(opts, env)
   return base
 end
 
+local STORE_METHODS = { "get", "set", "add", "incr", "delete" }
+local CACHE_OPTIONS = { store = true, ttl = true, neg_ttl = true, stale_ttl = true, closed_ttl = true, wait_ms = true }
+
+local function seconds(name, v, default, min)
+  if v == nil then return default end
+  if type(v) ~= "number" or v ~= v or v < min or v > 31536000 then
+    check.bad_option(FN, name, "a number of seconds " .. (min > 0 and "> 0" or ">= 0")
+      .. " (at most a year) expected, got " .. tostring(v))
+  end
+  if min > 0 and v <= 0 then check.bad_option(FN, name, "a number of seconds > 0 expected, got " .. tostring(v)) end
+  return v
+end
+
+local function cache_of(c, timeout_ms)
+  if c == nil then return nil end
+  if type(c) ~= "table" then check.bad_option(FN, "cache", "table expected, got " .. type(c)) end
+  check.options(FN, "cache", c, CACHE_OPTIONS)
+  if c.store == nil then check.bad_option(FN, "cache.store", "required: ngx.shared.DICT, apivideo.memory_store()"
+    .. " or apivideo.redis_store{...}") end
+  local ttl = seconds("cache.ttl", c.ttl, 30, 0.001)
+  local closed = seconds("cache.closed_ttl", c.closed_ttl, 3600, 0)
+  return {
+    store = store_mod.check(FN, "cache.store", c.store, STORE_METHODS),
+    ttl = ttl, neg_ttl = seconds("cache.neg_ttl", c.neg_ttl, 5, 0),
+    stale_ttl = seconds("cache.stale_ttl", c.stale_ttl, 300, 0),
+    closed_ttl = closed < ttl and ttl or closed,
+    wait_ms = c.wait_ms == nil and timeout_ms or check.integer(FN, "cache.wait_ms", c.wait_ms, 0, MAX_MS),
+  }
+end
+
 --- The options, checked: a table of every option's value (defaults filled
 -- in), and the API key apart (it never goes into a table field).
 local function options_of(opts)
@@ -242,6 +295,13 @@ local function options_of(opts)
       end
     end
   end
+  o.cache = cache_of(opts.cache, o.timeout_ms)
+  if opts.rate_limit_store ~= nil then
+    o.rate_limit_store = store_mod.check(FN, "rate_limit_store", opts.rate_limit_store, STORE_METHODS)
+  end
+  if opts.metrics_store ~= nil then
+    o.metrics_store = store_mod.check(FN, "metrics_store", opts.metrics_store, { "get", "set", "incr" })
+  end
   return o, key
 end
 
@@ -281,15 +341,25 @@ local function assemble(o, key)
     mode = o.auth, store = o.token_store, base_url = o.base_url, engine = engine, emit = emit,
     send = function(req) return tokens:send(req) end,
   }, key)
+  local account = (o.cache or o.rate_limit_store) and store_mod.account(o.base_url, key)
+  local recorder = o.metrics_store and metrics.new(o.metrics_store)
+  local limits = { engine = engine, max_wait_ms = o.max_retry_wait_ms, emit = emit, metrics = recorder,
+    store = o.rate_limit_store, account = account }
   local operations = requester({
     auth = authenticator,
-    limiter = ratelimit.new({ engine = engine, max_wait_ms = o.max_retry_wait_ms, emit = emit }),
+    limiter = o.rate_limit_store and ratelimit.shared(limits) or ratelimit.new(limits),
     policy = retry.new(o),
+    metrics = recorder,
+  })
+  local answers = o.cache and cache_mod.new({
+    store = o.cache.store, ttl = o.cache.ttl, neg_ttl = o.cache.neg_ttl, stale_ttl = o.cache.stale_ttl,
+    closed_ttl = o.cache.closed_ttl, wait_ms = o.cache.wait_ms, account = account, engine = engine,
+    base_url = o.base_url, emit = emit, metrics = recorder, server_time = function() return api_clock:now() end,
   })
   self.engine, self.auth = engine, authenticator
   self.transport = transport_mod.new({
     engine = engine, requester = operations, clock = api_clock, concurrency = o.concurrency,
-    base_url = o.base_url, label = "apivideo.client (" .. o.base_url .. ", " .. o.auth .. ")",
+    base_url = o.base_url, label = "apivideo.client (" .. o.base_url .. ", " .. o.auth .. ")", cache = answers,
   })
   self.analytics = analytics.new(self.transport)
   self.videos = analytics.new(self.transport, "videos")

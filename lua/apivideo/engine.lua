@@ -125,6 +125,7 @@ function Engine:transfer(spec)
   local t = self.waiter:add(spec)
   self.waiting[t] = task
   task.transfer = t
+  task.keep_body = spec.keep_body -- the answer cache stores the raw body
   return coroutine.yield()
 end
 
@@ -261,7 +262,7 @@ function Engine:_collect(pred)
   while t do
     local task = self.waiting[t]
     self.waiting[t] = nil
-    local result = t:result(true)
+    local result = t:result(true, task and task.keep_body)
     t:close()
     if task then
       task.transfer = nil

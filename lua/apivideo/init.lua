@@ -56,6 +56,18 @@ M.is_error = errors.is_error
 ---@return apivideo.MemoryStore store # a new, empty store
 M.memory_store = store.new
 
+--- A store on Redis, shared by every host of a fleet (the interface of
+-- ngx.shared.DICT; see `apivideo.redis_store`): for `token_store`,
+-- `cache.store`, `rate_limit_store` and `metrics_store`. Inside nginx it uses
+-- lua-resty-redis on cosockets, elsewhere redis-lua.
+-- @function redis_store
+-- @usage local shared = apivideo.redis_store({ host = "127.0.0.1", port = 6379,
+--   password = os.getenv("REDIS_PASSWORD"), db = 0, prefix = "apivideo:", timeout_ms = 200 })
+-- local client = apivideo.new({ api_key = key, rate_limit_store = shared,
+--   cache = { store = shared, ttl = 30 } })
+-- @param opts {host:string?, port:integer?, password:string?, db:integer?, prefix:string?, timeout_ms:integer?}
+M.redis_store = require("apivideo.redis_store").new
+
 --- UTC seconds since the epoch of an RFC 3339 (ISO 8601) timestamp, or nil, err.
 -- Takes the API's timestamps, `"2019-06-24T11:45:01.109Z"` and the older
 -- `"2019-06-24T11:45:01.109+00"`: a fraction of any length or none, and a

@@ -8,8 +8,24 @@
 -- never raise it), minus every request still in flight (the server may count
 -- one late). Once the window's reset time has passed, the budget is unknown
 -- again and the next answers set it.
+--
+-- With `rate_limit_store = S` the budget lives in the store instead, shared
+-- by every client, worker and host given that store (`M.shared`): a count
+-- of the requests left in the account's window, spent atomically
+-- (`incr(key, -1)`) before each request, so together they never send more
+-- than the window allows. The first answer of a window sets it
+-- (`X-RateLimit-Remaining`, with the window's end from
+-- `X-RateLimit-Retry-After` as the key's ttl, plus 250 ms); a later answer
+-- only lowers it. Once it is spent, requests wait for the window's end
+-- (each wait within `max_retry_wait_ms`, then the request goes and the
+-- server decides). While no window is known (at the start, after a window
+-- ended) one request at a time goes out across the fleet (a probe, a lock
+-- in the store) and the others wait for its answer. Answers without
+-- rate-limit headers make every client go freely for 60 s. A store that
+-- fails is today's behaviour: no shared budget.
 -- @module apivideo.ratelimit
 local core = require("apivideo.core")
+local store_mod = require("apivideo.store")
 
 local M = {}
 
@@ -48,12 +64,13 @@ Limiter.__index = Limiter
 -- @local
 function M.new(opts)
   return setmetatable({
-    engine = opts.engine, max_wait_ms = opts.max_wait_ms, emit = opts.emit,
+    engine = opts.engine, max_wait_ms = opts.max_wait_ms, emit = opts.emit, metrics = opts.metrics,
     in_flight = 0, reset_at = 0, remaining = nil,
   }, Limiter)
 end
 
---- Inside a task: waits until the budget allows one more request.
+--- Inside a task: waits until the budget allows one more request. Returns
+-- the request's ticket, for `release` and `forget` (none here).
 function Limiter:acquire(req)
   while true do
     local now = core.now_ms()
@@ -75,6 +92,10 @@ end
 --- Takes what an answer (a transfer result) says about the budget.
 function Limiter:release(resp)
   self.in_flight = self.in_flight - 1
+  if self.metrics then
+    local r = header_number(resp.headers, "x-ratelimit-remaining")
+    if r then self.metrics:remaining(r) end
+  end
   local headers = resp.headers
   local remaining = header_number(headers, "x-ratelimit-remaining")
   if resp.status == 429 then remaining = 0 end
@@ -92,6 +113,93 @@ function Limiter:release(resp)
     if remaining < self.remaining then self.remaining = remaining end
     if reset_at > self.reset_at then self.reset_at = reset_at end
   end
+end
+
+local Shared = {}
+Shared.__index = Shared
+
+local wall_ms = store_mod.wall_ms
+local PROBE_S, NO_HEADERS_S, MARGIN_MS = 30, 60, 250
+
+--- A budget shared through a store. opts: as `new`, plus `store` and
+-- `account` (the digest naming the account: the budget is the account's).
+-- @local
+function M.shared(opts)
+  local prefix = "apivideo:rl:" .. opts.account .. ":"
+  return setmetatable({
+    engine = opts.engine, max_wait_ms = opts.max_wait_ms, emit = opts.emit, metrics = opts.metrics,
+    store = opts.store, budget = prefix .. "b", reset = prefix .. "r", probe = prefix .. "p", free = prefix .. "n",
+  }, Shared)
+end
+
+local FREE, PROBE = {}, { probe = true }
+
+--- Inside a task: spends one request of the shared budget, waiting for the
+-- window's end while it is spent. Returns the ticket.
+function Shared:acquire(req)
+  local store, engine = self.store, self.engine
+  local waited, nap = 0, 5
+  while true do
+    local left, why = store:incr(self.budget, -1)
+    if left then
+      if left >= 0 then return FREE end
+      store:incr(self.budget, 1) -- nothing was spent
+      local wait = (tonumber(store:get(self.reset)) or 0) - wall_ms()
+      if wait < 5 then wait = 5 end
+      if waited + wait > self.max_wait_ms then wait = self.max_wait_ms - waited end
+      if wait <= 0 then return FREE end -- waited long enough: the server decides
+      self.emit({ type = "throttle", method = req.method, path = req.path, wait_ms = wait, shared = true })
+      engine:sleep(wait)
+      waited = waited + wait
+    else
+      if why ~= "not found" then return FREE end -- the store fails: no shared budget
+      if store:get(self.free) then return FREE end
+      if store:add(self.probe, 1, PROBE_S) then return PROBE end
+      if waited >= self.max_wait_ms then return FREE end
+      engine:sleep(nap)
+      waited = waited + nap
+      nap = nap * 2 > 40 and 40 or nap * 2
+    end
+  end
+end
+
+--- A request whose answer will never come: a probe lets the next one go.
+-- (A spent slot is not given back: the request may have reached the API.)
+function Shared:forget(ticket)
+  if ticket == PROBE then self.store:delete(self.probe) end
+end
+
+--- Takes what an answer says about the account's window.
+function Shared:release(resp, ticket)
+  local store, headers = self.store, resp.headers
+  local remaining = header_number(headers, "x-ratelimit-remaining")
+  if resp.status == 429 then remaining = 0 end
+  -- a probe's lock goes only once what it learnt is in the store: else a
+  -- second probe could go out into the same window
+  local probe = ticket == PROBE and self.probe
+  if remaining == nil then
+    if probe and resp.status ~= 0 then store:set(self.free, 1, NO_HEADERS_S) end
+    if probe then store:delete(probe) end
+    return
+  end
+  if self.metrics then self.metrics:remaining(remaining) end
+  local after = header_number(headers, "x-ratelimit-retry-after")
+    or (resp.status == 429 and header_number(headers, "retry-after")) or 1
+  if after < 0 then after = 0 end
+  local ms = after * 1000
+  if ms > self.max_wait_ms then ms = self.max_wait_ms end
+  ms = ms + MARGIN_MS
+  local ttl, reset_at = ms / 1000, wall_ms() + ms
+  if resp.status == 429 then
+    store:set(self.budget, 0, ttl)
+    store:set(self.reset, reset_at, ttl)
+  elseif store:add(self.budget, remaining, ttl) then
+    store:set(self.reset, reset_at, ttl) -- a new window
+  else
+    local current = tonumber(store:get(self.budget))
+    if current and remaining < current then store:incr(self.budget, remaining - current) end
+  end
+  if probe then store:delete(probe) end
 end
 
 return M

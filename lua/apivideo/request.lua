@@ -23,12 +23,15 @@ Requester.__index = Requester
 -- `headers` (the header lines of every request), `transfer` (the
 -- per-request transfer options: timeouts, ca_file, user_agent), and, for
 -- the operations' requester, `auth` (apivideo.auth: sets Authorization
--- where `req.auth`) and `limiter` (apivideo.ratelimit: the budget).
+-- where `req.auth`), `limiter` (apivideo.ratelimit: the budget) and
+-- `metrics` (apivideo.metrics: counts every attempt, its code and duration,
+-- and every retry).
 -- @local
 function M.new(opts)
   local t = opts.transfer
   return setmetatable({
     engine = opts.engine, limiter = opts.limiter, policy = opts.policy, emit = opts.emit, auth = opts.auth,
+    metrics = opts.metrics,
     clock = opts.clock, base_url = opts.base_url, headers = opts.headers,
     timeout_ms = t.timeout_ms, connect_timeout_ms = t.connect_timeout_ms,
     stall_timeout_ms = t.stall_timeout_ms, ca_file = t.ca_file, user_agent = t.user_agent,
@@ -62,7 +65,8 @@ end
 
 --- Inside a task: performs one logical request. req: `method`, `path`,
 -- `query`, `body`, `auth` (send Authorization), `operation` (its name, told
--- in events). Returns the transfer result (with `attempts`) or nil, err. A
+-- in events), `keep_body` (the answer's raw body stays in the result, for
+-- the answer cache). Returns the transfer result (with `attempts`) or nil, err. A
 -- 401 that no re-authentication healed is an error of kind "auth", whether
 -- the key went as Basic or was exchanged for a token.
 function Requester:send(req)
@@ -80,24 +84,25 @@ function Requester:send(req)
     end
     local headers = header_lines(self, line, req.body ~= nil)
     local engine = self.engine
-    local forget
+    local forget, ticket
     if limiter then
-      limiter:acquire(req)
+      ticket = limiter:acquire(req)
       -- a task cancelled while its request is out never sees the answer: its
       -- slot of the budget is given back then
-      forget = function() limiter:forget() end
+      forget = function() limiter:forget(ticket) end
       engine:guard(forget)
     end
     local resp = engine:transfer({
       method = req.method, url = full_url, headers = headers, body = req.body,
       timeout_ms = self.timeout_ms, connect_timeout_ms = self.connect_timeout_ms,
       stall_timeout_ms = self.stall_timeout_ms, ca_file = self.ca_file,
-      user_agent = self.user_agent, accept_encoding = true,
+      user_agent = self.user_agent, accept_encoding = true, keep_body = req.keep_body,
     })
     if forget then
       engine:unguard(forget)
-      limiter:release(resp)
+      limiter:release(resp, ticket)
     end
+    if self.metrics then self.metrics:request(req.operation, resp) end
     if self.clock then self.clock:learn(resp.headers) end
     local err, retryable = policy:classify(req, full_url, resp)
     if not err then
@@ -118,6 +123,7 @@ function Requester:send(req)
         return nil, err
       end
       retries = retries + 1
+      if self.metrics then self.metrics:retry(req.operation) end
       self.emit({ type = "retry", operation = req.operation, method = req.method, path = req.path,
         status = err.status, kind = err.kind, attempt = attempts, wait_ms = wait })
       waited = waited + wait

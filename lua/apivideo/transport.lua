@@ -4,6 +4,7 @@
 -- that made them. They build a request and hand it here:
 --
 --     transport:send(req)         inside a task: one logical request -> resp | nil, err
+--                                 (through the answer cache, `apivideo.cache`, when the client has one)
 --     transport:run(fn, ...)      runs fn(...) as a task of the client and waits for it
 --     transport:walk(spec)        a walk over pages (`apivideo.pager`), `concurrency` pages ahead
 --     transport:check_open(level) raises "the client is closed" at `level`, as error() counts
@@ -28,12 +29,13 @@ Transport.__index = Transport
 --- A client's transport. opts: `engine` (its tasks), `requester`
 -- (`apivideo.request`: the pipeline every operation's request goes
 -- through), `clock` (`apivideo.clock`), `concurrency` (pages in flight in a
--- walk), `base_url`, `label` (what tostring says: the client's own text).
+-- walk), `base_url`, `label` (what tostring says: the client's own text),
+-- `cache` (`apivideo.cache`, or nil: every GET is asked of it first).
 -- @local
 function M.new(opts)
   return setmetatable({
     engine = opts.engine, requester = opts.requester, clock = opts.clock, concurrency = opts.concurrency,
-    base_url = opts.base_url, label = opts.label,
+    base_url = opts.base_url, label = opts.label, cache = opts.cache,
   }, Transport)
 end
 
@@ -50,8 +52,12 @@ function Transport:check_open(level)
   end
 end
 
---- Inside a task: one logical request through the client's pipeline.
+--- Inside a task: one logical request through the client's pipeline. With
+-- a cache, every GET (each one-request operation, each page of a walk: they
+-- all come here) is answered by it, and it asks the pipeline on a miss.
 function Transport:send(req)
+  local cache = self.cache
+  if cache and req.method == "GET" then return cache:fetch(req, self.requester) end
   return self.requester:send(req)
 end
 

@@ -6,7 +6,14 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 eval "$(standin/start)"
-trap 'standin/stop "$APIVIDEO_STANDIN_PREFIX"' EXIT INT TERM
+# Whatever ends the demo stops the stand-in, a closed pipe included
+# (`make demo | head`): a signal the shell dies of would skip an EXIT trap, so
+# each becomes an exit.
+trap 'standin/stop "$APIVIDEO_STANDIN_PREFIX" >/dev/null 2>&1' EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 141' PIPE
+trap 'exit 143' TERM
 APIVIDEO_STANDIN_URL=$APIVIDEO_STANDIN_URL lua5.4 examples/demo.lua "$@"
 cli() {
   echo

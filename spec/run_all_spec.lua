@@ -13,6 +13,10 @@ local page_spec = D.page_specs(srv.url)
 local new_client = clients.builder({ base_url = srv.url, max_retries = 0, auth = "basic" })
 
 describe("client:run_all", function()
+  -- these specs count the requests in flight at the stand-in (max_in_flight):
+  -- wait out what an earlier file left there (reliability_spec ends with a
+  -- 20 s stalled answer), longer than before_each's 2 s
+  setup(function() srv:idle_reset(25) end)
   before_each(function() srv:idle_reset() end)
   teardown(function() srv:idle_reset() end)
 

@@ -283,17 +283,25 @@ describe("bearer authentication", function()
     assert.are.equal(0, st.api_requests) -- and no operation was attempted
   end)
 
-  it("raises the 'auth' error object from an iterator when the key is refused", function()
-    local c = new_client({ api_key = "not-the-key" })
-    local ok, err = pcall(function()
-      for _ in c.analytics:session_events("psvi250_000001") do end
+  -- the three items iterators, each with a key the stand-in refuses
+  local REFUSED_WALKS = {
+    { method = "session_events", id = "psvi250_000001" },
+    { method = "video_sessions", id = "vi250", opts = ONE },
+    { method = "live_stream_sessions", id = "li500", opts = ONE },
+  }
+  for _, case in ipairs(REFUSED_WALKS) do
+    it("raises the 'auth' error object from an iterator when the key is refused (" .. case.method .. ")", function()
+      local c = new_client({ api_key = "not-the-key" })
+      local ok, err = pcall(function()
+        for _ in c.analytics[case.method](c.analytics, case.id, case.opts) do end
+      end)
+      assert.is_false(ok)
+      assert.is_true(apivideo.is_error(err))
+      assert.are.equal("auth", err.kind)
+      assert.are.equal(400, err.status)
+      assert.are.equal(0, srv:stats().api_requests)
     end)
-    assert.is_false(ok)
-    assert.is_true(apivideo.is_error(err))
-    assert.are.equal("auth", err.kind)
-    assert.are.equal(400, err.status)
-    assert.are.equal(0, srv:stats().api_requests)
-  end)
+  end
 
   it("reports the token exchange through on_event", function()
     local events, on_event = recorder()
@@ -335,16 +343,20 @@ describe("basic authentication", function()
   end)
 
   -- (the status is the API's: a 401 to Basic, the 400 that openapi.yaml documents for POST /auth/api-key)
-  it("gives a wrong key the same kind of error whatever the auth mode: auth", function()
-    for _, case in ipairs({ { "basic", 401, "/analytics/videos/vi250" }, { "bearer", 400, "/auth/api-key" } }) do
-      local c = new_client({ auth = case[1], api_key = "wrong" })
+  local WRONG_KEY = {
+    { auth = "basic", status = 401, url = "/analytics/videos/vi250" },
+    { auth = "bearer", status = 400, url = "/auth/api-key" },
+  }
+  for _, case in ipairs(WRONG_KEY) do
+    it("gives a wrong key the same kind of error whatever the auth mode: auth (" .. case.auth .. ")", function()
+      local c = new_client({ auth = case.auth, api_key = "wrong" })
       local page, err = c.analytics:list_video_sessions("vi250", ONE)
-      assert.is_nil(page, case[1])
-      assert.are.same({ "auth", case[2] }, { err.kind, err.status }, case[1])
-      assert.is_truthy(err.url:find(case[3], 1, true), err.url)
+      assert.is_nil(page)
+      assert.are.same({ "auth", case.status }, { err.kind, err.status })
+      assert.is_truthy(err.url:find(case.url, 1, true), err.url)
       c:close()
-    end
-  end)
+    end)
+  end
 
   it("answers a wrong key with an auth error (HTTP 401), without any token call or replay", function()
     local c = new_client({ auth = "basic", api_key = "wrong" })

@@ -20,7 +20,7 @@
 -- returns the result unchanged. The request Prism judges is therefore exactly
 -- the one our client sends, with no copy of its URL or header building here.
 local apivideo = require("apivideo")
-local core = require("apivideo.core")
+local D = require("spec.support.drive")
 local cjson = require("cjson")
 local S = require("spec.support.standin")
 local V = require("spec.support.compat")
@@ -218,15 +218,8 @@ describe("contract check against Prism (api.video's OpenAPI documents) #once", f
     local seen = record(c)
     assert(c.analytics:list_session_events("psEmFwGQUAXR2lFHj5nDOpy", { page_size = 25 }))
     local headers = seen[1].headers
-    local m = core.multi({})
     local function get(url)
-      local t = m:add({ url = url, method = "GET", headers = headers, timeout_ms = 10000 })
-      local deadline = core.now_ms() + 10000
-      while t:state() ~= "done" and core.now_ms() < deadline do
-        m:perform(200)
-        while m:next_done() do end
-      end
-      return t:result(true)
+      return D.get({ url = url, method = "GET", headers = headers, timeout_ms = 10000 })
     end
     local ok = get(BASIC .. "/analytics/sessions/psEmFwGQUAXR2lFHj5nDOpy/events?pageSize=25")
     assert.are.equal(200, ok.status)
@@ -234,7 +227,6 @@ describe("contract check against Prism (api.video's OpenAPI documents) #once", f
     assert.are.equal(422, bad.status)
     local missing = get(BASIC .. "/analytics/videos/vi4k0jvEUuaTdRAEjQ4Prklg")
     assert.are.equal(422, missing.status) -- period is required
-    m:close()
   end)
 end)
 
@@ -467,15 +459,8 @@ describe("contract check against Prism (openapi-2025.yaml, today's Analytics) #o
     local seen = record(c)
     assert(c.analytics:get_metrics_over_time("play", with2025({ interval = "hour" })))
     local good_url, headers = seen[1].url, seen[1].headers
-    local m = core.multi({})
     local function get(url)
-      local t = m:add({ url = url, method = "GET", headers = headers, timeout_ms = 10000 })
-      local deadline = core.now_ms() + 10000
-      while t:state() ~= "done" and core.now_ms() < deadline do
-        m:perform(200)
-        while m:next_done() do end
-      end
-      return t:result(true)
+      return D.get({ url = url, method = "GET", headers = headers, timeout_ms = 10000 })
     end
     local function locations(resp)
       local out = {}
@@ -510,6 +495,5 @@ describe("contract check against Prism (openapi-2025.yaml, today's Analytics) #o
       assert.are.equal(400, resp.status, b[1]) -- the document's first 400 example, whatever the fault
       assert.are.same({ b[2] }, locations(resp), b[1])
     end
-    m:close()
   end)
 end)

@@ -5,23 +5,9 @@
 -- and time-zone pages, and code blocks that fit the page.
 local S = require("spec.support.standin")
 local operations = require("apivideo.operations")
+local shell = require("spec.support.shell")
 
 local ROOT = S.root()
-
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("*a")
-  local ok, _, code = p:close()
-  return out, (ok == true or ok == 0) and 0 or (code or 1)
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
 local ENTITIES = { lt = "<", gt = ">", amp = "&", quot = '"', apos = "'", nbsp = " ", rsquo = "'", lsquo = "'",
   rdquo = '"', ldquo = '"', hellip = "...", ndash = "-", mdash = "-" }
@@ -55,14 +41,14 @@ describe("the API reference (LDoc) #once", function()
   setup(function()
     dir = os.tmpname()
     os.remove(dir)
-    out, code = sh("cd '" .. ROOT .. "' && ldoc --fatalwarnings -d '" .. dir .. "' .")
+    out, code = shell.run("cd " .. shell.quote(ROOT) .. " && ldoc --fatalwarnings -d " .. shell.quote(dir) .. " .")
     for file in assert(io.popen("cd '" .. dir .. "' 2>/dev/null && find . -name '*.html' | sort")):lines() do
-      pages[file:gsub("^%./", "")] = read(dir .. "/" .. file)
+      pages[file:gsub("^%./", "")] = shell.read_file(dir .. "/" .. file)
     end
   end)
 
   teardown(function()
-    if dir then sh("rm -rf '" .. dir .. "'") end
+    if dir then shell.remove_tree(dir) end
   end)
 
   local function page(name)
@@ -232,7 +218,7 @@ describe("the API reference (LDoc) #once", function()
   end)
 
   it("uses the project's stylesheet, whose content column fits such lines", function()
-    local css = assert(read(dir .. "/ldoc.css"))
+    local css = assert(shell.read_file(dir .. "/ldoc.css"))
     local content = css:match("#content%s*{(.-)}")
     assert.is_string(content)
     local px = tonumber(content:match("max%-width:%s*(%d+)px") or content:match("[^-]width:%s*(%d+)px"))

@@ -4,6 +4,7 @@ local apivideo = require("apivideo")
 local errors = require("apivideo.errors")
 local core = require("apivideo.core")
 local mime = require("mime")
+local D = require("spec.support.drive")
 local S = require("spec.support.standin")
 
 local NOT_FOUND = {
@@ -285,14 +286,7 @@ describe("apivideo.errors", function()
     end)
 
     local function get(path)
-      local m = core.multi()
-      local t = m:add({ url = srv.url .. path, headers = { "Authorization: Basic " .. mime.b64(KEY .. ":") } })
-      local deadline = core.now_ms() + 5000
-      while t:state() == "running" and core.now_ms() < deadline do m:perform(200) end
-      local r = assert(t:result(true))
-      t:close()
-      m:close()
-      return r
+      return assert(D.get({ url = srv.url .. path, headers = { "Authorization: Basic " .. mime.b64(KEY .. ":") } }))
     end
 
     it("reads the stand-in's 404 problem+json", function()

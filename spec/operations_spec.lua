@@ -4,14 +4,13 @@
 -- lua/apivideo requires another in a cycle.
 local S = require("spec.support.standin")
 local operations = require("apivideo.operations")
+local shell = require("spec.support.shell")
 
 local ROOT = S.root()
 
+-- the text of a file of the repository (path relative to its root)
 local function read(path)
-  local f = assert(io.open(ROOT .. "/" .. path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
+  return assert(shell.read_file(ROOT .. "/" .. path), path)
 end
 
 -- The api of a row (operations.lua) each class of types.lua declares.

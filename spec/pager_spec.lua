@@ -213,27 +213,6 @@ describe("iterators", function()
       assert.is_true(sent <= 1 + 2 + 4, sent) -- token, pages 1-2, at most 4 prefetched
       assert.is_nil(srv:log()[sent + 1])
 
-      local function events()
-        for _ in c.analytics:session_events("psManyEvents", { page_size = 5 }) do -- luacheck: ignore 512
-          c:step(0)
-          assert.are.equal(4, c:in_flight()) -- pages 2..5
-          break
-        end
-        closed_at_once(c)
-      end
-      events()
-      closed_once_collected(c)
-      local P5 = { period = "2023", page_size = 5 }
-      local function live()
-        for _ in c.analytics:live_stream_sessions("li500", P5) do -- luacheck: ignore 512
-          c:step(0)
-          assert.are.equal(4, c:in_flight())
-          break
-        end
-        closed_at_once(c)
-      end
-      live()
-      closed_once_collected(c)
       -- the client is still usable afterwards
       local page, err = c.analytics:list_session_events("psvi250_000001")
       assert.is_nil(err)
@@ -259,28 +238,37 @@ describe("iterators", function()
       videos()
       closed_once_collected(c)
       assert.are.equal(2, got)
-      local P10 = { period = "2023", page_size = 10 }
-      local function live()
-        for _ in c.analytics:live_stream_session_pages("li500", P10) do -- luacheck: ignore 512
-          c:step(0)
-          assert.are.equal(3, c:in_flight())
-          break
-        end
-        closed_at_once(c)
-      end
-      live()
-      closed_once_collected(c)
-      local function events()
-        for _ in c.analytics:session_event_pages("psManyEvents", { page_size = 10 }) do -- luacheck: ignore 512
-          c:step(0)
-          assert.are.equal(3, c:in_flight())
-          break
-        end
-        closed_at_once(c)
-      end
-      events()
-      closed_once_collected(c)
     end)
+
+    -- A break at the first item or page of the other operations, after a
+    -- first walk of the same client: its prefetched pages (as many as the
+    -- concurrency) are in flight at the break and cancelled by it.
+    local BREAKS = {
+      { method = "session_events", id = "psManyEvents", opts = { page_size = 5 }, concurrency = 4 }, -- pages 2..5
+      { method = "live_stream_sessions", id = "li500", opts = { period = "2023", page_size = 5 }, concurrency = 4 },
+      { method = "live_stream_session_pages", id = "li500", opts = { period = "2023", page_size = 10 },
+        concurrency = 3 },
+      { method = "session_event_pages", id = "psManyEvents", opts = { page_size = 10 }, concurrency = 3 },
+    }
+    for _, case in ipairs(BREAKS) do
+      it("break at the first value of " .. case.method .. " cancels its " .. case.concurrency .. " prefetched pages",
+        function()
+          srv:config({ latency_ms = 100 })
+          local c = new_client({ concurrency = case.concurrency })
+          local first = c.analytics:list_video_sessions("vi250", { period = "2023", page_size = 10 })
+          assert.are.equal(10, #first.data)
+          local function walk()
+            for _ in c.analytics[case.method](c.analytics, case.id, case.opts) do -- luacheck: ignore 512
+              c:step(0)
+              assert.are.equal(case.concurrency, c:in_flight())
+              break
+            end
+            closed_at_once(c)
+          end
+          walk()
+          closed_once_collected(c)
+        end)
+    end
 
     it("an error raised in the loop body cancels what is in flight (at once on 5.4, when collected elsewhere)",
       function()

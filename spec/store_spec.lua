@@ -240,12 +240,6 @@ describe("apivideo.store (memory)", function()
 
     it("refuses a negative ttl, as ngx.shared.DICT does ('bad \"exptime\" argument')", function()
       local ok = pcall(s.set, s, "k", "v", -1)
-      if ok then
-        -- Known bug, reported: store.lua reads `ttl > 0` as "has a ttl", so a
-        -- negative ttl silently stores the value FOREVER, where ngx.shared.DICT
-        -- raises. The assertions below are what a fix must make true.
-        pending("store.lua: a negative ttl is taken as 'no expiry' instead of being refused")
-      end
       assert.is_false(ok)
       assert.is_false((pcall(s.add, s, "k2", "v", -1)))
       assert.is_nil(s:get("k"))

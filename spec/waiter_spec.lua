@@ -4,36 +4,27 @@
 -- (the nginx hub's lane itself is covered by spec/hub_spec.lua).
 local core = require("apivideo.core")
 local waiter_mod = require("apivideo.waiter")
-local mime = require("mime")
 local socket = require("socket")
 local S = require("spec.support.standin")
 local F = require("spec.support.fake_ngx")
+local D = require("spec.support.drive")
 
 local srv = S.shared()
-local AUTH = "Authorization: Basic " .. mime.b64("standin-key:")
-local PAGE = "/analytics/videos/vi250?period=2023&pageSize=3"
-
-local function page_spec(n)
-  return { url = srv.url .. PAGE .. "&currentPage=" .. (n or 1), headers = { AUTH } }
-end
+local page_spec = D.page_specs(srv.url)
 
 local IFACE = { "add", "next_done", "count", "queued", "poll", "wait", "turn", "release", "check", "close" }
 
--- Calls w:wait(ms) until t is no longer running (at most max_ms).
-local function wait_for(w, t, max_ms)
-  local deadline = core.now_ms() + (max_ms or 3000)
-  while t:state() == "running" and core.now_ms() < deadline do w:wait(50) end
-  return t:state()
+-- Calls w:wait(50) until t is no longer running (at most 3 s).
+local function wait_for(w, t)
+  return D.until_done(t, function() w:wait(50) end, 3000)
 end
 
 -- Polls w until the stand-in is processing n requests (at most 2 s).
 local function until_server_has(w, n)
-  local deadline = core.now_ms() + 2000
-  while srv:stats().in_flight < n and core.now_ms() < deadline do
+  return D.until_true(function() return srv:stats().in_flight >= n end, function()
     w:poll(0)
     socket.sleep(0.005)
-  end
-  return srv:stats().in_flight >= n
+  end, 2000)
 end
 
 local MAKERS = {

@@ -37,6 +37,7 @@
 -- * A store that fails (Redis down) counts as a miss: requests go upstream,
 --   nothing fails because the store did.
 -- @module apivideo.cache
+local calendar = require("apivideo.calendar")
 local core = require("apivideo.core")
 local cjson = require("cjson.safe").new()
 local errors = require("apivideo.errors")
@@ -88,25 +89,10 @@ function M.canonical_query(query)
   return "?" .. table.concat(parts, "&")
 end
 
-local function utc(y, m, d)
-  return time.days_from_civil(y, m, d) * 86400
-end
-
--- The end of a period as api.video reads it (in UTC), or nil (weeks, junk).
+-- The end of a period as api.video reads it (in UTC), or nil (junk).
 local function period_end(p)
-  local range_end = p:match("/(.+)$")
-  if range_end then p = range_end end
-  local y, m, d = p:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
-  if y then return utc(tonumber(y), tonumber(m), tonumber(d)) + 86400 end
-  y, m = p:match("^(%d%d%d%d)%-(%d%d)$")
-  if y then
-    y, m = tonumber(y), tonumber(m)
-    if m == 12 then return utc(y + 1, 1, 1) end
-    return utc(y, m + 1, 1)
-  end
-  y = p:match("^(%d%d%d%d)$")
-  if y then return utc(tonumber(y) + 1, 1, 1) end
-  return nil
+  local _, ends = calendar.parse_period(p)
+  return type(ends) == "number" and ends or nil
 end
 
 --- The end (seconds since the epoch) of the window a query asks about:

@@ -1,5 +1,7 @@
 # lua-apivideo — build, test and install.
-#   make                 build the C core for Lua $(LUA_VERSION) (5.4 by default)
+#   make                 build the C core for Lua $(LUA_VERSION) (5.4 by default; 5.1, 5.2, 5.3, jit),
+#                        installing that Lua's headers first when missing (as root)
+#   eval "$(make -s env)" use this checkout from the shell: LUA_PATH, LUA_CPATH (every Lua) and PATH
 #   make test            unit + integration specs against the stand-in (installs missing Debian packages as root)
 #   make demo            start the stand-in, print a video's sessions and a session's events, stop it
 #   make install         copy the module into LuaRocks-style INST_LIBDIR / INST_LUADIR
@@ -39,9 +41,24 @@ INST_LIBDIR ?= $(INST_PREFIX)/lib/lua/$(LUA_ABI)
 INST_LUADIR ?= $(INST_PREFIX)/share/lua/$(LUA_ABI)
 INST_BINDIR ?= $(INST_PREFIX)/bin
 
-.PHONY: all deps docs check-c check-layers test test-all test-compat asan valgrind fuzz soak bench profile demo install lint format clean
+.PHONY: all build-deps env deps docs check-c check-layers test test-all test-compat asan valgrind fuzz soak bench profile demo install lint format clean
 
-all: $(SO)
+all: build-deps
+	@$(MAKE) --no-print-directory $(SO)
+
+# the compiler, libcurl and the Lua of LUA_VERSION with its headers
+build-deps:
+	@LUA_VERSION=$(LUA_VERSION) sh scripts/deps.sh build
+
+# `eval "$(make -s env)"`: require("apivideo") and apivideo-analytics from this
+# checkout, for every Lua whose core is built (make LUA_VERSION=...; LuaJIT
+# reads LUA_CPATH as Lua 5.1 does, and the 5.1 build serves both).
+env:
+	@echo "export LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;'"
+	@echo "export LUA_CPATH='$(CURDIR)/build/lua5.1/?.so;;'"
+	@for v in 5.2 5.3 5.4; do u=$$(echo $$v | tr . _); \
+	  echo "export LUA_CPATH_$$u='$(CURDIR)/build/lua$$v/?.so;;'"; done
+	@echo "export PATH='$(CURDIR)/bin':\"\$$PATH\""
 
 $(BUILD)/obj/%.o: src/%.c src/core.h src/compat.h
 	@mkdir -p $(dir $@)

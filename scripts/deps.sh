@@ -5,7 +5,15 @@
 # names the packages and fails).
 set -eu
 
-build="gcc libc6-dev make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson"
+# the Lua a build is for (make LUA_VERSION=...): its interpreter and headers
+case "${LUA_VERSION:-5.4}" in
+  5.1) lua="lua5.1 liblua5.1-0-dev" ;;
+  5.2) lua="lua5.2 liblua5.2-dev" ;;
+  5.3) lua="lua5.3 liblua5.3-dev" ;;
+  jit) lua="luajit2 libluajit2-5.1-dev" ;;
+  *) lua="lua5.4 liblua5.4-dev" ;;
+esac
+build="gcc libc6-dev make pkg-config lua5.4 liblua5.4-dev $lua libcurl4-openssl-dev lua-cjson"
 standin="nginx libnginx-mod-http-lua lua-resty-core lua-socket"
 # the suite: busted, lint, TLS certificates, wrk and LuaJIT for the nginx spec,
 # LuaRocks and the 5.1 / 5.3 headers for the install spec, node for Prism and the benchmark, perf for its profile

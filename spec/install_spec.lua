@@ -60,9 +60,15 @@ describe("rockspec #once", function()
         -- run from / so nothing of this checkout is on the default paths
         out, code = sh("cd / && lua" .. v .. " '" .. t .. ".lua'")
         os.remove(t .. ".lua")
+        -- the installed command, from a clean shell: no LUA_PATH, no checkout
+        local cli_out, cli_code = sh("cd / && env -i PATH=/usr/bin:/bin APIVIDEO_API_KEY=standin-key '" .. t
+          .. "/bin/apivideo-analytics' sessions --video vi250 --period 2023 --page-size 3 --format csv"
+          .. " --base-url '" .. srv.url .. "'")
         sh("rm -rf '" .. t .. "'")
         assert.are.equal(0, code, out)
         assert.are.equal("core\n0.1.0\t3\tpsvi250_000001\n", out)
+        assert.are.equal(0, cli_code, cli_out)
+        assert.truthy(cli_out:find("\npsvi250_000001,", 1, true), cli_out)
       end)
   end
 end)

@@ -32,8 +32,8 @@ describe("a checkout's environment (make env) #once", function()
       assert.are.equal(0, code, out)
       -- this checkout's files, whatever else is installed on the machine
       local build = lua == "luajit" and "build/lua5.1" or "build/lua5.4"
-      assert.are.equal(ROOT .. "/lua/apivideo/init.lua\t" .. ROOT .. "/" .. build .. "/apivideo/core.so\tpsvi250_000001\n",
-        out)
+      assert.are.equal(ROOT .. "/lua/apivideo/init.lua\t" .. ROOT .. "/" .. build
+        .. "/apivideo/core.so\tpsvi250_000001\n", out)
     end)
   end
 

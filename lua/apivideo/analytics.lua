@@ -312,7 +312,9 @@ local function get_result(op, transport, call, query)
   return to_result(op, transport, call, query, resp)
 end
 
+local ROWS = {}
 for _, op in ipairs(operations.list) do
+  ROWS[op.api .. ":" .. op.name] = op
   local allowed = {}
   for _, q in ipairs(op.query) do allowed[q.option] = true end
   op.allowed = allowed
@@ -367,6 +369,20 @@ for _, op in ipairs(operations.list) do
       return walk(self, items_name, ...):items()
     end
   end
+end
+
+--- The URL that a one-request call would GET, its arguments checked as the
+-- call checks them (raising the same argument errors), nothing sent: what
+-- `apivideo.archive`'s dry run prints.
+-- @local
+---@param object table `client.analytics`, `client.videos` or `client.live_streams`
+---@param name string the object's api and one-request method, e.g. "analytics:get_metrics_over_time", "videos:get"
+---@return string url
+function M.url_of(object, name, ...)
+  local op = ROWS[name]
+  local argv = { ... }
+  local call = check.checked(2, prepare, op, name, argv, argv[#op.args + 1])
+  return object.transport:url(call.path, query_of(call))
 end
 
 for api, methods in pairs(APIS) do

@@ -12,7 +12,11 @@
 -- A bad argument (raised at once, before anything is sent) has the kind
 -- "argument" and says which function (`fn`), which argument (`arg`) and
 -- why (`reason`); `where` is the caller's position, as `error()` gives it.
--- No credential is ever stored in either.
+-- An archive's database failing (`apivideo.archive`: a file that cannot be
+-- written, a refused connection, a target another run holds, a schema from a
+-- newer version) has the kind "archive", `title` saying what failed,
+-- `target` (never with its password), `busy`, `stream` where they apply.
+-- No credential is ever stored in any of them.
 -- @module apivideo.errors
 local M = {}
 
@@ -42,8 +46,11 @@ local BODY_LIMIT = 4096
 -- end
 -- @table Error
 ---@class apivideo.Error
----@field kind "http"|"network"|"timeout"|"decode"|"auth"|"argument" what failed: the API, the network,
---- a time limit, a body, auth, or the call itself (a bad argument)
+---@field kind "http"|"network"|"timeout"|"decode"|"auth"|"argument"|"archive" what failed: the API, the
+--- network, a time limit, a body, auth, the call itself (a bad argument), or an archive's database
+---@field target? string archive errors: the database, as `apivideo.archive` prints it (no password)
+---@field stream? string archive errors: the stream being archived, when one was
+---@field busy? boolean archive errors: another run holds the target
 ---@field status? integer the HTTP status
 ---@field type? string from the API's problem+json body: the problem's URI
 ---@field title? string from the problem body (or the reason phrase, or what went wrong)
@@ -68,7 +75,8 @@ local Error = { __name = "apivideo.error" }
 Error.__index = Error
 M.Error = Error
 
-local KINDS = { http = true, network = true, timeout = true, decode = true, auth = true, argument = true }
+local KINDS = { http = true, network = true, timeout = true, decode = true, auth = true, argument = true,
+  archive = true }
 
 local function path_of(url)
   if not url then return nil end
@@ -136,7 +144,7 @@ function M.is_error(v)
   return type(v) == "table" and getmetatable(v) == Error
 end
 
---- Creates an error; `fields.kind` must be one of the six kinds.
+--- Creates an error; `fields.kind` must be one of the seven kinds.
 -- @local
 ---@param fields table the error's fields
 ---@return apivideo.Error

@@ -29,6 +29,15 @@ local SOURCES = {
 }
 M.SOURCES = SOURCES
 
+-- The titles of the videos (GET /videos/{videoId}: `title`) and the names of
+-- the live streams (GET /live-streams/{liveStreamId}: `name`).
+local TITLES = {
+  vi10k = "Ten thousand plays", vi100k = "The big one", vi250 = "Café tour: 250 sessions", viEmpty = "Nobody watched",
+  li500 = "Weekly live show", liEmpty = "Rehearsal", vi4k0jvEUuaTdRAEjQ4Prklg = "Maths video",
+  li400mYKSgQ6xs7taUeSaEKr = "My Live Stream",
+}
+function M.title(id) return TITLES[id] end
+
 function M.source(kind, id)
   local s = SOURCES[id]
   if s and s.kind == kind then return s end

@@ -90,6 +90,14 @@ local function list_events(req, h, raw_id)
   return page_response(req, h, page, size, s.n, function(j) return data.event_json(s, j) end)
 end
 
+-- GET /videos/{id}, /live-streams/{id}: the object's id and title (or
+-- name), and nothing else of api.video's objects (the archive reads the title).
+local function media(h, kind, id, id_field, title_field)
+  local src = data.source(kind, id)
+  if not src then return util.not_found(id_field, h) end
+  return util.json_response(200, util.obj({ id_field, id, title_field, data.title(id) }), h)
+end
+
 function M.analytics(req)
   local allowed, limit, remaining, retry = state.rate_hit(ngx.now())
   local h = M.rate_headers(limit, remaining, retry)
@@ -104,6 +112,10 @@ function M.analytics(req)
   id = p:match("^/analytics/sessions/([^/]+)/events$")
   if id then return list_events(req, h, id) end
   if p:sub(1, 6) == "/data/" then return dataops.handle(req, h) end
+  id = p:match("^/videos/([^/]+)$")
+  if id then return media(h, "video", id, "videoId", "title") end
+  id = p:match("^/live%-streams/([^/]+)$")
+  if id then return media(h, "live", id, "liveStreamId", "name") end
   return util.not_found(nil, h)
 end
 

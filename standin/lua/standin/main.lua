@@ -27,6 +27,8 @@ local function send(res)
   ctx.status = res.status
   ngx.status = res.status
   for k, v in pairs(res.headers) do ngx.header[k] = v end
+  -- config date = "clock": the Date header tells the clock's time, as api.video's tells its own
+  if state.config.date == "clock" then ngx.header["Date"] = ngx.http_time(math.floor(state.config.now_ms / 1000)) end
   ngx.header["Content-Length"] = #res.body
   if #res.body > 0 then
     ngx.print(res.body)
@@ -59,7 +61,8 @@ function M.content()
     base = ngx.var.scheme .. "://" .. host,
     -- the raw-statistics operations and today's /data/* ones: rate limit,
     -- credentials, X-RateLimit-* headers alike
-    analytics = raw_path:sub(1, 11) == "/analytics/" or raw_path:sub(1, 6) == "/data/",
+    analytics = raw_path:sub(1, 11) == "/analytics/" or raw_path:sub(1, 6) == "/data/"
+      or raw_path:sub(1, 8) == "/videos/" or raw_path:sub(1, 14) == "/live-streams/",
   }
   ctx.req = req
   ctx.entry = {

@@ -10,6 +10,8 @@ local DEFAULTS = {
   -- the clock of the /data/* operations ("now": default `to`, the 30-day
   -- limit of `from`, ccv/live): fixed, so their answers are deterministic
   now_ms = 1704067200000,   -- 2024-01-01T00:00:00Z, just after the data set
+  -- the Date header: "real" (nginx's, the machine's time) or "clock" (now_ms)
+  date = "real",
 }
 
 local function copy(t)
@@ -84,6 +86,9 @@ function M.merge_config(t)
     end
     if not now_ms then return nil, "now must be an RFC 3339 date-time or epoch seconds >= 0" end
   end
+  if t.date ~= nil and t.date ~= "real" and t.date ~= "clock" then
+    return nil, 'date must be "real" or "clock"'
+  end
   local rl = t.rate_limit
   if rl ~= nil then
     if type(rl) ~= "table" then return nil, "rate_limit must be an object" end
@@ -99,6 +104,7 @@ function M.merge_config(t)
   if t.token_ttl_s ~= nil then c.token_ttl_s = t.token_ttl_s end
   if t.api_key ~= nil then c.api_key = t.api_key end
   if now_ms then c.now_ms = now_ms end
+  if t.date ~= nil then c.date = t.date end
   if rl ~= nil then
     if rl.limit ~= nil then c.rate_limit.limit = math.floor(rl.limit) end
     if rl.window_s ~= nil then c.rate_limit.window_s = rl.window_s end

@@ -101,6 +101,21 @@ local READ = {
     if problem then usage_error("--" .. opt.name .. ": " .. problem) end
     return v
   end,
+  list = function(opt, v)
+    local out = {}
+    for item in (v .. ","):gmatch("([^,]*),") do
+      item = item:gsub("^%s+", ""):gsub("%s+$", "")
+      if item == "" then usage_error("--" .. opt.name .. " takes a comma-separated list, got '" .. v .. "'") end
+      out[#out + 1] = item
+    end
+    return out
+  end,
+  -- a database target: its password is never quoted back
+  target = function(opt, v)
+    local target, why = require("apivideo.archive.db").parse_target(v)
+    if not target then usage_error("bad --" .. opt.name .. " (" .. why .. ")") end
+    return v
+  end,
   file_name = function(opt, v)
     if v == "" then usage_error("--" .. opt.name .. " needs a file name") end
     return v
@@ -252,6 +267,9 @@ local function mode_of(cmd, values)
       .. " exclude each other (--period walks the sessions; --from/--to/--last use the /data operations)")
   end
   if values.video and values["live-stream"] then usage_error("--video and --live-stream exclude each other") end
+  if values.db and values.period then
+    usage_error("--db reads a window of the archive (--from/--to or --last), not a --period")
+  end
   if values.period then
     if not (values.video or values["live-stream"]) then
       usage_error("'" .. cmd .. "' needs --video" .. (cmd == "report" and " or --live-stream" or ""))
@@ -306,6 +324,7 @@ local function read_values(values, o)
   end
   o.id = values.video or values["live-stream"] or values.session
   o.kind = values["live-stream"] and "live-stream" or "video"
+  o.video, o.live_stream = values.video, values["live-stream"]
 end
 
 --- argv (an `arg`-like array) -> options table, or raises {usage = msg}.
@@ -331,6 +350,12 @@ function M.parse(argv)
   if COMMAND[cmd].modes then o.mode = mode_of(cmd, values) end
   check_required(cmd, values)
   check_exclusive(values)
+  if cmd == "archive" and values.period and not (values.video or values["live-stream"]) then
+    usage_error("--period goes with --video or --live-stream (their sessions' period)")
+  end
+  if cmd == "archive" and (values.video or values["live-stream"]) and not values.period then
+    usage_error("'archive' needs --period with --video or --live-stream")
+  end
   read_values(values, o)
   return o
 end

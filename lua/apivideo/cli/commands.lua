@@ -4,6 +4,7 @@
 -- are raised (the library's error objects, `{usage = ...}`, `{write = ...}`)
 -- and worded by apivideo.cli.main.
 -- @module apivideo.cli.commands
+local archive = require("apivideo.cli.archive")
 local data = require("apivideo.cli.data")
 local output = require("apivideo.cli.output")
 local report = require("apivideo.cli.report")
@@ -35,6 +36,7 @@ end
 -- (--from/--to, --last) from the /data operations.
 M.summary = function(ctx)
   local o = ctx.o
+  if o.db then return archive.summary(ctx) end
   if o.mode == "data" then
     local res = data.collect(ctx, { breakdowns = { country = true, device_type = true, os = true, browser = true,
       referrer = true, media_id = true } })
@@ -66,9 +68,13 @@ end
 --- `timeseries`: every page of the series.
 M.timeseries = function(ctx)
   local o = ctx.o
+  if o.db then return archive.timeseries(ctx) end
   return walk.list(ctx, { method = "metrics_over_time_pages", args = { o.metric, data.options(o, "over_time") },
     kind = "point", label = "points" })
 end
+
+--- `archive`: copy the analytics into a database (apivideo.cli.archive).
+M.archive = archive.run
 
 --- `report`: the HTML report (apivideo.cli.report).
 M.report = report.run

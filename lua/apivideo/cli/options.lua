@@ -28,6 +28,7 @@ local function only(...)
   return t
 end
 local DATA = only("metrics", "buckets", "timeseries")
+local FILTERED = only("metrics", "buckets", "timeseries", "archive")
 local WINDOW = only("metrics", "buckets", "timeseries", "summary", "report")
 
 --- The commands, in help order; `required`: the options each needs (summary
@@ -41,11 +42,12 @@ M.COMMANDS = {
   { name = "buckets", required = { "metric", "breakdown" } },
   { name = "timeseries", required = { "metric" } },
   { name = "report", required = { "out" }, modes = true },
+  { name = "archive", required = { "db" } },
 }
 
 --- The options, in help order.
 M.OPTIONS = {
-  { name = "video", placeholder = "ID", commands = only("sessions", "summary", "report"),
+  { name = "video", placeholder = "ID", commands = only("sessions", "summary", "report", "archive"),
     help = "the video (sessions, or summary/report with --period: required; with --from/--last: only its data, "
       .. "filterBy media_id)",
     help_for = {
@@ -53,16 +55,18 @@ M.OPTIONS = {
       summary = "the video (required with --period; with --from/--last: only its data, filterBy media_id)",
       report = "the video (or --live-stream: one is required with --period; with --from/--last: only its data, "
         .. "filterBy media_id)",
+      archive = "also archive the video's sessions in --period, and each session's events",
     } },
-  { name = "live-stream", placeholder = "ID", commands = only("live-sessions", "report"),
+  { name = "live-stream", placeholder = "ID", commands = only("live-sessions", "report", "archive"),
     help = "the live stream (required)",
     help_for = {
+      archive = "also archive the live stream's sessions in --period, and each session's events",
       report = "the live stream (or --video: one is required with --period; with --from/--last: only its data, "
         .. "filterBy media_id)",
     } },
   { name = "session", placeholder = "ID", commands = only("events"), help = "the player session (required)" },
   { name = "period", placeholder = "P", field = "period",
-    commands = only("sessions", "live-sessions", "summary", "report"),
+    commands = only("sessions", "live-sessions", "summary", "report", "archive"),
     help = "YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY or YYYY-MM-DD/YYYY-MM-DD, sent as written (api.video does not "
       .. "document in which time zone it reads them); required",
     help_for = {
@@ -70,6 +74,8 @@ M.OPTIONS = {
         .. "not document in which time zone it reads them); or a window: --from/--to, --last",
       report = "YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY or YYYY-MM-DD/YYYY-MM-DD, sent as written (api.video does "
         .. "not document in which time zone it reads them); or a window: --from/--to, --last",
+      archive = "the period of --video or --live-stream's sessions (required with them): YYYY-MM-DD, YYYY-Www, "
+        .. "YYYY-MM, YYYY or YYYY-MM-DD/YYYY-MM-DD",
     } },
   { name = "metadata", placeholder = "KEY=VALUE", add = "metadata", commands = only("sessions", "summary", "report"),
     help = "only sessions with this metadata pair; repeatable, a different KEY each time (AND)" },
@@ -84,6 +90,34 @@ M.OPTIONS = {
     help = "count, rate, total, average, sum, peak or live (required)" },
   { name = "breakdown", placeholder = "B", field = "breakdown", commands = only("buckets"),
     help = "media-id, media-type, continent, country, device-type, operating-system, browser or referrer (required)" },
+  { name = "db", placeholder = "TARGET", field = "db", read = "target",
+    commands = only("archive", "summary", "report", "timeseries"),
+    help = "the archive: a SQLite file, or postgresql://user:password@host:port/database",
+    help_for = {
+      archive = "where to archive: a SQLite file (created if need be), or "
+        .. "postgresql://user:password@host:port/database (required)",
+      summary = "read the window from this archive (SQLite file or postgresql:// URL) instead of the API: "
+        .. "any length, with the previous period beside it",
+      report = "draw the window from this archive (SQLite file or postgresql:// URL) instead of the API: "
+        .. "any length, with the previous period beside it",
+      timeseries = "print what this archive (SQLite file or postgresql:// URL) holds instead of asking the API",
+    } },
+  { name = "metrics", placeholder = "LIST", field = "metrics", read = "list", commands = only("archive"),
+    help = "the time series to archive, comma-separated (default play,start,end,impression,view)" },
+  { name = "breakdowns", placeholder = "LIST", field = "breakdowns", read = "list", commands = only("archive"),
+    help = "the daily breakdowns of plays to archive, comma-separated (default "
+      .. "media-id,country,device-type,operating-system,browser,referrer)" },
+  { name = "lag", placeholder = "SPAN", field = "lag", read = "span", commands = only("archive"),
+    help = "how far before its cursor each run fetches again, as --last (default 1d: the newest figures still "
+      .. "move)" },
+  { name = "since", placeholder = "TIME", field = "since", read = "time", commands = only("archive"),
+    help = "where a stream's first run starts, as --from (default and earliest: the API's retention, 30 days)" },
+  { name = "dry-run", field = "dry_run", commands = only("archive"),
+    help = "print the requests a run would make, write nothing (one request asks the API's clock)" },
+  { name = "busy-timeout", placeholder = "MS", field = "busy_timeout_ms", read = "integer", min = 0,
+    max = 2147483647, unit = "a whole number of milliseconds", commands = only("archive"),
+    help = "how long to wait for another run on the same archive before giving up, in milliseconds "
+      .. "(default 30000)" },
   { name = "from", placeholder = "TIME", field = "from", read = "time", commands = WINDOW,
     help = "start of the time window: RFC 3339 (2023-12-05T00:00:00Z) or a date (2023-12-05: midnight UTC); "
       .. "default 1 day before --to" },
@@ -91,15 +125,16 @@ M.OPTIONS = {
     help = "end of the time window, exclusive: as --from (default now)" },
   { name = "last", placeholder = "SPAN", field = "last", read = "span", commands = WINDOW,
     help = "the window of SPAN ending now: N followed by s, m, h, d or w (30m, 24h, 7d); excludes --from and --to" },
-  { name = "filter", placeholder = "KEY=VALUE", add = "filter", commands = DATA,
+  { name = "filter", placeholder = "KEY=VALUE", add = "filter", commands = FILTERED,
     help = "only the data of this dimension value (filterBy); repeatable: values of one KEY OR together, keys AND "
       .. "(media_type and tag take one value)" },
   { name = "unique", field = "unique", commands = DATA,
     help = "count a viewer once a day (metrics ccv, view; ccv-peak, ccv-average, view)" },
   { name = "view-duration", placeholder = "D", field = "view_duration", commands = DATA,
     help = "3s, 5s, 10s or 30s: how long a play must last to count as a view (metric view)" },
-  { name = "interval", placeholder = "I", field = "interval", commands = only("timeseries"),
-    help = "minute (windows of at most 60 minutes), hour or day (default: hour up to 2 days, else day)" },
+  { name = "interval", placeholder = "I", field = "interval", commands = only("timeseries", "archive"),
+    help = "minute (windows of at most 60 minutes), hour or day (default: hour up to 2 days, else day)",
+    help_for = { archive = "hour (default) or day: the buckets of the time series" } },
   { name = "sort-by", placeholder = "FIELD", field = "sort_by", commands = only("buckets", "timeseries"),
     help = "buckets: metricValue or dimensionValue; timeseries: metricValue or emittedAt" },
   { name = "sort-order", placeholder = "ORDER", field = "sort_order", commands = only("buckets", "timeseries"),
@@ -111,10 +146,11 @@ M.OPTIONS = {
   { name = "strict", field = "strict", commands = only("summary", "report"),
     help = "exit 1 when the events of any session could not be fetched" },
   { name = "format", placeholder = "FORMAT", field = "format", read = "choice",
-    choices = { "table", "csv", "ndjson", "json" }, default = "table", commands = ALL, except = only("report"),
+    choices = { "table", "csv", "ndjson", "json" }, default = "table", commands = ALL,
+    except = only("report", "archive"),
     help = "table (default), csv (RFC 4180, CRLF), ndjson or json" },
   { name = "page-size", placeholder = "N", field = "page_size", read = "integer", min = 1, max = 100, default = 100,
-    commands = ALL, except = only("metrics"),
+    commands = ALL, except = only("metrics", "archive"),
     help = "items per request, 1..100 (default 100)" },
   { name = "concurrency", placeholder = "N", field = "concurrency", read = "integer", min = 1, max = 64,
     default = 4, commands = ALL, help = "requests in flight, 1..64 (default 4)" },
@@ -160,6 +196,8 @@ M.FLAG_OF_ARG = {
   interval = "--interval", sort_by = "--sort-by", sort_order = "--sort-order", filter_by = "--filter",
   base_url = "--base-url", ca_file = "--ca-file", timeout_ms = "--timeout", max_retries = "--max-retries",
   auth = "--auth", concurrency = "--concurrency", allow_insecure_http = "--allow-insecure-http",
+  metrics = "--metrics", breakdowns = "--breakdowns", lag = "--lag", since = "--since", videos = "--video",
+  live_streams = "--live-stream", busy_timeout_ms = "--busy-timeout",
 }
 
 return M

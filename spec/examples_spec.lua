@@ -30,7 +30,7 @@ end
 -- What each example must print (a line that only a real answer produces).
 local EXPECT = {
   ["demo.lua"] = "sessions in all",
-  ["get_aggregated_metrics.lua"] = "^play / count from 2023%-12%-25T00:00:00%+00:00 to "
+  ["get_aggregated_metrics.lua"] = "^play / count where media_type=video, from 2023%-12%-25T00:00:00%+00:00 to "
     .. "2024%-01%-01T00:00:00%+00:00: %d+",
   ["get_metrics_breakdown.lua"] = "play by country, page 1/%d+",
   ["get_metrics_over_time.lua"] = "2023%-12%-25T00:00:00%+00:00\t%d+",

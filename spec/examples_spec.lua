@@ -69,6 +69,13 @@ describe("examples #once", function()
     end)
   end
 
+  it("session_events.lua of a session without events says so", function()
+    local out, code = shell.run("env APIVIDEO_STANDIN_URL=" .. q(srv.url) .. " " .. q(LUA) .. " "
+      .. q(ROOT .. "/examples/session_events.lua") .. " psNoEvents")
+    assert.are.equal(0, code, out)
+    assert.are.equal("no events for session psNoEvents\n", out)
+  end)
+
   it("without APIVIDEO_API_KEY nor APIVIDEO_STANDIN_URL an example stops and says what to set", function()
     local out, code = run("list_video_sessions.lua", {})
     assert.are.equal(2, code)

@@ -225,3 +225,54 @@ describe("the API reference (LDoc) #once", function()
     assert.is_true(px ~= nil and px >= 1000, "the content column is " .. tostring(px) .. " px")
   end)
 end)
+
+-- The rockspecs: the released one is the development one at a tag, both pass
+-- `luarocks lint`, the description names both generations of the API, and
+-- CHANGELOG.md has a section for each release.
+describe("rockspecs and CHANGELOG.md #once", function()
+  local function load_spec(name)
+    local env = {}
+    local text = assert(shell.read_file(ROOT .. "/rockspec/" .. name), name)
+    local chunk = assert((loadstring or load)(text, "=" .. name, "t", env)) -- luacheck: ignore 113
+    if setfenv then setfenv(chunk, env) end -- luacheck: ignore 113
+    chunk()
+    return env
+  end
+
+  it("the 0.1.0 rockspec is the scm one at tag v0.1.0, the client's own version; both lint", function()
+    local scm, rel = load_spec("lua-apivideo-scm-1.rockspec"), load_spec("lua-apivideo-0.1.0-1.rockspec")
+    assert.are.equal("0.1.0-1", rel.version)
+    assert.are.equal(require("apivideo")._VERSION .. "-1", rel.version)
+    assert.are.same({ url = scm.source.url, tag = "v0.1.0" }, rel.source)
+    for _, k in ipairs({ "package", "description", "dependencies", "external_dependencies", "build" }) do
+      assert.are.same(scm[k], rel[k], k)
+    end
+    for _, name in ipairs({ "lua-apivideo-scm-1.rockspec", "lua-apivideo-0.1.0-1.rockspec" }) do
+      local out, code = shell.run("cd " .. shell.quote(ROOT) .. " && luarocks lint rockspec/" .. name)
+      assert.are.equal(0, code, name .. ": " .. out)
+    end
+  end)
+
+  it("the description names both generations of the API", function()
+    local d = load_spec("lua-apivideo-scm-1.rockspec").description.detailed:gsub("%s+", " ")
+    for _, w in ipairs({ "/data", "aggregated metrics", "breakdowns", "time series", "player sessions",
+      "events of a session" }) do
+      assert.is_truthy(d:find(w, 1, true), w .. " not in: " .. d)
+    end
+  end)
+
+  it("CHANGELOG.md has a section for each released rockspec", function()
+    local log = assert(shell.read_file(ROOT .. "/CHANGELOG.md"), "no CHANGELOG.md")
+    local p = io.popen("cd " .. shell.quote(ROOT .. "/rockspec") .. " && ls")
+    local n = 0
+    for f in p:lines() do
+      local v = f:match("^lua%-apivideo%-(%d[%d.]*)%-%d+%.rockspec$")
+      if v then
+        n = n + 1
+        assert.is_truthy(log:find("\n## " .. v:gsub("%.", "%%.") .. "\n"), "CHANGELOG.md has no section ## " .. v)
+      end
+    end
+    p:close()
+    assert.is_true(n >= 1)
+  end)
+end)

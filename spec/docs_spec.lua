@@ -276,3 +276,52 @@ describe("rockspecs and CHANGELOG.md #once", function()
     assert.is_true(n >= 1)
   end)
 end)
+
+-- docs/cli.md's quoted refusals are the CLI's own, line by line, and the
+-- report's header line it names is the report's.
+describe("docs/cli.md #once", function()
+  local CLI_MD = assert(shell.read_file(ROOT .. "/docs/cli.md"))
+  local BIN = "env LUA_PATH=" .. shell.quote(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;")
+    .. " LUA_CPATH=" .. shell.quote(ROOT .. "/build/lua5.4/?.so;;")
+    .. " APIVIDEO_API_KEY=docs-key APIVIDEO_BASE_URL=http://127.0.0.1:9 lua5.4 "
+    .. shell.quote(ROOT .. "/bin/apivideo-analytics")
+
+  -- the command lines whose refusals the block after "flag (" quotes, in its order
+  local REFUSED = {
+    "metrics --metric play --aggregation peak --from 2023-12-25",
+    "metrics --metric play --aggregation count --unique --from 2023-12-25",
+    "buckets --metric play --breakdown country --unique --from 2023-12-25",
+    "timeseries --metric play --interval minute --from 2023-12-01 --to 2023-12-16",
+    "metrics --metric play --aggregation count --filter country=fr --from 2023-12-25",
+    "metrics --metric play --aggregation total --filter country=FR",
+    "metrics --metric play --aggregation count --from 2023-12-20 --to 2023-12-10",
+    "metrics --metric play --aggregation count --from 2023-12-32",
+  }
+
+  it("quotes the refusals of the /data commands as the CLI prints them", function()
+    local block = CLI_MD:match("what it refuses is a usage error naming the\nflag.-\n```\n(.-)\n```")
+    assert.is_string(block, "docs/cli.md's block of refusals")
+    local quoted = {}
+    for line in block:gsub("\n  ", " "):gmatch("[^\n]+") do quoted[#quoted + 1] = line end
+    assert.are.equal(#REFUSED, #quoted)
+    for i, args in ipairs(REFUSED) do
+      local out, code = shell.run(BIN .. " " .. args)
+      assert.are.equal(2, code, args .. "\n" .. out)
+      assert.are.equal(quoted[i], out:match("^[^\n]+"), args)
+    end
+  end)
+
+  it("names the window report's header line as the report writes it", function()
+    local name = CLI_MD:match("the window, plays %(its `(%w+)` line%)")
+    assert.is_string(name, "docs/cli.md's report table names no header line of plays")
+    local srv = S.shared()
+    local dir = shell.tmpdir()
+    local out, code = shell.run("cd " .. shell.quote(dir) .. " && " .. BIN:gsub("APIVIDEO_API_KEY=docs%-key "
+      .. "APIVIDEO_BASE_URL=http://127.0.0.1:9", "APIVIDEO_API_KEY=standin-key APIVIDEO_BASE_URL=" .. srv.url)
+      .. " report --from 2023-12-25 --to 2024-01-01 --out r.html")
+    local html = shell.read_file(dir .. "/r.html") or ""
+    shell.remove_tree(dir)
+    assert.are.equal(0, code, out)
+    assert.is_truthy(html:find("<dt>" .. name .. "</dt>", 1, true), "the report has no " .. name .. " line")
+  end)
+end)

@@ -195,6 +195,47 @@ describe("README.md #once", function()
     assert.is_truthy(tonumber(figure[1]:match("^(%d+) plays of videos in FR or DE on firefox")) > 0, figure[1])
   end)
 
+  it("the options it says every command takes (all but one) are those of each command's --help", function()
+    local start = README:find("\n" .. CLI .. "\n", 1, true)
+    local section = README:sub(start, README:find("\n#+ ", start + 2) or #README):gsub("%s+", " ")
+    local every, rest = section:match("Every command takes (.-); (all but .-); each has its own `%-%-help`")
+    assert.is_string(every, "README's sentence on the options every command takes")
+    local env = "env LUA_PATH=" .. q(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;")
+      .. " LUA_CPATH=" .. q(ROOT .. "/build/lua5.4/?.so;;") .. " lua5.4 " .. q(ROOT .. "/bin/apivideo-analytics")
+    local function options_of(cmd)
+      local out, code = shell.run(env .. " " .. cmd .. " --help")
+      assert.are.equal(0, code, out)
+      local set = {}
+      for o in (out:match("\nOptions:\n(.*)$") or ""):gmatch("\n?  (%-%-[%w-]+)") do set[o] = true end
+      return set
+    end
+    local commands = {}
+    for c in (shell.run(env .. " --help")):match("\nCommands:\n(.-)\n\n"):gmatch("\n?  ([%w-]+) ") do
+      commands[#commands + 1] = c
+    end
+    assert.is_true(#commands >= 8, table.concat(commands, " "))
+    local all = {}
+    for o in every:gmatch("`(%-%-[%w-]+)") do all[#all + 1] = o end
+    assert.is_true(#all >= 9, every)
+    local but = {}
+    for cmd, o in rest:gmatch("all but `([%w-]+)` take `(%-%-[%w-]+)") do but[#but + 1] = { cmd, o } end
+    assert.are.equal(2, #but, rest)
+    for _, cmd in ipairs(commands) do
+      local has = options_of(cmd)
+      for _, o in ipairs(all) do assert.is_true(has[o], cmd .. " has no " .. o) end
+      for _, b in ipairs(but) do
+        assert.are.equal(cmd ~= b[1], has[b[2]] == true, cmd .. " " .. b[2])
+      end
+    end
+    -- and the exceptions refuse them
+    local base = { report = "--video vi1 --period 2023 --out x.html", metrics = "--metric play --aggregation count" }
+    for _, b in ipairs(but) do
+      local out, code = shell.run(env .. " " .. b[1] .. " " .. assert(base[b[1]], b[1]) .. " " .. b[2] .. " 1")
+      assert.are.equal(2, code, out)
+      assert.matches(b[2], out, 1, true)
+    end
+  end)
+
   it("its command lines run as written, after its setup block, against the stand-in that block starts", function()
     local lines, setup = {}, nil
     for _, b in ipairs(blocks) do

@@ -298,6 +298,10 @@ function M.write_summary(emit, o, r, bars_width)
   local filter = ""
   if o.metadata then filter = ", metadata " .. json_encode(M.filter_pairs(o.metadata), "metadata") end
   emit(string.format("Summary of video %s, period %s%s: %d sessions\n", o.id, o.period, filter, r.sessions))
+  if r.sessions == 0 then
+    emit("\nno sessions in this period\n")
+    return
+  end
   for _, g in ipairs(r.groups) do section(emit, g.name, g.counts, "sessions", bars_width, r.sessions) end
   local drows = {}
   for i, k in ipairs(DURATION) do drows[i] = { label = k, value = r.duration[k] } end

@@ -70,29 +70,31 @@ describe("examples/nginx #once", function()
   local env, started, start_out = nil, false, nil
   local srv
 
+  local attempted, pid = false, nil
+
   setup(function()
     assert(port_free(8080), "127.0.0.1:8080 is in use: the example listens there")
-    local script = table.concat(start, "\n")
-      .. "\nprintf '\\nENV %s %s %s\\n' \"$APIVIDEO_STANDIN_URL\" \"$APIVIDEO_STANDIN_PREFIX\" \"$APIVIDEO_BASE_URL\""
-    local out, code = shell.run("cd " .. q(ROOT) .. " && env -u APIVIDEO_API_KEY -u APIVIDEO_BASE_URL sh -c "
-      .. q("set -e\n" .. script))
+    attempted = true
+    -- the header's lines as written; the trap tells what they started, even when one fails
+    local script = "trap 'printf \"\\nENV %s %s %s\\n\" \"$APIVIDEO_STANDIN_URL\" \"$APIVIDEO_STANDIN_PREFIX\""
+      .. " \"$APIVIDEO_BASE_URL\"' EXIT\nset -e\n" .. table.concat(start, "\n")
+    local out, code = shell.run("cd " .. q(ROOT) .. " && env -u APIVIDEO_API_KEY -u APIVIDEO_BASE_URL"
+      .. " -u APIVIDEO_STANDIN_URL -u APIVIDEO_STANDIN_PREFIX sh -c " .. q(script))
     start_out = out
+    pid = (shell.read_file(PREFIX .. "/nginx.pid") or ""):match("%d+")
     local url, prefix, base = out:match("\nENV (%S+) (%S+) (%S+)\n")
     if url then
       env = { APIVIDEO_STANDIN_URL = url, APIVIDEO_STANDIN_PREFIX = prefix, APIVIDEO_BASE_URL = base,
         APIVIDEO_API_KEY = "standin-key" }
       srv = S.attach(url)
     end
-    started = code == 0 and url ~= nil
+    started = code == 0 and url ~= nil and pid ~= nil
   end)
 
   teardown(function()
-    local pid = (shell.read_file(PREFIX .. "/nginx.pid") or ""):match("%d+")
-    if env then
-      for _, line in ipairs(stop) do env_run(env, line) end
-    else
-      -- the start lines failed before the stand-in was known: stop nginx by the header's line
-      env_run({}, stop[1])
+    if not attempted then return end -- 8080 was taken: nothing here is ours
+    for _, line in ipairs(stop) do
+      if env or not line:find("standin/stop", 1, true) then env_run(env or {}, line) end
     end
     local deadline = socket.gettime() + 5
     while pid and alive(pid) and socket.gettime() < deadline do socket.sleep(0.05) end

@@ -7,9 +7,14 @@ source = {
 description = {
   summary = "api.video Analytics client: libcurl multi in C, prefetching iterators in Lua",
   detailed = [[
-    Lists the player sessions of a video or live stream and the events of a
-    session, with bearer or Basic authentication, retries, rate-limit aware
-    prefetch, and a non-blocking step API for event loops (OpenResty, games).
+    Both generations of api.video's analytics: today's /data operations
+    (aggregated metrics, breakdowns by dimension, time series) and the raw
+    statistics (the player sessions of a video or live stream, the events of
+    a session). Bearer or Basic authentication, retries, rate-limit aware
+    prefetch, a non-blocking step API for event loops (OpenResty, games), an
+    answer cache and a rate-limit budget shared across workers and hosts,
+    Prometheus counters, HTML and terminal charts, and the
+    apivideo-analytics command.
   ]],
   license = "MIT",
   labels = { "api.video", "analytics", "http", "curl" },

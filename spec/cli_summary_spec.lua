@@ -338,6 +338,22 @@ describe("apivideo-analytics summary", function()
       end
     end)
 
+    it("a window without data says so in the table, instead of six empty tables; json keeps its zeros", function()
+      local code, out, err = run({ "--from", "2023-12-05", "--to", "2023-12-20" }, nil,
+        { "summary", "--video", "viEmpty" })
+      assert.are.equal(0, code, err)
+      assert.is_truthy(out:find("^Summary of media viEmpty, 2023%-12%-05T00:00:00%+00:00 to "
+        .. "2023%-12%-20T00:00:00%+00:00 %(the /data operations%): 0 plays\n\nno data in this window\n$"), out)
+      code, out = run({ "--from", "2023-12-05", "--to", "2023-12-20", "--format", "json" }, nil,
+        { "summary", "--video", "viEmpty" })
+      assert.are.equal(0, code)
+      assert.are.equal(0, cjson.decode(out).plays)
+      code, out = run({ "--from", "2023-12-05", "--to", "2023-12-20" }, nil, { "summary", "--video", "vi250" })
+      assert.are.equal(0, code)
+      assert.is_nil(out:find("no data", 1, true), out)
+      assert.is_truthy(out:find("\ncountry  plays\n", 1, true), out)
+    end)
+
     it("--metadata, --no-events and --strict need the sessions walk: usage errors", function()
       for _, flag in ipairs({ { "--metadata", "plan=pro" }, { "--no-events" }, { "--strict" } }) do
         local args = { "--from", "2023-12-05" }
@@ -495,6 +511,15 @@ describe("apivideo-analytics summary", function()
       assert.are.equal(0, code)
       assert.are.equal(exp.events_total, cjson.decode(out).events.total)
       assert.are.equal(1, srv:stats().max_in_flight)
+    end)
+
+    it("of an empty video, as a table: the title line and 'no sessions in this period', no empty tables", function()
+      local code, out = run_cli({ "summary", "--video", "viEmpty", "--period", "2023" })
+      assert.are.equal(0, code)
+      assert.are.equal("Summary of video viEmpty, period 2023: 0 sessions\n\nno sessions in this period\n", out)
+      code, out = run_cli({ "summary", "--video", "vi250", "--period", "2023-01" })
+      assert.are.equal(0, code)
+      assert.is_nil(out:find("no sessions", 1, true), out)
     end)
 
     it("of an empty video: zero counts and null durations", function()

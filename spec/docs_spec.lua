@@ -225,3 +225,103 @@ describe("the API reference (LDoc) #once", function()
     assert.is_true(px ~= nil and px >= 1000, "the content column is " .. tostring(px) .. " px")
   end)
 end)
+
+-- The rockspecs: the released one is the development one at a tag, both pass
+-- `luarocks lint`, the description names both generations of the API, and
+-- CHANGELOG.md has a section for each release.
+describe("rockspecs and CHANGELOG.md #once", function()
+  local function load_spec(name)
+    local env = {}
+    local text = assert(shell.read_file(ROOT .. "/rockspec/" .. name), name)
+    local chunk = assert((loadstring or load)(text, "=" .. name, "t", env)) -- luacheck: ignore 113
+    if setfenv then setfenv(chunk, env) end -- luacheck: ignore 113
+    chunk()
+    return env
+  end
+
+  it("the 0.1.0 rockspec is the scm one at tag v0.1.0, the client's own version; both lint", function()
+    local scm, rel = load_spec("lua-apivideo-scm-1.rockspec"), load_spec("lua-apivideo-0.1.0-1.rockspec")
+    assert.are.equal("0.1.0-1", rel.version)
+    assert.are.equal(require("apivideo")._VERSION .. "-1", rel.version)
+    assert.are.same({ url = scm.source.url, tag = "v0.1.0" }, rel.source)
+    for _, k in ipairs({ "package", "description", "dependencies", "external_dependencies", "build" }) do
+      assert.are.same(scm[k], rel[k], k)
+    end
+    for _, name in ipairs({ "lua-apivideo-scm-1.rockspec", "lua-apivideo-0.1.0-1.rockspec" }) do
+      local out, code = shell.run("cd " .. shell.quote(ROOT) .. " && luarocks lint rockspec/" .. name)
+      assert.are.equal(0, code, name .. ": " .. out)
+    end
+  end)
+
+  it("the description names both generations of the API", function()
+    local d = load_spec("lua-apivideo-scm-1.rockspec").description.detailed:gsub("%s+", " ")
+    for _, w in ipairs({ "/data", "aggregated metrics", "breakdowns", "time series", "player sessions",
+      "events of a session" }) do
+      assert.is_truthy(d:find(w, 1, true), w .. " not in: " .. d)
+    end
+  end)
+
+  it("CHANGELOG.md has a section for each released rockspec", function()
+    local log = assert(shell.read_file(ROOT .. "/CHANGELOG.md"), "no CHANGELOG.md")
+    local p = io.popen("cd " .. shell.quote(ROOT .. "/rockspec") .. " && ls")
+    local n = 0
+    for f in p:lines() do
+      local v = f:match("^lua%-apivideo%-(%d[%d.]*)%-%d+%.rockspec$")
+      if v then
+        n = n + 1
+        assert.is_truthy(log:find("\n## " .. v:gsub("%.", "%%.") .. "\n"), "CHANGELOG.md has no section ## " .. v)
+      end
+    end
+    p:close()
+    assert.is_true(n >= 1)
+  end)
+end)
+
+-- docs/cli.md's quoted refusals are the CLI's own, line by line, and the
+-- report's header line it names is the report's.
+describe("docs/cli.md #once", function()
+  local CLI_MD = assert(shell.read_file(ROOT .. "/docs/cli.md"))
+  local BIN = "env LUA_PATH=" .. shell.quote(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;")
+    .. " LUA_CPATH=" .. shell.quote(ROOT .. "/build/lua5.4/?.so;;")
+    .. " APIVIDEO_API_KEY=docs-key APIVIDEO_BASE_URL=http://127.0.0.1:9 lua5.4 "
+    .. shell.quote(ROOT .. "/bin/apivideo-analytics")
+
+  -- the command lines whose refusals the block after "flag (" quotes, in its order
+  local REFUSED = {
+    "metrics --metric play --aggregation peak --from 2023-12-25",
+    "metrics --metric play --aggregation count --unique --from 2023-12-25",
+    "buckets --metric play --breakdown country --unique --from 2023-12-25",
+    "timeseries --metric play --interval minute --from 2023-12-01 --to 2023-12-16",
+    "metrics --metric play --aggregation count --filter country=fr --from 2023-12-25",
+    "metrics --metric play --aggregation total --filter country=FR",
+    "metrics --metric play --aggregation count --from 2023-12-20 --to 2023-12-10",
+    "metrics --metric play --aggregation count --from 2023-12-32",
+  }
+
+  it("quotes the refusals of the /data commands as the CLI prints them", function()
+    local block = CLI_MD:match("what it refuses is a usage error naming the\nflag.-\n```\n(.-)\n```")
+    assert.is_string(block, "docs/cli.md's block of refusals")
+    local quoted = {}
+    for line in block:gsub("\n  ", " "):gmatch("[^\n]+") do quoted[#quoted + 1] = line end
+    assert.are.equal(#REFUSED, #quoted)
+    for i, args in ipairs(REFUSED) do
+      local out, code = shell.run(BIN .. " " .. args)
+      assert.are.equal(2, code, args .. "\n" .. out)
+      assert.are.equal(quoted[i], out:match("^[^\n]+"), args)
+    end
+  end)
+
+  it("names the window report's header line as the report writes it", function()
+    local name = CLI_MD:match("the window, plays %(its `(%w+)` line%)")
+    assert.is_string(name, "docs/cli.md's report table names no header line of plays")
+    local srv = S.shared()
+    local dir = shell.tmpdir()
+    local out, code = shell.run("cd " .. shell.quote(dir) .. " && " .. BIN:gsub("APIVIDEO_API_KEY=docs%-key "
+      .. "APIVIDEO_BASE_URL=http://127.0.0.1:9", "APIVIDEO_API_KEY=standin-key APIVIDEO_BASE_URL=" .. srv.url)
+      .. " report --from 2023-12-25 --to 2024-01-01 --out r.html")
+    local html = shell.read_file(dir .. "/r.html") or ""
+    shell.remove_tree(dir)
+    assert.are.equal(0, code, out)
+    assert.is_truthy(html:find("<dt>" .. name .. "</dt>", 1, true), "the report has no " .. name .. " line")
+  end)
+end)

@@ -30,7 +30,7 @@ end
 -- What each example must print (a line that only a real answer produces).
 local EXPECT = {
   ["demo.lua"] = "sessions in all",
-  ["get_aggregated_metrics.lua"] = "^play / count from 2023%-12%-25T00:00:00%+00:00 to "
+  ["get_aggregated_metrics.lua"] = "^play / count where media_type=video, from 2023%-12%-25T00:00:00%+00:00 to "
     .. "2024%-01%-01T00:00:00%+00:00: %d+",
   ["get_metrics_breakdown.lua"] = "play by country, page 1/%d+",
   ["get_metrics_over_time.lua"] = "2023%-12%-25T00:00:00%+00:00\t%d+",
@@ -68,6 +68,13 @@ describe("examples #once", function()
       assert.is_true(srv:stats().api_requests >= 1)
     end)
   end
+
+  it("session_events.lua of a session without events says so", function()
+    local out, code = shell.run("env APIVIDEO_STANDIN_URL=" .. q(srv.url) .. " " .. q(LUA) .. " "
+      .. q(ROOT .. "/examples/session_events.lua") .. " psNoEvents")
+    assert.are.equal(0, code, out)
+    assert.are.equal("no events for session psNoEvents\n", out)
+  end)
 
   it("without APIVIDEO_API_KEY nor APIVIDEO_STANDIN_URL an example stops and says what to set", function()
     local out, code = run("list_video_sessions.lua", {})

@@ -227,6 +227,44 @@ describe("apivideo.waiter", function()
       w:close()
     end)
 
+    it("with coroutine.yield, a call outside a coroutine is refused in the library's words, nothing sent", function()
+      local apivideo = require("apivideo")
+      local c = apivideo.new({ api_key = "standin-key", base_url = srv.url, yield = coroutine.yield })
+      local before = srv:stats().requests
+      local ok, err = pcall(function() return c.analytics:list_video_sessions("vi250", { period = "2023" }) end)
+      assert.is_false(ok)
+      assert.is_true(apivideo.is_error(err), tostring(err))
+      assert.are.same({ "argument", "yield" }, { err.kind, err.arg })
+      assert.matches("option 'yield' is coroutine.yield, which cannot wait outside a coroutine", tostring(err), 1, true)
+      assert.are.equal(before, srv:stats().requests)
+      -- an iterator likewise
+      ok, err = pcall(function() for _ in c.analytics:video_sessions("vi250", { period = "2023" }) do end end)
+      assert.is_false(ok)
+      assert.are.equal("yield", err.arg)
+      -- the same client inside a coroutine resumed by a loop: the answer, and the host got control
+      local resumes = 0
+      local co = coroutine.wrap(function()
+        local page = assert(c.analytics:list_video_sessions("vi250", { period = "2023", page_size = 10 }))
+        return "done", page
+      end)
+      local r, page
+      repeat
+        resumes = resumes + 1
+        r, page = co()
+      until r == "done"
+      assert.are.equal(250, page.pagination.items_total)
+      assert.are.equal(10, #page.data)
+      assert.is_true(resumes >= 2, resumes .. " resumes")
+      c:close()
+      -- a host's own yield function is the host's business: it is called, never refused
+      local calls = 0
+      local c2 = apivideo.new({ api_key = "standin-key", base_url = srv.url, yield = function() calls = calls + 1 end })
+      local page2 = assert(c2.analytics:list_video_sessions("vi250", { period = "2023" }))
+      assert.are.equal(250, page2.pagination.items_total)
+      assert.is_true(calls >= 1)
+      c2:close()
+    end)
+
     it("does not yield when its first non-blocking step finishes a transfer", function()
       local yields = 0
       local w = waiter_mod.yielding(function() yields = yields + 1 end, {})

@@ -317,8 +317,9 @@ function Engine:run_until(pred)
     error("apivideo: internal: run_until inside a task (join or await instead)", 3)
   end
   local waiter = self.waiter
-  -- (inside nginx: only the request that owns the tasks may resume them)
-  waiter:check(next(self.tasks) ~= nil)
+  -- (inside nginx: only the request that owns the tasks may resume them;
+  -- with a host's yield: only where it can yield)
+  waiter:check(next(self.tasks) ~= nil, true)
   while true do
     waiter:turn() -- a cooperative host (nginx) may take the worker back here
     self:_run_ready()

@@ -13,7 +13,8 @@
 --     waiter:turn()                        the point where a cooperative host gets control back
 --                                          before more work is done (a no-op where there is none)
 --     waiter:release(transfer)             the engine no longer wants this transfer
---     waiter:check(busy)                   raises when tasks may not start here and now
+--     waiter:check(busy, waits)            raises when tasks may not start here and now (waits: the
+--                                          caller is about to wait, through wait())
 --     waiter:close()                       drops every transfer; idempotent
 --
 -- Three implementations: `blocking` (the client's own multi handle, waiting in
@@ -22,6 +23,7 @@
 -- a lane of the worker's hub (`apivideo.hub`, where everything that knows
 -- nginx lives). `M.for_host` picks one.
 -- @module apivideo.waiter
+local check = require("apivideo.check")
 local core = require("apivideo.core")
 local hub = require("apivideo.hub")
 
@@ -64,6 +66,16 @@ function M.blocking(opts)
   return w
 end
 
+-- Whether the running code may call coroutine.yield: coroutine.isyieldable
+-- where it exists (5.3, 5.4, LuaJIT), else inside a coroutine other than the
+-- main thread (5.1: running() is nil there; 5.2: it returns the main thread
+-- and true).
+local function can_yield()
+  if coroutine.isyieldable then return coroutine.isyieldable() end
+  local co, main = coroutine.running()
+  return co ~= nil and not main
+end
+
 --- The yielding waiter: the client's own multi handle; waiting is one
 -- non-blocking step, then `yield(wait_ms)` (the host's loop runs meanwhile),
 -- then another step.
@@ -71,6 +83,17 @@ end
 function M.yielding(yield, opts)
   local w = own(opts)
   w.kind = "yielding"
+  -- With coroutine.yield itself, a wait outside a coroutine would end in Lua's
+  -- bare "attempt to yield from outside a coroutine": say it in the library's
+  -- words, before anything is sent.
+  function w.check(_, _, waits)
+    if waits and yield == coroutine.yield and not can_yield() then
+      check.raise({ fn = "apivideo", arg = "yield", noun = "option", reason = "outside a coroutine",
+        text = "apivideo: the option 'yield' is coroutine.yield, which cannot wait outside a coroutine:"
+          .. " make this call inside a coroutine that your loop resumes (coroutine.wrap), or leave 'yield' unset"
+          .. " to wait by blocking" })
+    end
+  end
   function w:wait(ms)
     local multi = self.multi
     local _, finished = multi:perform(0)

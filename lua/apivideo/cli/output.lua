@@ -298,6 +298,10 @@ function M.write_summary(emit, o, r, bars_width)
   local filter = ""
   if o.metadata then filter = ", metadata " .. json_encode(M.filter_pairs(o.metadata), "metadata") end
   emit(string.format("Summary of video %s, period %s%s: %d sessions\n", o.id, o.period, filter, r.sessions))
+  if r.sessions == 0 then
+    emit("\nno sessions in this period\n")
+    return
+  end
   for _, g in ipairs(r.groups) do section(emit, g.name, g.counts, "sessions", bars_width, r.sessions) end
   local drows = {}
   for i, k in ipairs(DURATION) do drows[i] = { label = k, value = r.duration[k] } end
@@ -380,6 +384,18 @@ function M.data_summary_object(o, res)
   return obj
 end
 
+-- Whether a data summary has nothing to show: every figure 0 (or absent), every breakdown empty.
+local function data_empty(res)
+  for _, f in ipairs(FIGURES) do
+    local v = res.figures[f.figure]
+    if v ~= nil and v ~= 0 then return false end
+  end
+  for _, g in ipairs(DATA_GROUPS) do
+    if res.breakdowns[g] and #res.breakdowns[g] > 0 then return false end
+  end
+  return true
+end
+
 --- Writes the data summary res (apivideo.cli.data.collect) in o.format.
 function M.write_data_summary(emit, o, res, bars_width)
   if o.format == "json" then
@@ -394,6 +410,10 @@ function M.write_data_summary(emit, o, res, bars_width)
   emit(string.format("Summary of %s, %s to %s (the /data operations): %s plays\n",
     o.id and ("media " .. o.id) or "the account", tostring(window.from), tostring(window.to),
     plays and number_text(plays) or "-"))
+  if data_empty(res) then
+    emit("\nno data in this window\n")
+    return
+  end
   local frows = {}
   for i, f in ipairs(FIGURES) do
     frows[i] = { label = f.metric .. (f.key ~= "total" and (" " .. f.key) or ""), value = res.figures[f.figure] }

@@ -21,6 +21,8 @@ test="lua-busted lua-check clang-format cppcheck clang-tidy lua-ldoc lua-discoun
 # the fleet specs (issue 20): Redis for the shared stores (lua-resty-redis in nginx, redis-lua outside),
 # and two real readers of the Prometheus text format
 fleet="redis-server redis-tools lua-nginx-redis lua-redis python3-prometheus-client prometheus"
+# the archive specs (issue 19): LuaDBI's two drivers, a real PostgreSQL 15 server (initdb into a temporary directory)
+archive="lua-dbi-sqlite3 lua-dbi-postgresql postgresql-15 sqlite3"
 # the rest of CI: every Lua ABI, sanitizers, valgrind, libFuzzer
 multi="lua5.2 liblua5.2-dev valgrind clang libclang-rt-14-dev"
 # the report spec opens the HTML report in a real browser
@@ -29,8 +31,8 @@ browser="chromium"
 case "${1:-build}" in
   build) want="$build" ;;
   demo) want="$build $standin" ;;
-  test) want="$build $standin $test $fleet $browser" ;;
-  all) want="$build $standin $test $fleet $multi $browser" ;;
+  test) want="$build $standin $test $fleet $archive $browser" ;;
+  all) want="$build $standin $test $fleet $archive $multi $browser" ;;
   browser) want="$browser" ;;
   *) echo "usage: $0 build|demo|test|all|browser" >&2; exit 2 ;;
 esac

@@ -133,7 +133,14 @@ function M.open(target, opts)
     if ok and e > schema.VERSION then ok, e = false, schema.newer(db, e) end
     meta.version = e
   else
-    ok, e = pcall(schema.migrate, db)
+    -- one migration at a time: PostgreSQL's CREATE TABLE IF NOT EXISTS races with itself
+    local locked, lerr = db:lock(busy)
+    if locked then
+      ok, e = pcall(schema.migrate, db)
+      db:unlock()
+    else
+      ok, e = false, lerr
+    end
     meta.version = schema.VERSION
   end
   if not ok then

@@ -61,11 +61,11 @@ local SPAN_UNITS = { s = 1, m = 60, h = 3600, d = 86400, w = 604800 }
 local MAX_SPAN = 10 * 366 * 86400
 
 --- A --last value ("30m", "24h", "7d") -> seconds.
-function M.parse_span(v)
+function M.parse_span(v, name)
   local n, unit = v:match("^(%d+)([smhdw])$")
   local secs = n and tonumber(n) * SPAN_UNITS[unit]
   if not secs or secs < 1 or secs > MAX_SPAN then
-    usage_error("bad --last (a number and a unit s, m, h, d or w, such as 30m, 24h or 7d, "
+    usage_error("bad --" .. (name or "last") .. " (a number and a unit s, m, h, d or w, such as 30m, 24h or 7d, "
       .. "at most 10 years, expected; got '" .. v .. "')")
   end
   return secs
@@ -94,7 +94,7 @@ local READ = {
     usage_error("--" .. opt.name .. " must be " .. one_of(opt.choices) .. ", got '" .. v .. "'")
   end,
   time = function(opt, v) return M.parse_time(opt.name, v) end,
-  span = function(_, v) return M.parse_span(v) end,
+  span = function(opt, v) return M.parse_span(v, opt.name) end,
   file = function(opt, v)
     if v == "" then usage_error("--" .. opt.name .. " needs a file name") end
     local problem = M.file_problem(opt.what, v)

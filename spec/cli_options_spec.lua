@@ -183,11 +183,23 @@ describe("apivideo-analytics options", function()
     end)
 
     it("an unreadable file says it cannot be read", function()
+      local path = os.tmpname()
       if is_root() then
-        pending("running as root: permissions do not stop root from reading")
+        -- permissions do not stop root: the real program, as the user nobody
+        local f = assert(io.open(path, "w"))
+        f:write(KEY .. "\n")
+        f:close()
+        os.execute("chmod 600 '" .. path .. "'")
+        local p = io.popen("runuser -u nobody -- lua5.4 '" .. S.root() .. "/bin/apivideo-analytics' events --session "
+          .. "psNoEvents --api-key-file '" .. path .. "' 2>&1; echo \"rc=$?\"")
+        local out = p:read("*a")
+        p:close()
+        os.remove(path)
+        assert.are.equal("apivideo-analytics: --api-key-file: the API key file '" .. path .. "' cannot be read "
+          .. "(permission denied)", out:match("^[^\n]*"))
+        assert.matches("\nrc=2\n$", out)
         return
       end
-      local path = os.tmpname()
       local f = assert(io.open(path, "w"))
       f:write(KEY .. "\n")
       f:close()

@@ -129,10 +129,27 @@ function M.shared(opts)
   return setmetatable({
     engine = opts.engine, max_wait_ms = opts.max_wait_ms, emit = opts.emit, metrics = opts.metrics,
     store = opts.store, budget = prefix .. "b", reset = prefix .. "r", probe = prefix .. "p", free = prefix .. "n",
+    flying = prefix .. "f",
   }, Shared)
 end
 
-local FREE, PROBE = {}, { probe = true }
+-- Tickets: FREE (nothing spent), SPENT (a slot of the budget), PROBE (the
+-- request that learns a new window). SPENT and PROBE are counted in the
+-- store while they are out (`flying`): a request spent in one window may
+-- reach the API in the next, so a new window's budget is what the API says
+-- is left, less the requests still out. (The count expires: a process that
+-- died with requests out does not shrink the budget for ever.)
+local FREE, SPENT, PROBE = {}, { spent = true }, { probe = true }
+local FLYING_TTL_S = 120
+
+local function fly(self, ticket)
+  if ticket ~= FREE then self.store:incr(self.flying, 1, 0, FLYING_TTL_S) end
+  return ticket
+end
+
+local function landed(self, ticket)
+  if ticket ~= FREE then self.store:incr(self.flying, -1, 0, FLYING_TTL_S) end
+end
 
 --- Inside a task: spends one request of the shared budget, waiting for the
 -- window's end while it is spent. Returns the ticket.
@@ -142,7 +159,7 @@ function Shared:acquire(req)
   while true do
     local left, why = store:incr(self.budget, -1)
     if left then
-      if left >= 0 then return FREE end
+      if left >= 0 then return fly(self, SPENT) end
       store:incr(self.budget, 1) -- nothing was spent
       local wait = (tonumber(store:get(self.reset)) or 0) - wall_ms()
       if wait < 5 then wait = 5 end
@@ -154,7 +171,7 @@ function Shared:acquire(req)
     else
       if why ~= "not found" then return FREE end -- the store fails: no shared budget
       if store:get(self.free) then return FREE end
-      if store:add(self.probe, 1, PROBE_S) then return PROBE end
+      if store:add(self.probe, 1, PROBE_S) then return fly(self, PROBE) end
       if waited >= self.max_wait_ms then return FREE end
       engine:sleep(nap)
       waited = waited + nap
@@ -166,12 +183,14 @@ end
 --- A request whose answer will never come: a probe lets the next one go.
 -- (A spent slot is not given back: the request may have reached the API.)
 function Shared:forget(ticket)
+  landed(self, ticket)
   if ticket == PROBE then self.store:delete(self.probe) end
 end
 
 --- Takes what an answer says about the account's window.
 function Shared:release(resp, ticket)
   local store, headers = self.store, resp.headers
+  landed(self, ticket)
   local remaining = header_number(headers, "x-ratelimit-remaining")
   if resp.status == 429 then remaining = 0 end
   -- a probe's lock goes only once what it learnt is in the store: else a
@@ -193,7 +212,7 @@ function Shared:release(resp, ticket)
   if resp.status == 429 then
     store:set(self.budget, 0, ttl)
     store:set(self.reset, reset_at, ttl)
-  elseif store:add(self.budget, remaining, ttl) then
+  elseif store:add(self.budget, math.max(0, remaining - math.max(0, tonumber(store:get(self.flying)) or 0)), ttl) then
     store:set(self.reset, reset_at, ttl) -- a new window
   else
     local current = tonumber(store:get(self.budget))

@@ -270,6 +270,24 @@ describe("apivideo.archive", function()
         a:close()
       end)
 
+      it("answers README's Grafana query (SELECT substr(bucket, ...) with the API's daily figures", function()
+        local readme = assert(sh.read_file(S.root() .. "/README.md"))
+        local sql = assert(readme:match("```sql\n(.-)\n```"))
+        assert.matches("^SELECT substr%(bucket,", sql)
+        local a = assert(archive.open(target()))
+        local c = client()
+        assert(a:run(c, { metrics = { "play" }, breakdowns = {} }))
+        local rows = a.db:rows(sql)
+        assert.are.equal(30, #rows) -- 2023-12-02 (from 01:00) to 2023-12-31
+        local api = assert(c.analytics:get_metrics_over_time("play", { from = "2023-12-10T00:00:00Z",
+          to = "2023-12-20T00:00:00Z", interval = "day" }))
+        local by_day = {}
+        for _, r in ipairs(rows) do by_day[r[1]] = tonumber(r[2]) end
+        for _, pt in ipairs(api.data) do assert.are.equal(pt.metric_value, by_day[pt.emitted_at:sub(1, 10)]) end
+        assert.are.equal(10, #api.data)
+        a:close()
+      end)
+
       it("lets one run at a time hold a target: the second waits its busy timeout, then says busy", function()
         local t = target()
         local a = assert(archive.open(t))

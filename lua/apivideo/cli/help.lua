@@ -178,6 +178,28 @@ Examples:
   apivideo-analytics report --live-stream li400mYKSgQ6xs7taUeSaEKr --period 2023-W05 --out live.html
   apivideo-analytics report --last 7d --out account.html
 ]],
+  archive = [[
+Usage: apivideo-analytics archive --db TARGET [OPTIONS]
+Keeps what api.video forgets after 30 days: copies time series (hourly by
+default) and daily breakdowns of plays, and with --video/--live-stream and
+--period their sessions and each session's events, into a SQLite file or a
+PostgreSQL database (tables timeseries, buckets, sessions, events, media,
+archive_state, archive_meta). Incremental: each stream has a cursor; a run
+fetches from the cursor less --lag (or 30 days back) to now, in the API's
+time (its Date header), and commits each stream's rows with its cursor.
+Run it again at any time: nothing new changes no row; a run killed or
+failed resumes where its last commit ended; a second run on the same
+target waits --busy-timeout, then exits 1. LuaDBI blocks: scripts and cron.
+Output:
+  one line: the streams, requests, items fetched, rows added or changed;
+  --dry-run: the URL of every request it would make (one GET asks the clock)
+Read it back: summary --db TARGET --from/--to|--last, timeseries --db TARGET.
+Examples:
+  apivideo-analytics archive --db analytics.db
+  apivideo-analytics archive --db postgresql://archive:PASSWORD@db.example:5432/analytics --interval day
+  apivideo-analytics archive --db analytics.db --video vi4k0jvEUuaTdRAEjQ4Prklg --period 2023-12
+  */15 * * * * apivideo-analytics archive --db /var/lib/apivideo/analytics.db >/dev/null   (crontab)
+]],
 }
 
 M.GLOBAL = [[
@@ -198,6 +220,7 @@ Commands:
   report         --video ID --period P --out F  an HTML report with charts
                  --live-stream ID --period P --out F
                  [--video ID] --from T | --last S --out F   (from the /data operations)
+  archive        --db TARGET                    keep the analytics in SQLite or PostgreSQL
 
 Every option may be given at most once, except --metadata KEY=VALUE, which
 may be repeated with a different KEY each time (sessions must match every pair),

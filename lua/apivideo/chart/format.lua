@@ -94,7 +94,8 @@ end
 -- unit (none, k, M, G, T) and decimals are chosen once, from the largest
 -- of `values`, as `compact` writes that one. So a chart never mixes "13.8k"
 -- with "8 750": it reads "13.8k", "8.8k" (and "10k", "5k", not "5 000").
--- Trailing zeros are dropped. Below 10 000 it is `compact`.
+-- Trailing zeros are dropped; a value too small for the unit reads "<0.1M"
+-- (never "0M"). Below 10 000 it is `compact`.
 ---@param values number[]
 ---@param sep string? group separator (default " ")
 ---@return fun(v: number): string
@@ -118,7 +119,9 @@ function M.scaled(values, sep)
   return function(v)
     if not finite(v) then return M.NA end
     if v == 0 then return "0" end
-    return (v < 0 and "-" or "") .. fixed(math.abs(v) / unit, d) .. suffix
+    local t = fixed(math.abs(v) / unit, d)
+    if t == "0" then t = "<" .. (d == 1 and "0.1" or "1") end -- not zero, yet too small for the unit
+    return (v < 0 and "-" or "") .. t .. suffix
   end
 end
 

@@ -288,15 +288,17 @@ describe("apivideo.chart.stats", function()
     assert.has_error(function() stats.summary({ 1, 0 / 0 }) end)
   end)
 
-  it("bins with the Freedman-Diaconis width rounded up to a nice width", function()
-    -- 1..100: IQR 49.5, n^(-1/3) = 0.2154 -> 21.3 -> 50; bins [0,50) [50,100) [100,150)
+  it("bins with the smaller of the Freedman-Diaconis and Sturges widths, rounded down to a nice width", function()
+    -- 1..100: FD 2 * 49.5 * 100^(-1/3) = 21.3; Sturges ceil(log2 100) + 1 = 8 bins: 99 / 8 = 12.4;
+    -- the smaller, 12.4, down to 10: bins [0,10) ... [90,100], the maximum in the last one
     local v = {}
     for i = 1, 100 do v[i] = i end
     local b = stats.bins(v)
-    assert.are.equal(50, b.width)
-    assert.are.equal(3, #b.bins)
-    assert.are.same({ 49, 50, 1 }, { b.bins[1].count, b.bins[2].count, b.bins[3].count })
+    assert.are.equal(10, b.width)
+    assert.are.equal(10, #b.bins)
+    assert.are.same({ 9, 10, 11 }, { b.bins[1].count, b.bins[2].count, b.bins[10].count })
     assert.are.equal(0, b.bins[1].lo)
+    assert.are.equal(100, b.bins[10].hi)
     assert.is_nil(b.overflow)
     local total = 0
     for _, bin in ipairs(b.bins) do total = total + bin.count end
@@ -305,8 +307,9 @@ describe("apivideo.chart.stats", function()
 
   it("falls back to Sturges when the IQR is 0, and to one bin when all values are equal", function()
     local b = stats.bins({ 5, 5, 5, 5, 5, 5, 5, 5, 5, 100 })
-    -- IQR 0: (100 - 5) / (ceil(log2 10) + 1 = 5) = 19 -> 20
-    assert.are.equal(20, b.width)
+    -- IQR 0: (100 - 5) / max(5, ceil(log2 10) + 1 = 5) = 19 -> 10; 100 on the last edge
+    assert.are.equal(10, b.width)
+    assert.are.equal(10, #b.bins)
     assert.are.equal(9, b.bins[1].count)
     assert.are.equal(1, b.bins[#b.bins].count)
     b = stats.bins({ 42, 42, 42 })

@@ -63,16 +63,18 @@ end
 local function expected_events(c, ids)
   local steps = { ready = "ready", play = "play", pause = "pause_or_seek", ["seek.forward"] = "pause_or_seek",
     ["seek.backward"] = "pause_or_seek", ["end"] = "end" }
-  local funnel, total = { ready = 0, play = 0, pause_or_seek = 0, ["end"] = 0 }, 0
+  local funnel, total, lists = { ready = 0, play = 0, pause_or_seek = 0, ["end"] = 0 }, 0, {}
   for _, id in ipairs(ids) do
-    local seen = {}
+    local seen, list = {}, {}
+    lists[#lists + 1] = list
     for e in c.analytics:session_events(id) do
+      list[#list + 1] = e
       total = total + 1
       if steps[e.type] then seen[steps[e.type]] = true end
     end
     for k in pairs(seen) do funnel[k] = funnel[k] + 1 end
   end
-  return funnel, total
+  return funnel, total, lists
 end
 
 local as_list = C.as_list
@@ -100,7 +102,7 @@ describe("apivideo-analytics report", function()
       for s in c.analytics:video_sessions("vi250", { period = "2023-01" }) do sessions[#sessions + 1] = s end
       local ids = {}
       for i, s in ipairs(sessions) do ids[i] = s.session.session_id end
-      local funnel, events = expected_events(c, ids)
+      local funnel, events, lists = expected_events(c, ids)
       c:close()
       fresh()
       assert.is_true(#sessions > 10)
@@ -123,6 +125,11 @@ describe("apivideo-analytics report", function()
       assert.are.equal("sessions", d.metric)
       assert.are.same(funnel, d.funnel)
       assert.are.equal(events, sum(d.event_types))
+      -- audience retention from every session's events, in the order they were emitted
+      assert.are.same(require("apivideo.chart.stats").retention(lists), d.retention)
+      assert.are.equal(#sessions, d.retention.sessions) -- every session of the stand-in plays
+      assert.is_true(#d.retention.steps > 2)
+      assert.is_truthy(rendered:find('<figure id="retention-figure">', 1, true))
       assert.are.equal(#sessions, #d.over_time.times)
       for i, s in ipairs(sessions) do
         assert.are.equal(apivideo.parse_time(s.session.loaded_at), d.over_time.times[i])
@@ -186,6 +193,12 @@ describe("apivideo-analytics report", function()
       assert.is_nil(d.events)
       assert.is_nil(d.funnel)
       assert.is_nil(d.event_types)
+      assert.is_nil(d.retention)
+      -- no events: no event panels, not even empty ones
+      for _, fig in ipairs({ "retention", "funnel", "event-types" }) do
+        assert.is_nil(rendered:find('<figure id="' .. fig .. '-figure">', 1, true), fig)
+      end
+      assert.is_nil(rendered:find("<h2>Events</h2>", 1, true))
       assert.are.equal(0, #entries("/analytics/sessions/"))
       assert.are.equal(#entries("/analytics/live-streams/li500"), srv:stats().api_requests)
     end)
@@ -217,16 +230,34 @@ describe("apivideo-analytics report", function()
       end
       assert.are.equal(plays, total)
       assert.are.equal(FROM_S, d.over_time.points[1].t)
-      for _, name in ipairs({ "country", "device_type", "os", "browser" }) do
+      for _, name in ipairs({ "country", "device_type", "os", "browser", "referrer" }) do
         assert.are.equal(plays, sum(d.breakdowns[name]), name)
       end
+      -- the referrer panel from /data/buckets/play/referrer; a play without one is "(none)", not ""
+      local referrers = {}
+      for _, r in ipairs(d.breakdowns.referrer) do referrers[r.label] = r.value end
+      assert.is_nil(referrers[""])
+      assert.is_true((referrers["(none)"] or 0) > 0)
+      assert.is_true((referrers["https://example.com/watch/13"] or 0) > 0)
+      assert.are.equal(1, #entries("/data/buckets/play/referrer"))
       assert.is_nil(d.breakdowns.referrer_medium)
       assert.is_nil(d.durations)
       assert.is_nil(d.funnel)
       assert.is_nil(d.events)
       assert.are.equal(0, #entries("/analytics/"))
       -- one request per figure / breakdown / series page: far fewer than the sessions of the window
-      assert.is_true(#entries("/data/") <= 6, tostring(#entries("/data/")))
+      assert.is_true(#entries("/data/") <= 7, tostring(#entries("/data/")))
+      -- only the panels the /data operations fill: no empty panel for what this mode cannot have
+      for _, fig in ipairs({ "over-time", "by-country", "by-device-type", "by-os", "by-browser", "by-referrer" }) do
+        assert.is_truthy(rendered:find('<figure id="' .. fig .. '-figure">', 1, true), fig)
+      end
+      for _, fig in ipairs({ "duration", "retention", "funnel", "event-types", "by-referrer-medium" }) do
+        assert.is_nil(rendered:find('<figure id="' .. fig .. '-figure">', 1, true), fig)
+      end
+      assert.is_nil(rendered:find("No data", 1, true))
+      assert.is_nil(rendered:find("Freedman", 1, true)) -- no word of duration bins without durations
+      assert.is_truthy(rendered:find("Not in the data: durations, audience retention, event funnel, events by type.",
+        1, true))
     end)
 
     it("--video ID filters every request by media_id; --last ends at now", function()

@@ -190,12 +190,77 @@ describe("apivideo.report", function()
     for _, s in ipairs(report.FUNNEL) do assert.is_number(funnel[s[1]]) end
   end)
 
-  it("builds a report from the least data: a count and a time", function()
+  it("builds a report from the least data: a count and a time, with no panel for what it lacks", function()
     local h = report.html({ sessions = 0, generated_at = 0 })
     assert.is_truthy(h:find("all videos and live streams of the account", 1, true))
-    assert.is_truthy(h:find("Not in the data: sessions over time, breakdowns, durations, event funnel, events by type.",
-      1, true))
-    assert.are.equal(9, count(h, "<svg "))
+    assert.is_truthy(h:find("Not in the data: sessions over time, breakdowns, durations, audience retention, "
+      .. "event funnel, events by type.", 1, true))
+    assert.are.equal(0, count(h, "<svg "))
+    assert.are.equal(1, count(h, "<h2>"), "a heading without panels")
+    assert.is_truthy(h:find("<h2>Left out</h2>", 1, true)) -- the footer's
+  end)
+
+  it("draws only the panels the data of a window (/data operations) fills, the referrer among them", function()
+    local urls = {}
+    for i = 1, 12 do urls[i] = { "https://example.com/watch/" .. i, 100 - i } end
+    urls[#urls + 1] = { "(none)", 120 }
+    local h = report.html({ title = "plays", from = FROM, to = TO, generated_at = TO, sessions = 900, metric = "plays",
+      over_time = { points = { { t = FROM, t_end = FROM + 86400, value = 400 }, { t = FROM + 86400,
+        t_end = FROM + 2 * 86400, value = 500 } }, interval = "day" },
+      breakdowns = { country = { { "FR", 900 } }, device_type = { { "phone", 900 } }, os = { { "ios", 900 } },
+        browser = { { "safari", 900 } }, referrer = urls } })
+    local figs = {}
+    for id in h:gmatch('<figure id="([%w%-]+)%-figure">') do figs[#figs + 1] = id end
+    assert.are.same({ "over-time", "by-country", "by-device-type", "by-os", "by-browser", "by-referrer" }, figs)
+    assert.is_nil(h:find("No data", 1, true))
+    assert.is_nil(h:find("Freedman", 1, true)) -- no word of duration bins without durations
+    assert.is_nil(h:find("<h2>Events</h2>", 1, true))
+    assert.is_truthy(h:find("<h2>Over time</h2>", 1, true))
+    -- the referrer bars: URLs without their scheme, cut in the middle, so they stay apart
+    local ref = h:match('<figure id="by%-referrer%-figure">(.-)</figure>')
+    local labels, seen = {}, {}
+    for l in ref:gmatch('class="label"[^>]*>([^<]*)</text>') do
+      assert.is_nil(seen[l], "two bars read " .. l)
+      seen[l] = true
+      labels[#labels + 1] = l
+    end
+    assert.are.equal("(none)", labels[1])
+    assert.are.equal("example.com/watch/1", labels[2])
+    assert.is_nil(ref:find('class="label"[^>]*>https://'))
+    assert.is_truthy(ref:find("https://example.com/watch/1: 99 plays", 1, true)) -- whole in the title
+  end)
+
+  it("shows one empty state in every panel of an empty video, and no n/a", function()
+    local h = report.html({ media = { kind = "video", id = "viEmpty" }, from = FROM, to = TO, generated_at = TO,
+      sessions = 0, events = 0, over_time = { times = {} },
+      breakdowns = { country = {}, device_type = {}, os = {}, browser = {}, referrer_medium = {} },
+      durations = {}, funnel = { ready = 0, play = 0, pause_or_seek = 0, ["end"] = 0 }, event_types = {},
+      retention = { sessions = 0, steps = {} } })
+    local figs = 0
+    for fig in h:gmatch('<figure id="[%w%-]+%-figure">(.-)</figure>') do
+      figs = figs + 1
+      assert.are.equal(1, count(fig, '<text x="210" y="34" text%-anchor="middle" class="empty">No data</text>'), fig)
+      assert.is_nil(fig:find('class="tick', 1, true), fig)
+    end
+    assert.are.equal(10, figs)
+    assert.is_nil(h:find("n/a", 1, true))
+  end)
+
+  it("draws audience retention from the data's curve, and checks it", function()
+    local d = sample()
+    d.retention = stats.retention({ { { type = "play", at = 0 }, { type = "pause", at = 90 } },
+      { { type = "play", at = 0 }, { type = "end", at = 180 } } })
+    local h = report.html(d)
+    local fig = h:match('<figure id="retention%-figure">(.-)</figure>')
+    assert.is_truthy(fig:find('class="line retention"', 1, true))
+    assert.is_truthy(fig:find("Share of the 2 sessions that played", 1, true))
+    assert.is_truthy(fig:find(">3:00</text>", 1, true))
+    d.retention.steps[2].count = 5
+    local ok, err = pcall(report.html, d)
+    assert.is_false(ok)
+    assert.is_truthy(tostring(err):find("'data.retention.steps[2].count' (more than data.retention.sessions)", 1, true))
+    d.retention.steps[2] = { position = 0, count = 1 }
+    assert.is_false((pcall(report.html, d)))
   end)
 end)
 

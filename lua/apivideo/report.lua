@@ -11,6 +11,8 @@
 --                      browser = ..., referrer_medium = ... },
 --       durations = { 12.5, 310, ... },                               -- seconds, one per session
 --       funnel = { ready = 1200, play = 1100, pause_or_seek = 640, ["end"] = 500 },
+--       retention = chart.stats.retention(events_of_each_session),
+
 --       left_out = { { what = "events of session ps123", reason = "HTTP 500 ..." } },
 --     })
 --
@@ -31,6 +33,11 @@
 -- Freedman-Diaconis histogram (apivideo.chart.stats.bins) with the median and
 -- the p90 by nearest rank marked. Every time on the page is labelled in UTC
 -- (see [time zones](../topics/time.md.html)).
+--
+-- A chart is drawn for each field the data has; a field that is absent
+-- (nil) draws no panel, and the footer names it among what is not in the
+-- data. A field that is present but empty (no sessions) draws the one empty
+-- state every chart shares ("No data").
 -- @module apivideo.report
 local chart = require("apivideo.chart")
 
@@ -48,6 +55,7 @@ M.BREAKDOWNS = {
   { "os", "Operating system" },
   { "browser", "Browser" },
   { "referrer_medium", "Referrer medium" },
+  { "referrer", "Referrer" },
 }
 
 -- The funnel steps, in order, with their labels.
@@ -107,6 +115,12 @@ M.FUNNEL_EVENTS = {
 ---@field pause_or_seek integer sessions with at least one `pause`, `seek.forward` or `seek.backward` event
 ---@field end integer sessions with at least one `end` event
 
+--- Audience retention, as apivideo.chart.stats.retention returns it.
+-- @table Retention
+---@class apivideo.report.Retention
+---@field sessions integer the sessions that played (the 100 %)
+---@field steps table array of { position = seconds into the video, count = sessions watching from there }
+
 --- Something the report could not include.
 -- @table LeftOut
 ---@class apivideo.report.LeftOut
@@ -115,9 +129,9 @@ M.FUNNEL_EVENTS = {
 ---@field count? integer how many items, when it is more than one
 
 --- The report's data.
--- `breakdowns` has the keys `country`, `device_type`, `os`, `browser` and
--- `referrer_medium`, each an array of `{ label, count }` pairs (or
--- `{ label =, value = }`) in any order; a missing key draws an empty chart.
+-- `breakdowns` has the keys `country`, `device_type`, `os`, `browser`,
+-- `referrer_medium` and `referrer`, each an array of `{ label, count }` pairs
+-- (or `{ label =, value = }`) in any order; a missing key draws no chart.
 -- Labels may be anything the API sent: they are cleaned and escaped.
 -- @table Data
 ---@class apivideo.report.Data
@@ -135,6 +149,7 @@ M.FUNNEL_EVENTS = {
 ---@field breakdowns? table<string, table> sessions counted by dimension (see above)
 ---@field durations? number[] session durations in seconds (ended_at - loaded_at), one per session that has both
 ---@field funnel? apivideo.report.Funnel the event funnel
+---@field retention? apivideo.report.Retention audience retention, from the events' positions
 ---@field event_types? table events counted by type: an array of `{ type, count }` pairs (or `{ label =, value = }`)
 ---@field left_out? apivideo.report.LeftOut[] what the report could not include
 ---@field top? integer bars per breakdown before the "other" bar (default 8)
@@ -188,7 +203,7 @@ end
 
 local TOP = { title = true, media = true, period = true, from = true, to = true, filters = true,
   generated_at = true, sessions = true, events = true, metric = true, over_time = true, breakdowns = true,
-  durations = true, funnel = true, event_types = true, left_out = true, top = true }
+  durations = true, funnel = true, event_types = true, left_out = true, top = true, retention = true }
 
 local function want_rows(path, rows)
   want_array(path, rows, function(p, r)
@@ -271,6 +286,23 @@ local function check(d)
     for _, s in ipairs(M.FUNNEL) do want_count("data.funnel." .. s[1], d.funnel[s[1]]) end
   end
   if d.event_types ~= nil then want_rows("data.event_types", d.event_types) end
+  if d.retention ~= nil then
+    local r = d.retention
+    want_table("data.retention", r)
+    only("data.retention", r, { sessions = true, steps = true })
+    want_count("data.retention.sessions", r.sessions)
+    local prev
+    want_array("data.retention.steps", r.steps, function(p, st)
+      want_table(p, st)
+      only(p, st, { position = true, count = true })
+      if not format.finite(st.position) or st.position < 0 or (prev and st.position <= prev) then
+        bad(p .. ".position", "seconds >= 0, ascending, expected, got " .. tostring(st.position))
+      end
+      prev = st.position
+      want_count(p .. ".count", st.count)
+      if st.count > r.sessions then bad(p .. ".count", "more than data.retention.sessions") end
+    end)
+  end
   if d.left_out ~= nil then
     want_array("data.left_out", d.left_out, function(p, l)
       want_table(p, l)
@@ -299,7 +331,7 @@ h2{font-size:1.2rem;margin:1.5rem 0 .5rem}
 header dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem;margin:.5rem 0 0}
 header dt{font-weight:600}
 header dd{margin:0;overflow-wrap:anywhere}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,440px),1fr));gap:16px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,440px),1fr));gap:16px}
 figure{margin:0;background:#fff;border:1px solid #d6d6d6;border-radius:8px;padding:12px;min-width:0}
 figcaption{font-weight:600;margin:0 0 .4rem}
 figure svg{display:block;width:100%;max-width:100%;height:auto}
@@ -361,9 +393,7 @@ local function over_time_section(d, notes)
   local what = d.metric or "sessions"
   local o = d.over_time
   local caption = (what == "plays" and "Plays" or "Sessions") .. " over time"
-  if not o then
-    return figure("over-time", caption, plot.time_series({}, { id = "over-time", title = caption }))
-  end
+  if not o then return nil end
   local points, interval = o.points, o.interval
   if o.times then
     local b = stats.buckets(o.times, { from = d.from, to = d.to })
@@ -396,16 +426,20 @@ local function breakdowns_section(d)
   local unit = d.metric == "plays" and "plays" or "sessions"
   local Unit = unit:sub(1, 1):upper() .. unit:sub(2)
   for _, b in ipairs(M.BREAKDOWNS) do
-    local rows = d.breakdowns and d.breakdowns[b[1]] or {}
-    local svg = plot.bars(rows, { id = "by-" .. b[1]:gsub("_", "-"), title = Unit .. " by " .. b[2]:lower(),
-      top = d.top, total = nil, value_label = unit, sep = NBSP })
-    figs[#figs + 1] = figure("by-" .. b[1]:gsub("_", "-"), b[2], svg, #rows > 0 and breakdown_table(rows, unit) or nil)
+    local rows = d.breakdowns and d.breakdowns[b[1]]
+    if rows then
+      local fid = "by-" .. b[1]:gsub("_", "-")
+      local svg = plot.bars(rows, { id = fid, title = Unit .. " by " .. b[2]:lower(), top = d.top,
+        value_label = unit, sep = NBSP, urls = b[1] == "referrer" })
+      figs[#figs + 1] = figure(fid, b[2], svg, #rows > 0 and breakdown_table(rows, unit) or nil)
+    end
   end
   return figs
 end
 
 local function duration_section(d)
-  local values = d.durations or {}
+  if not d.durations then return nil end
+  local values = d.durations
   local caption = "Session duration"
   local svg = plot.histogram(values, { id = "duration", title = "Session duration", duration = true,
     x_label = "session duration", y_label = "sessions", sep = NBSP })
@@ -420,19 +454,32 @@ local function duration_section(d)
 end
 
 local function funnel_section(d)
+  if not d.funnel then return nil end
   local steps = {}
-  if d.funnel then
-    for i, s in ipairs(M.FUNNEL) do steps[i] = { s[2], d.funnel[s[1]] } end
-  end
+  for i, s in ipairs(M.FUNNEL) do steps[i] = { s[2], d.funnel[s[1]] } end
   local svg = plot.funnel(steps, { id = "funnel", title = "Event funnel", value_label = "sessions", sep = NBSP })
   return figure("funnel", "Event funnel (sessions that emitted each event)", svg)
 end
 
 local function event_types_section(d)
-  local rows = d.event_types or {}
+  if not d.event_types then return nil end
+  local rows = d.event_types
   local svg = plot.bars(rows, { id = "event-types", title = "Events by type", top = d.top,
     value_label = "events", sep = NBSP })
   return figure("event-types", "Events by type", svg)
+end
+
+local function retention_section(d)
+  local r = d.retention
+  if not r then return nil end
+  local svg = plot.retention(r, { id = "retention", title = "Audience retention", sep = NBSP })
+  local note
+  if r.sessions > 0 and #r.steps > 1 then
+    note = el("p", { "class", "note" }, "Share of the " .. count_text(r.sessions) .. " sessions that played "
+      .. "still watching at each position (from the positions of their play, pause, resume, seek and end events; "
+      .. "a part watched twice counts once).")
+  end
+  return figure("retention", "Audience retention", svg, note)
 end
 
 local function footer(d, notes)
@@ -449,14 +496,32 @@ local function footer(d, notes)
   if not d.over_time then missing[#missing + 1] = "sessions over time" end
   if not d.breakdowns then missing[#missing + 1] = "breakdowns" end
   if not d.durations then missing[#missing + 1] = "durations" end
+  if not d.retention then missing[#missing + 1] = "audience retention" end
   if not d.funnel then missing[#missing + 1] = "event funnel" end
   if not d.event_types then missing[#missing + 1] = "events by type" end
   return el("footer", nil, el("h2", nil, "Left out"), left,
     #missing > 0 and el("p", nil, "Not in the data: " .. table.concat(missing, ", ") .. ".") or nil,
     el("p", nil, "Times are UTC. Shares are of the " .. (d.metric == "plays" and "plays" or "sessions")
-      .. " counted. Durations: Freedman–Diaconis bins "
-      .. "rounded to a nice width, the tail past the 95th percentile in one bin when it is long; median of "
-      .. "all durations, p90 by nearest rank. This page has no script and loads nothing."))
+      .. " counted." .. (d.durations and #d.durations > 0
+      and (" Durations: bins of the smaller of the Freedman–Diaconis and the "
+      .. "Sturges width (at least five bins), rounded down to a nice width, the tail past the 95th percentile in "
+      .. "one bin when it is long; median of all durations, p90 by nearest rank.") or "")
+      .. " This page has no script and loads nothing."))
+end
+
+-- A heading and its grid of figures (each argument a figure, nil, or an
+-- array of figures); nothing when there is no figure.
+local function section(heading, ...)
+  local list = {}
+  for i = 1, select("#", ...) do
+    local f = select(i, ...)
+    if markup.is_node(f) then list[#list + 1] = f
+    elseif type(f) == "table" then
+      for _, g in ipairs(f) do list[#list + 1] = g end
+    end
+  end
+  if #list == 0 then return nil end
+  return { el("h2", nil, heading), el("div", { "class", "grid" }, list) }
 end
 
 --- The report as one HTML document (a string), built from `data` (a `Data` table).
@@ -479,12 +544,10 @@ function M.html(data)
       el("style", nil, markup.raw(CSS))),
     el("body", nil, el("main", nil,
       header(data, title),
-      el("h2", nil, "Over time and duration"),
-      el("div", { "class", "grid" }, over_time, duration_section(data)),
-      el("h2", nil, "Who watched, on what"),
-      el("div", { "class", "grid" }, breakdowns_section(data)),
-      el("h2", nil, "Events"),
-      el("div", { "class", "grid" }, funnel_section(data), event_types_section(data)),
+      section(over_time and data.durations and "Over time and duration" or over_time and "Over time"
+        or "Duration", over_time, duration_section(data)),
+      section("Who watched, on what", breakdowns_section(data)),
+      section("Events", retention_section(data), funnel_section(data), event_types_section(data)),
       footer(data, notes))))
   return "<!DOCTYPE html>\n" .. markup.render(page) .. "\n"
 end

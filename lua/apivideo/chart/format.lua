@@ -90,6 +90,41 @@ function M.compact(n, sep)
   end
 end
 
+--- One format for every number of a chart: a function v -> string whose
+-- unit (none, k, M, G, T) and decimals are chosen once, from the largest
+-- of `values`, as `compact` writes that one. So a chart never mixes "13.8k"
+-- with "8 750": it reads "13.8k", "8.8k" (and "10k", "5k", not "5 000").
+-- Trailing zeros are dropped; a value too small for the unit reads "<0.1M"
+-- (never "0M"). Below 10 000 it is `compact`.
+---@param values number[]
+---@param sep string? group separator (default " ")
+---@return fun(v: number): string
+function M.scaled(values, sep)
+  local top = 0
+  for _, v in ipairs(values) do
+    if finite(v) then top = math.max(top, math.abs(v)) end
+  end
+  if top < 1e4 or top >= 1e15 then return function(v) return M.compact(v, sep) end end
+  local unit, suffix, d
+  for i, u in ipairs(UNITS) do
+    if top >= u[1] then
+      unit, suffix = u[1], u[2]
+      d = top / unit < 100 and 1 or 0
+      if tonumber(fixed(top / unit, d)) >= 1000 and i > 1 then -- 999 950 is "1M", not "1000k"
+        unit, suffix, d = UNITS[i - 1][1], UNITS[i - 1][2], 1
+      end
+      break
+    end
+  end
+  return function(v)
+    if not finite(v) then return M.NA end
+    if v == 0 then return "0" end
+    local t = fixed(math.abs(v) / unit, d)
+    if t == "0" then t = "<" .. (d == 1 and "0.1" or "1") end -- not zero, yet too small for the unit
+    return (v < 0 and "-" or "") .. t .. suffix
+  end
+end
+
 --- A ratio as a percentage: 0.8312 -> "83%", 0.0567 -> "5.7%", 1 -> "100%";
 -- above 0 and under 0.1 % -> "<0.1%", under 100 % but above 99.9 % -> ">99.9%"
 -- (so that rounding never claims all or nothing). Ratios above 1 are shown
@@ -135,6 +170,19 @@ end
 function M.duration_short(s)
   local long = M.duration(s)
   return (long:gsub(" 00 %a+$", ""))
+end
+
+--- A position in a video, as a player shows it: "0:00", "1:05", "12:30",
+-- "1:02:03" (rounded to the second).
+---@param s number seconds
+---@return string
+function M.clock(s)
+  if not finite(s) then return M.NA end
+  if s < 0 then return "-" .. M.clock(-s) end
+  local sec = round(s)
+  local h, m = math.floor(sec / 3600), math.floor(sec / 60) % 60
+  if h > 0 then return string.format("%d:%02d:%02d", h, m, sec % 60) end
+  return string.format("%d:%02d", m, sec % 60)
 end
 
 local log10 = math.log10 or function(x) return math.log(x, 10) end -- luacheck: ignore 143

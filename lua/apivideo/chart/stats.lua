@@ -73,17 +73,22 @@ end
 
 --- Histogram bins.
 --
--- The rule: the Freedman-Diaconis width 2 IQR n^(-1/3) (IQR by linear
--- interpolation), rounded up to a nice width (`opts.step`, default 1, 2 or
--- 5 x 10^k; scale.duration_step for durations); when the IQR is 0, Sturges'
--- ceil(log2 n) + 1 bins over the range; when all values are equal, one bin
--- of a nice width holding them. Bins start at a multiple of the width at or
--- below the minimum. When that makes more than `opts.max_bins` (default
--- 40), the bins stop at the 95th percentile (nearest rank) and the values
--- beyond go to one open-ended overflow bin; if still too many, the width
--- grows to the next nice width until they fit.
+-- The rule: the width is the smaller of the Freedman-Diaconis width
+-- 2 IQR n^(-1/3) (IQR by linear interpolation) and the range cut into
+-- max(5, ceil(log2 n) + 1) bins (Sturges' count, at least `opts.min_bins`,
+-- default 5), rounded down to a nice width (`opts.step`, default 1, 2 or
+-- 5 x 10^k; scale.duration_step for durations). So a handful of values
+-- still gets several bins, and the count grows smoothly with n (no jump from
+-- one bin to two between 10 and 11 values). When the IQR is 0 the Sturges
+-- width alone applies; when all values are equal, one bin of a nice width
+-- holds them. Bins start at a multiple of the width at or below the
+-- minimum; the last bin includes its upper edge when the maximum falls on
+-- it. When that makes more than `opts.max_bins` (default 40), the bins stop
+-- at the 95th percentile (nearest rank) and the values beyond go to one
+-- open-ended overflow bin; if still too many, the width grows to the next
+-- nice width until they fit.
 ---@param values number[]
----@param opts table? `step` (function x -> nice width >= x), `max_bins`
+---@param opts table? `step` (function x -> nice width >= x), `max_bins`, `min_bins`
 ---@return apivideo.chart.Bins
 function M.bins(values, opts)
   opts = opts or {}
@@ -91,6 +96,7 @@ function M.bins(values, opts)
   local n = #d
   local step_up = opts.step or scale.nice_up
   local max_bins = opts.max_bins or 40
+  local min_bins = opts.min_bins or 5
   if n == 0 then return { width = 1, bins = {}, n = 0 } end
   local lo, hi = d[1], d[n]
   local width
@@ -98,20 +104,28 @@ function M.bins(values, opts)
     width = step_up(math.max(math.abs(lo) * 0.1, 1e-9))
     if lo == 0 then width = step_up(1) end
   else
-    local iqr = quantile7(d, 0.75) - quantile7(d, 0.25)
-    local raw = 2 * iqr * n ^ (-1 / 3)
-    if raw <= 0 then raw = (hi - lo) / (ceil(math.log(n) / math.log(2)) + 1) end
-    width = step_up(raw)
+    local k = math.max(min_bins, ceil(math.log(n) / math.log(2)) + 1)
+    local raw = (hi - lo) / k
+    local fd = 2 * (quantile7(d, 0.75) - quantile7(d, 0.25)) * n ^ (-1 / 3)
+    if fd > 0 and fd < raw then raw = fd end
+    width = M.nice_down(raw, step_up)
   end
   local top, overflow = hi, nil
-  local function count_for(w, upper) return floor(upper / w) - floor(lo / w) + 1 end
+  -- the index of the last bin: a maximum on a bin's lower edge belongs to the bin below
+  local function last_of(w, upper)
+    local i = floor(upper / w)
+    if upper == i * w and upper > lo then i = i - 1 end
+    return i
+  end
+  local function count_for(w, upper) return last_of(w, upper) - floor(lo / w) + 1 end
   if count_for(width, top) > max_bins then
     local p95 = d[ceil(0.95 * n)]
     if p95 < hi then top = p95 end
     while count_for(width, top) > max_bins do width = step_up(width * 1.000001) end
   end
   local first = floor(lo / width)
-  local last = floor(top / width)
+  local last = last_of(width, top)
+  if top < hi then last = floor(top / width) end -- the overflow bin starts past p95
   local bins = {}
   for i = first, last do bins[#bins + 1] = { lo = i * width, hi = (i + 1) * width, count = 0 } end
   local cut = (last + 1) * width
@@ -126,6 +140,144 @@ function M.bins(values, opts)
     end
   end
   return { width = width, bins = bins, overflow = overflow, n = n }
+end
+
+--- The largest nice width at or below x (x > 0), for a `step` function
+-- that gives the smallest nice width at or above its argument.
+---@param x number
+---@param step_up function? default scale.nice_up
+---@return number
+function M.nice_down(x, step_up)
+  step_up = step_up or scale.nice_up
+  local up = step_up(x)
+  if up <= x * (1 + 1e-12) then return up end
+  local best
+  for _, f in ipairs({ 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1 }) do
+    local c = step_up(x * f)
+    if c <= x * (1 + 1e-12) and (not best or c > best) then best = c end
+  end
+  return best or up
+end
+
+------------------------------------------------------------------------------
+-- Audience retention: which parts of the video each session watched.
+
+local function position(v)
+  if format.finite(v) then return v end
+  return nil
+end
+
+--- What `watched` returns.
+-- @table Watched
+---@class apivideo.chart.Watched
+---@field played boolean the session emitted a `play` event
+---@field segments number[][] the positions watched, `{ from, to }` in seconds, sorted, merged, disjoint
+
+--- The parts of the video one session watched, from its events in the
+-- order they were emitted (`{ type =, at =, from =, to = }`, as
+-- list_session_events gives them; other fields are ignored).
+--
+-- Playing starts at the `at` of a `play` or `resume` and stops at the `at`
+-- of a `pause` or an `end`; a `seek.forward` or `seek.backward` while
+-- playing stops at its `from` and goes on at its `to`. What was played after
+-- the last event is not known and not counted. A position that is missing
+-- or not a number ends the stretch it would close (and a seek without `to`
+-- stops playing until the next `play` or `resume`); stretches of no length
+-- or backwards are dropped. A part watched twice counts once.
+---@param events table[]
+---@return apivideo.chart.Watched
+function M.watched(events)
+  if type(events) ~= "table" then error("apivideo.chart.stats.watched: array of events expected", 2) end
+  local segs, playing, start, played = {}, false, nil, false
+  local function close(p)
+    if playing and start and p and p > start then segs[#segs + 1] = { start, p } end
+  end
+  for _, e in ipairs(events) do
+    local t = type(e) == "table" and e.type or nil
+    if t == "play" or t == "resume" then
+      if t == "play" then played = true end
+      local at = position(e.at)
+      close(at)
+      playing, start = at ~= nil, at
+    elseif t == "pause" or t == "end" then
+      close(position(e.at))
+      playing, start = false, nil
+    elseif t == "seek.forward" or t == "seek.backward" then
+      if playing then
+        close(position(e.from))
+        start = position(e.to)
+        playing = start ~= nil
+      end
+    end
+  end
+  table.sort(segs, function(a, b) return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2]) end)
+  local merged = {}
+  for _, s in ipairs(segs) do
+    local m = merged[#merged]
+    if m and s[1] <= m[2] then
+      if s[2] > m[2] then m[2] = s[2] end
+    else
+      merged[#merged + 1] = { s[1], s[2] }
+    end
+  end
+  return { played = played, segments = merged }
+end
+
+--- One step of a retention curve: from `position` (seconds into the video)
+-- to the next step's, `count` sessions were watching.
+-- @table RetentionStep
+---@class apivideo.chart.RetentionStep
+---@field position number
+---@field count integer
+
+--- What `retention` returns.
+-- @table Retention
+---@class apivideo.chart.Retention
+---@field sessions integer the sessions that played (the 100 %)
+---@field steps apivideo.chart.RetentionStep[] from position 0, ascending; the last has count 0
+
+--- Audience retention: at each position of the video, how many of the
+-- sessions that played (a `play` event) watched it. `sessions` is an array
+-- of `watched` results, or of event arrays (then `watched` is applied to
+-- each). The curve is a step function: `steps[i].count` sessions watched
+-- every position from `steps[i].position` up to `steps[i + 1].position`;
+-- it starts at position 0 and ends with a count of 0 where the last
+-- session stopped. No session that played: `{ sessions = 0, steps = {} }`.
+---@param sessions table[]
+---@return apivideo.chart.Retention
+function M.retention(sessions)
+  if type(sessions) ~= "table" then error("apivideo.chart.stats.retention: array of sessions expected", 2) end
+  local n, delta, positions = 0, {}, {}
+  for _, s in ipairs(sessions) do
+    local w = s
+    if type(s) ~= "table" or s.segments == nil then w = M.watched(s) end
+    if w.played then
+      n = n + 1
+      for _, seg in ipairs(w.segments) do
+        for k, p in ipairs(seg) do
+          if delta[p] == nil then
+            delta[p] = 0
+            positions[#positions + 1] = p
+          end
+          delta[p] = delta[p] + (k == 1 and 1 or -1)
+        end
+      end
+    end
+  end
+  if n == 0 then return { sessions = 0, steps = {} } end
+  table.sort(positions)
+  local steps, count = {}, 0
+  if positions[1] == nil or positions[1] > 0 then steps[1] = { position = 0, count = 0 } end
+  for _, p in ipairs(positions) do
+    count = count + delta[p]
+    local last = steps[#steps]
+    if last and last.position == p then
+      last.count = count
+    elseif not last or last.count ~= count then
+      steps[#steps + 1] = { position = p, count = count }
+    end
+  end
+  return { sessions = n, steps = steps }
 end
 
 -- Bucket intervals of time series, shortest first.

@@ -144,6 +144,34 @@ function M.fit(s, em)
   return s:sub(1, stop) .. M.ELLIPSIS, true
 end
 
+--- `s` (valid UTF-8) cut in the middle, with an ellipsis, to an
+-- estimated width of at most `em` em: the start and the end stay, which
+-- tells apart labels that share a long prefix (URLs of one site).
+---@param s string
+---@param em number
+---@return string
+---@return boolean cut # true when the string was shortened
+function M.fit_middle(s, em)
+  if M.em_width(s) <= em then return s, false end
+  local chars = {}
+  for c in s:gmatch("[%z\1-\127\194-\244][\128-\191]*") do chars[#chars + 1] = c end
+  local function w(c) return #c > 1 and 1 or EM[c] or 0.62 end
+  local budget = em - 0.8 -- the ellipsis
+  local head, tail, i, j, used = {}, {}, 1, #chars, 0
+  -- a third of the room to the start, the rest to the end (where URLs differ)
+  while i <= j and used + w(chars[i]) <= budget / 3 do
+    used = used + w(chars[i])
+    head[#head + 1] = chars[i]
+    i = i + 1
+  end
+  while j >= i and used + w(chars[j]) <= budget do
+    used = used + w(chars[j])
+    table.insert(tail, 1, chars[j])
+    j = j - 1
+  end
+  return table.concat(head) .. M.ELLIPSIS .. table.concat(tail), true
+end
+
 --- `s` (valid UTF-8) padded with spaces to `n` code points, on the right,
 -- or on the left when `left` is true.
 ---@param s string

@@ -7,14 +7,16 @@
 --   walked, then their events (unless --no-events), with the summary's
 --   statistics (apivideo.cli.stats): sessions over time from `loaded_at`,
 --   breakdowns by country, device type, OS, browser and referrer medium,
---   the durations, the event funnel (apivideo.report.FUNNEL_EVENTS), events
---   by type, and the sessions whose events failed in the footer.
+--   the durations, audience retention (apivideo.chart.stats.retention, from
+--   the events' positions), the event funnel (apivideo.report.FUNNEL_EVENTS),
+--   events by type, and the sessions whose events failed in the footer.
 -- * `--from/--to` or `--last` (optionally `--video ID`, as filterBy
 --   media_id): the /data operations: plays over time
 --   (`/data/timeseries/play` at the API's interval), the number of plays
---   (`/data/metrics/play/count`) and plays by country, device type, OS and
---   browser (`/data/buckets/play/...`). They have no durations, no events
---   and no referrer medium: the report says those are not in the data.
+--   (`/data/metrics/play/count`) and plays by country, device type, OS,
+--   browser and referrer (`/data/buckets/play/...`). They have no
+--   durations, no events and no referrer medium: the report draws no panel
+--   for those, and its footer says they are not in the data.
 -- @module apivideo.cli.report
 local apivideo = require("apivideo")
 local args = require("apivideo.cli.args")
@@ -23,6 +25,7 @@ local data = require("apivideo.cli.data")
 local output = require("apivideo.cli.output")
 local walk = require("apivideo.cli.walk")
 local report = require("apivideo.report")
+local chart_stats = require("apivideo.chart.stats")
 
 local M = {}
 
@@ -59,12 +62,16 @@ function M.sessions_data(o, r, now)
     breakdowns = breakdowns,
     durations = r.durations,
     funnel = fetched and r.funnel or nil,
+    retention = fetched and chart_stats.retention(r.watched) or nil,
     event_types = fetched and r.events.by_type or nil,
     left_out = left,
   }
 end
 
 local INTERVAL_S = { minute = 60, hour = 3600, day = DAY }
+
+-- The breakdowns of plays the window report draws (apivideo.cli.data keys).
+local WINDOW_BREAKDOWNS = { "country", "device_type", "os", "browser", "referrer" }
 
 --- The report's data from the /data answers res (apivideo.cli.data.collect).
 function M.window_data(o, res, now)
@@ -82,7 +89,16 @@ function M.window_data(o, res, now)
   end
   local plays = res.figures.plays or 0
   local breakdowns = {}
-  for _, k in ipairs({ "country", "device_type", "os", "browser" }) do breakdowns[k] = res.breakdowns[k] end
+  for _, k in ipairs(WINDOW_BREAKDOWNS) do
+    local rows = {}
+    for i, row in ipairs(res.breakdowns[k] or {}) do
+      -- a bucket without a value (no referrer) has "" or null: said in words
+      local label = row.label
+      if type(label) ~= "string" and type(label) ~= "number" or label == "" then label = "(none)" end
+      rows[i] = { label = label, value = tonumber(row.value) or 0 }
+    end
+    breakdowns[k] = rows
+  end
   return {
     title = "api.video analytics report: plays",
     media = o.id and { kind = o.kind, id = o.id } or nil,
@@ -133,7 +149,7 @@ function M.run(ctx)
       status = walk.left_out_status(ctx, r)
     else
       local res = data.collect(ctx, { figures = { plays = true }, over_time = true,
-        breakdowns = { country = true, device_type = true, os = true, browser = true } })
+        breakdowns = { country = true, device_type = true, os = true, browser = true, referrer = true } })
       page = M.window_data(o, res, ctx.now())
       status = 0
     end

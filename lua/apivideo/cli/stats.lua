@@ -76,13 +76,15 @@ end
 -- session's loaded_at, seconds), `durations` (seconds) and, when
 -- opts.funnel_steps maps event types to funnel steps (the report's
 -- FUNNEL_EVENTS), `funnel` (sessions that emitted an event of each step,
--- over the sessions whose events counted).
+-- over the sessions whose events counted) and `watched` (per session whose
+-- events counted, the parts of the video it watched: apivideo.chart.stats.watched,
+-- for the report's audience retention).
 function M.new(opts)
   local step_of = opts and opts.funnel_steps
   local acc = { sessions = 0, ids = {} }
   local counts, durations, times = {}, {}, {}
   for _, g in ipairs(M.GROUPS) do counts[g.name] = {} end
-  local events, events_total, counted, left = {}, 0, 0, {}
+  local events, events_total, counted, left, watched = {}, 0, 0, {}, {}
   local funnel
   if step_of then
     funnel = {}
@@ -104,10 +106,11 @@ function M.new(opts)
   end
 
   function acc.session_events()
-    local mine, n, steps = {}, 0, {}
+    local mine, n, steps, seq = {}, 0, {}, {}
     local c = {}
     function c.add(e)
       local t = key_of(e.type)
+      if step_of then seq[#seq + 1] = { type = t, at = e.at, from = e.from, to = e.to } end
       mine[t] = (mine[t] or 0) + 1
       n = n + 1
       local step = step_of and step_of[t]
@@ -118,6 +121,7 @@ function M.new(opts)
       for step in pairs(steps) do funnel[step] = funnel[step] + 1 end
       events_total = events_total + n
       counted = counted + 1
+      if step_of then watched[counted] = chart_stats.watched(seq) end
     end
     return c
   end
@@ -131,13 +135,13 @@ function M.new(opts)
   --- The figures: `sessions`, `groups` (in GROUPS order: { name =, counts =
   -- ranked list }), `duration` (duration_stats), `events` ({ fetched =,
   -- by_type = ranked list, total =, sessions_counted =, left_out = list of
-  -- { session_id =, reason = } }), and `times`, `durations`, `funnel`.
+  -- { session_id =, reason = } }), and `times`, `durations`, `funnel`, `watched`.
   function acc.result(fetched)
     local r = {
       sessions = acc.sessions, groups = {}, duration = M.duration_stats(durations),
       events = { fetched = fetched, by_type = M.ranked(events), total = events_total,
         sessions_counted = counted, left_out = left },
-      times = times, durations = durations, funnel = funnel,
+      times = times, durations = durations, funnel = funnel, watched = watched,
     }
     for i, g in ipairs(M.GROUPS) do r.groups[i] = { name = g.name, counts = M.ranked(counts[g.name]) } end
     return r

@@ -197,6 +197,14 @@ describe("apivideo-analytics archive", function()
     for i, p in ipairs(points) do
       assert.are.same({ p.emitted_at, p.metric_value }, { got[i].emitted_at, got[i].metric_value })
     end
+    -- report --db: the same window drawn from the archive
+    local html = dir .. "/r.html"
+    code, out, err = run({ "report", "--db", t, "--from", "2023-12-17", "--to", "2023-12-31", "--out", html })
+    assert.are.equal(0, code, err)
+    local page = assert(sh.read_file(html))
+    assert.matches("plays %(from the archive%)", page)
+    local plays = tostring(w.figures.plays):gsub("(%d)(%d%d%d)$", "%1 %2")
+    assert.is_truthy(page:find('<dd class="q-plays">' .. plays .. "</dd>", 1, true), plays)
     code, _, err = run({ "summary", "--db", dir .. "/none.db", "--last", "7d" })
     assert.are.equal(1, code)
     assert.matches("^apivideo%-analytics: archive error: no archive in .*none%.db yet", err)

@@ -91,13 +91,14 @@ M.OPTIONS = {
   { name = "breakdown", placeholder = "B", field = "breakdown", commands = only("buckets"),
     help = "media-id, media-type, continent, country, device-type, operating-system, browser or referrer (required)" },
   { name = "db", placeholder = "TARGET", field = "db", read = "target",
-    commands = only("archive", "summary", "timeseries"),
+    commands = only("archive", "summary", "report", "timeseries"),
     help = "the archive: a SQLite file, or postgresql://user:password@host:port/database",
     help_for = {
       archive = "where to archive: a SQLite file (created if need be), or "
         .. "postgresql://user:password@host:port/database (required)",
       summary = "read the window from this archive (SQLite file or postgresql:// URL) instead of the API: "
         .. "any length, with the previous period beside it",
+      report = "draw the window from this archive (SQLite file or postgresql:// URL) instead of the API: any length",
       timeseries = "print what this archive (SQLite file or postgresql:// URL) holds instead of asking the API",
     } },
   { name = "metrics", placeholder = "LIST", field = "metrics", read = "list", commands = only("archive"),

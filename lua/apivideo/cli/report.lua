@@ -147,6 +147,16 @@ function M.run(ctx)
       local r = walk.collect_sessions(ctx, { funnel_steps = report.FUNNEL_EVENTS })
       page = M.sessions_data(o, r, ctx.now())
       status = walk.left_out_status(ctx, r)
+    elseif o.db then
+      -- the window from the archive (apivideo.archive.read: the same shape as data.collect's)
+      local a, aerr = require("apivideo.archive").open(o.db, { read_only = true })
+      if not a then error(aerr, 0) end
+      local rok, res = pcall(a.window, a, o.from, o.to, o.id)
+      a:close()
+      if not rok then error(res, 0) end
+      page = M.window_data(o, res, ctx.now())
+      page.title = "api.video analytics report: plays (from the archive)"
+      status = 0
     else
       local res = data.collect(ctx, { figures = { plays = true }, over_time = true,
         breakdowns = { country = true, device_type = true, os = true, browser = true, referrer = true } })

@@ -12,7 +12,6 @@
 --       durations = { 12.5, 310, ... },                               -- seconds, one per session
 --       funnel = { ready = 1200, play = 1100, pause_or_seek = 640, ["end"] = 500 },
 --       retention = chart.stats.retention(events_of_each_session),
-
 --       left_out = { { what = "events of session ps123", reason = "HTTP 500 ..." } },
 --     })
 --

@@ -167,12 +167,15 @@ With --period: the sessions are walked, then their events (--no-events skips
 them): sessions over time (from loaded_at), sessions by country, device
 type, OS, browser and referrer medium, the distribution of session
 durations (median and p90 marked), the event funnel (ready, play,
-pause/seek, end: sessions that emitted each), events by type; the footer
-lists the sessions whose events could not be fetched.
+pause/seek, end: sessions that emitted each), audience retention (the share
+of sessions still watching at each point of the video, from the events'
+positions), events by type; the footer lists the sessions whose events could
+not be fetched.
 With --from/--to or --last: the /data operations (the whole account, or the
 video as filterBy media_id): plays over time (GET /data/timeseries/play, at
-the API's interval), plays by country, device type, OS and browser
-(GET /data/buckets/play/...). No durations, funnel or event types there.
+the API's interval), plays by country, device type, OS, browser and referrer
+(GET /data/buckets/play/...). No durations, funnel, retention or event types
+there. With --db TARGET: the same window drawn from an archive (see archive).
 Examples:
   apivideo-analytics report --video vi4k0jvEUuaTdRAEjQ4Prklg --period 2023-01 --out report.html
   apivideo-analytics report --live-stream li400mYKSgQ6xs7taUeSaEKr --period 2023-W05 --out live.html

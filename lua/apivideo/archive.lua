@@ -61,10 +61,10 @@ local OPEN = "apivideo.archive.open"
 local function floor_to(t, step) return t - t % step end
 local function ceil_to(t, step) return floor_to(t + step - 1, step) end
 
---- UTC text of seconds since the epoch: `YYYY-MM-DDTHH:MM:SSZ`.
-local function iso(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t)) end
+local read = require("apivideo.archive.read")
+M.read = read
+local iso, day_text = read.iso, read.day_text
 M.iso = iso
-local function day_text(t) return os.date("!%Y-%m-%d", math.floor(t)) end
 
 local function parse_iso(s)
   local t = s and time.parse(s)
@@ -163,9 +163,6 @@ Archive.__gc = Archive.close
 
 ------------------------------------------------------------------------------
 -- Reading back (apivideo.archive.read).
-
-local read = require("apivideo.archive.read")
-M.read = read
 
 -- Raises when the archive holds nothing to read.
 local function readable(self)

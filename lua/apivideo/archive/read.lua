@@ -9,8 +9,12 @@
 -- @local
 local M = {}
 
+--- UTC text of seconds since the epoch: `YYYY-MM-DDTHH:MM:SSZ` (the archive's times).
 local function iso(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t)) end
+M.iso = iso
+--- UTC date of seconds since the epoch: `YYYY-MM-DD` (the archive's days).
 local function day_text(t) return os.date("!%Y-%m-%d", math.floor(t)) end
+M.day_text = day_text
 local function ceil_day(t) return math.ceil(t / 86400) * 86400 end
 
 -- A count read back as a double (SQLite 0.7.2 binds numbers as doubles): an

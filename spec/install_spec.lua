@@ -12,8 +12,10 @@ describe("rockspec #once", function()
   -- every module of lua/apivideo/ must be installed and load from the tree
   -- (types.lua is a declarations-only file for editors: nothing requires it)
   local names = {}
-  for file in assert(io.popen("ls '" .. S.root() .. "/lua/apivideo'")):lines() do
-    local m = file:match("^(.+)%.lua$")
+  -- (subfolders too: apivideo.archive.db is 'archive.db')
+  for file in assert(io.popen("cd '" .. S.root() .. "/lua/apivideo' && find . -name '*.lua' | sort")):lines() do
+    local m = file:match("^%./(.+)%.lua$")
+    m = m and m:gsub("/init$", ""):gsub("/", ".")
     if m and m ~= "init" and m ~= "types" then names[#names + 1] = "'" .. m .. "'" end
   end
   local modules = table.concat(names, ", ")

@@ -99,12 +99,13 @@ asan: deps
 
 # The suite under valgrind; definite leaks and memory errors fail it. The #once
 # specs (the stand-in's own speed, Prism, LuaRocks, the C host, nginx) run their
-# work in other processes, and their timings mean nothing under valgrind.
+# work in other processes, and their timings mean nothing under valgrind; the #db specs (the archive)
+# run LuaDBI and the databases, no C of this project that the others do not.
 valgrind: deps
 	@$(MAKE) --no-print-directory all
 	@APIVIDEO_SLOW=1 TEST_WRAPPER="valgrind --quiet --error-exitcode=99 --leak-check=full \
 	  --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$(CURDIR)/valgrind.supp" \
-	  sh scripts/test.sh --exclude-tags=once
+	  sh scripts/test.sh --exclude-tags=once,db
 
 # libFuzzer targets (clang) for every C path that reads outside data; FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 60

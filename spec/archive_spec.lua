@@ -1,8 +1,9 @@
 -- apivideo.archive (issue 19): what api.video forgets after 30 days, kept in a real SQLite file and in a
 -- real PostgreSQL 15 server (started here: spec/support/postgres.lua), through LuaDBI, against the
 -- stand-in with its clock in its Date header (config date = "clock") so the API's time is not the machine's
--- (the machine's is years later). Each case runs on both targets. #once: its work is LuaDBI's and the
--- databases' (no C of this project that the other specs do not run), so valgrind's run leaves it out.
+-- (the machine's is years later). Each case runs on both targets. #db: its work is LuaDBI's and the
+-- databases' (no C of this project that the other specs do not run): valgrind's run leaves it out; every
+-- Lua of make test-compat runs it.
 local apivideo = require("apivideo")
 local archive = require("apivideo.archive")
 local schema = require("apivideo.archive.schema")
@@ -36,7 +37,7 @@ local function count(a, sql, ...)
   return tonumber(a.db:rows(sql, ...)[1][1])
 end
 
-describe("apivideo.archive #once", function()
+describe("apivideo.archive #db", function()
   local srv, pg, dir
   local targets = {}
 

@@ -36,7 +36,7 @@ local function dump(target)
   return out
 end
 
-describe("apivideo-analytics archive #once", function()
+describe("apivideo-analytics archive #db", function()
   local srv, pg, dir, run, ROOT
   setup(function()
     srv = S.start()

@@ -98,12 +98,7 @@ http {
 }
 ]==]
 
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+local free_port = sh.free_port
 
 local function start_host(name, srv, redis)
   local dir = sh.tmpdir()

@@ -8,7 +8,6 @@
 --
 -- Needs Debian's postgresql-15 (a missing one fails naming the package). The
 -- server refuses to run as root: as root it runs as the user `postgres`.
-local socket = require("socket")
 local sh = require("spec.support.shell")
 
 local M = {}
@@ -16,12 +15,7 @@ local M = {}
 local BIN = "/usr/lib/postgresql/15/bin"
 M.PASSWORD = "pg-pw-7f3a-secret"
 
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+local free_port = sh.free_port
 
 local function is_root()
   local out = sh.run("id -u")

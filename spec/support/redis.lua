@@ -13,12 +13,7 @@ local sh = require("spec.support.shell")
 
 local M = {}
 
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+local free_port = sh.free_port
 
 local Server = {}
 Server.__index = Server

@@ -53,6 +53,15 @@ function M.tmpdir()
   return p
 end
 
+--- A TCP port free on 127.0.0.1 now (the kernel's pick).
+function M.free_port()
+  local socket = require("socket")
+  local srv = assert(socket.bind("127.0.0.1", 0))
+  local _, port = srv:getsockname()
+  srv:close()
+  return tonumber(port)
+end
+
 function M.remove_tree(path)
   os.execute("rm -rf " .. M.quote(path))
 end

@@ -8,11 +8,11 @@
 -- the next run resumes there.
 -- @module apivideo.cli.archive
 local archive = require("apivideo.archive")
-local errors = require("apivideo.errors")
 local args = require("apivideo.cli.args")
 local formats = require("apivideo.cli.formats")
 local messages = require("apivideo.cli.messages")
 local output = require("apivideo.cli.output")
+local walk = require("apivideo.cli.walk")
 
 local M = {}
 
@@ -23,17 +23,6 @@ local function open(o, read_only)
   local a, err = archive.open(o.db, { busy_timeout_ms = o.busy_timeout_ms, read_only = read_only })
   if not a then error(err, 0) end
   return a
-end
-
--- Runs f(...); an argument error of the library is the user's value: a
--- usage error naming the flag.
-local function checked(f, ...)
-  local ok, res, err = pcall(f, ...)
-  if not ok then
-    if errors.is_argument(res) then args.usage_error(messages.usage_text(res)) end
-    error(res, 0)
-  end
-  return res, err
 end
 
 --- `archive --db TARGET`.
@@ -53,7 +42,7 @@ function M.run(ctx)
     end
   end
   local a = open(o, o.dry_run)
-  local ok, summary, err = pcall(checked, a.run, a, ctx.client, opts)
+  local ok, summary, err = pcall(walk.checked, a.run, a, ctx.client, opts)
   p.clear()
   a:close()
   if not ok then error(summary, 0) end

@@ -18,7 +18,14 @@ local unpack_ = table.unpack or unpack -- luacheck: ignore 143
 -- user gave: a usage error naming the option (apivideo.cli.messages).
 -- Returns what the method returns (a walk; a result, or nil and the error).
 function M.call(client, method, ...)
-  local ok, res, err = pcall(client.analytics[method], client.analytics, ...)
+  return M.checked(client.analytics[method], client.analytics, ...)
+end
+
+--- Calls f(...) (a library function that checks its arguments first): an
+-- argument it refuses is a usage error naming the option; anything else it
+-- raises goes on. Returns what f returns (two values).
+function M.checked(f, ...)
+  local ok, res, err = pcall(f, ...)
   if not ok then
     if errors.is_argument(res) then args.usage_error(messages.usage_text(res)) end
     error(res, 0)

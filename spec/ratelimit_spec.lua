@@ -56,6 +56,56 @@ describe("apivideo.ratelimit", function()
   end)
 end)
 
+describe("a budget shared through a store", function()
+  local HEADERS = { ["x-ratelimit-limit"] = "10", ["x-ratelimit-remaining"] = "9", ["x-ratelimit-retry-after"] = "2" }
+  local function shared(store)
+    return ratelimit.shared({ engine = { sleep = function() error("no wait expected") end }, max_wait_ms = 60000,
+      emit = function() end, store = store, account = "acct" })
+  end
+
+  it("a window learnt between a request's look and its probe lock is spent from, not probed again", function()
+    local store = apivideo.memory_store()
+    local first, second = shared(store), shared(store)
+    local probe = first:acquire({})
+    assert.is_true(probe.probe)
+    -- the second request finds no budget; the probe's answer lands just before
+    -- it takes the lock (a store that runs the answer inside that add)
+    local add = store.add
+    store.add = function(st, key, ...)
+      if key:find(":p$") then
+        store.add = add
+        first:release({ status = 200, headers = HEADERS }, probe)
+      end
+      return add(st, key, ...)
+    end
+    local ticket = second:acquire({})
+    assert.is_falsy(ticket.probe)
+    assert.are.equal(8, tonumber(store:get("apivideo:rl:acct:b")))
+    assert.is_nil(store:get("apivideo:rl:acct:p"))
+  end)
+
+  it("requests still out shrink a new window's budget; a ticket whose count expired lands on nothing", function()
+    local store = apivideo.memory_store()
+    local old, probe = shared(store), shared(store)
+    store:set("apivideo:rl:acct:b", 5, 60)
+    local gone, straggler = old:acquire({}), old:acquire({})
+    store:delete("apivideo:rl:acct:b") -- the window ends with both out
+    local p = probe:acquire({})
+    assert.is_true(p.probe)
+    -- one left a minute ago and its minute's count has expired: its end
+    -- must not count below zero (nor take the others' requests with it)
+    store:incr(gone.key, -1)
+    gone.key = "apivideo:rl:acct:f" .. (math.floor(require("apivideo.store").wall_ms() / 60000) - 1)
+    old:forget(gone)
+    assert.is_nil(store:get(gone.key))
+    probe:release({ status = 200, headers = HEADERS }, p)
+    -- 9 left, less the straggler still out
+    assert.are.equal(8, tonumber(store:get("apivideo:rl:acct:b")))
+    old:release({ status = 200, headers = HEADERS }, straggler)
+    assert.are.equal(0, tonumber(store:get(straggler.key)))
+  end)
+end)
+
 describe("what a cancel gives back", function()
   before_each(function() srv:idle_reset() end)
 

@@ -133,22 +133,48 @@ function M.shared(opts)
   }, Shared)
 end
 
--- Tickets: FREE (nothing spent), SPENT (a slot of the budget), PROBE (the
--- request that learns a new window). SPENT and PROBE are counted in the
--- store while they are out (`flying`): a request spent in one window may
--- reach the API in the next, so a new window's budget is what the API says
--- is left, less the requests still out. (The count expires: a process that
--- died with requests out does not shrink the budget for ever.)
-local FREE, SPENT, PROBE = {}, { spent = true }, { probe = true }
-local FLYING_TTL_S = 120
+-- Tickets: FREE (nothing spent), a spent slot, the probe (the request that
+-- learns a new window). Spent and probe tickets are counted in the store
+-- while they are out (`flying`): a request spent in one window may reach
+-- the API in the next, so a new window's budget is what the API says is
+-- left, less the requests still out. The count is kept per minute of
+-- departure (a key per minute, living three): a ticket lands in its own
+-- minute's count, so a count that expires never takes requests of another
+-- minute with it, and a process that died with requests out does not
+-- shrink the budget for ever.
+local FREE = {}
+local FLY_MINUTE_MS, FLY_TTL_S = 60000, 180
 
-local function fly(self, ticket)
-  if ticket ~= FREE then self.store:incr(self.flying, 1, 0, FLYING_TTL_S) end
-  return ticket
+local function fly(self, probe)
+  local key = self.flying .. math.floor(wall_ms() / FLY_MINUTE_MS)
+  self.store:incr(key, 1, 0, FLY_TTL_S)
+  return { probe = probe, key = key }
 end
 
 local function landed(self, ticket)
-  if ticket ~= FREE then self.store:incr(self.flying, -1, 0, FLYING_TTL_S) end
+  -- without init: a count that expired is not brought back below zero
+  if ticket ~= FREE then self.store:incr(ticket.key, -1) end
+end
+
+-- The requests out now: the counts of the last three minutes.
+local function flying(self)
+  local minute, n = math.floor(wall_ms() / FLY_MINUTE_MS), 0
+  for m = minute - 2, minute do
+    local v = tonumber(self.store:get(self.flying .. m))
+    if v and v > 0 then n = n + v end
+  end
+  return n
+end
+
+-- Spends one slot of the budget: "spent", "over" (the budget is spent; nothing
+-- was taken), or nil, why (no budget in the store: "not found", or the
+-- store's error).
+local function spend(self)
+  local left, why = self.store:incr(self.budget, -1)
+  if not left then return nil, why end
+  if left >= 0 then return "spent" end
+  self.store:incr(self.budget, 1) -- nothing was spent
+  return "over"
 end
 
 --- Inside a task: spends one request of the shared budget, waiting for the
@@ -157,10 +183,9 @@ function Shared:acquire(req)
   local store, engine = self.store, self.engine
   local waited, nap = 0, 5
   while true do
-    local left, why = store:incr(self.budget, -1)
-    if left then
-      if left >= 0 then return fly(self, SPENT) end
-      store:incr(self.budget, 1) -- nothing was spent
+    local got, why = spend(self)
+    if got == "spent" then return fly(self, false) end
+    if got == "over" then
       local wait = (tonumber(store:get(self.reset)) or 0) - wall_ms()
       if wait < 5 then wait = 5 end
       if waited + wait > self.max_wait_ms then wait = self.max_wait_ms - waited end
@@ -171,11 +196,19 @@ function Shared:acquire(req)
     else
       if why ~= "not found" then return FREE end -- the store fails: no shared budget
       if store:get(self.free) then return FREE end
-      if store:add(self.probe, 1, PROBE_S) then return fly(self, PROBE) end
-      if waited >= self.max_wait_ms then return FREE end
-      engine:sleep(nap)
-      waited = waited + nap
-      nap = nap * 2 > 40 and 40 or nap * 2
+      if store:add(self.probe, 1, PROBE_S) then
+        -- the lock is free once the last probe's window is in the store: a
+        -- window learnt between the spend above and the lock is spent from
+        got = spend(self)
+        if got == nil then return fly(self, true) end
+        store:delete(self.probe)
+        if got == "spent" then return fly(self, false) end
+      else
+        if waited >= self.max_wait_ms then return FREE end
+        engine:sleep(nap)
+        waited = waited + nap
+        nap = nap * 2 > 40 and 40 or nap * 2
+      end
     end
   end
 end
@@ -184,7 +217,7 @@ end
 -- (A spent slot is not given back: the request may have reached the API.)
 function Shared:forget(ticket)
   landed(self, ticket)
-  if ticket == PROBE then self.store:delete(self.probe) end
+  if ticket.probe then self.store:delete(self.probe) end
 end
 
 --- Takes what an answer says about the account's window.
@@ -195,7 +228,7 @@ function Shared:release(resp, ticket)
   if resp.status == 429 then remaining = 0 end
   -- a probe's lock goes only once what it learnt is in the store: else a
   -- second probe could go out into the same window
-  local probe = ticket == PROBE and self.probe
+  local probe = ticket.probe and self.probe
   if remaining == nil then
     if probe and resp.status ~= 0 then store:set(self.free, 1, NO_HEADERS_S) end
     if probe then store:delete(probe) end
@@ -212,7 +245,7 @@ function Shared:release(resp, ticket)
   if resp.status == 429 then
     store:set(self.budget, 0, ttl)
     store:set(self.reset, reset_at, ttl)
-  elseif store:add(self.budget, math.max(0, remaining - math.max(0, tonumber(store:get(self.flying)) or 0)), ttl) then
+  elseif store:add(self.budget, math.max(0, remaining - flying(self)), ttl) then
     store:set(self.reset, reset_at, ttl) -- a new window
   else
     local current = tonumber(store:get(self.budget))

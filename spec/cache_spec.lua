@@ -47,6 +47,30 @@ describe("the answer cache (memory store)", function()
     assert.are.equal(1, api())
   end)
 
+  it("serves a flight that landed between its look and its lock: still one upstream request", function()
+    -- another process's whole flight runs just before this client's lock is taken
+    local other_done = false
+    local racing = {}
+    for _, m in ipairs({ "get", "set", "incr", "delete", "get_keys" }) do
+      racing[m] = function(_, ...) return shared[m](shared, ...) end
+    end
+    function racing.add(_, key, ...)
+      if not other_done and key:find(":lock$") then
+        other_done = true
+        assert(client().analytics:list_video_sessions("vi250", { period = "2023" }))
+      end
+      return shared:add(key, ...)
+    end
+    local c = apivideo.new({ api_key = KEY, base_url = srv.url, auth = "basic", max_retries = 0,
+      cache = { store = racing, ttl = 30, neg_ttl = 5, stale_ttl = 300, closed_ttl = 0 } })
+    local page = assert(c.analytics:list_video_sessions("vi250", { period = "2023" }))
+    assert.is_true(other_done)
+    assert.are.equal("psvi250_000001", page.data[1].session.session_id)
+    assert.are.equal(1, api())
+    -- and the lock it took is gone
+    for _, k in ipairs(shared:get_keys()) do assert.is_nil(k:find(":lock$"), k) end
+  end)
+
   it("caches each page of a walk", function()
     local n = 0
     for _ in client().analytics:video_sessions("vi250", { period = "2023", page_size = 100 }) do n = n + 1 end

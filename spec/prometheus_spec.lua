@@ -5,31 +5,10 @@
 local apivideo = require("apivideo")
 local prometheus = require("apivideo.prometheus")
 local S = require("spec.support.standin")
-local sh = require("spec.support.shell")
-local cjson = require("cjson")
 
 local KEY = "standin-key"
 
--- text -> { family = { {sample, labels, value}, ... } } through prometheus_client; promtool must accept it
-local function parse(text)
-  local file = os.tmpname()
-  local f = assert(io.open(file, "w"))
-  f:write(text)
-  f:close()
-  local out, code = sh.run("/usr/bin/promtool check metrics < " .. sh.quote(file))
-  assert.are.equal(0, code, out .. "\n" .. text)
-  out, code = sh.run("/usr/bin/python3 -c " .. sh.quote([[
-import sys, json
-from prometheus_client.parser import text_string_to_metric_families
-fams = {}
-for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
-    fams[fam.name] = {"type": fam.type, "samples": [[s.name, s.labels, s.value] for s in fam.samples]}
-print(json.dumps(fams))
-]]) .. " " .. sh.quote(file))
-  os.remove(file)
-  assert.are.equal(0, code, out)
-  return cjson.decode(out)
-end
+local parse = require("spec.support.prometheus").parse
 
 local function value(fams, family, sample, labels)
   for _, s in ipairs((fams[family] or { samples = {} }).samples) do

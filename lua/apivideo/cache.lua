@@ -213,7 +213,19 @@ function Cache:fetch(req, requester)
   local lock = key .. ":lock"
   while true do
     local ok, why = store:add(lock, 1, math.ceil(self.wait_ms / 1000))
-    if ok or why ~= "exists" then return self:_flight(req, requester, key, ok and lock, e) end
+    if ok then
+      -- a flight may have landed between our look and our lock: serve it
+      local fresh = decode_entry((store:get(key)))
+      if fresh and store:get(key .. ":f") then
+        local resp, err = self:_hit(req, fresh)
+        if resp ~= nil then
+          store:delete(lock)
+          return resp or nil, err
+        end
+      end
+      return self:_flight(req, requester, key, lock, fresh or e)
+    end
+    if why ~= "exists" then return self:_flight(req, requester, key, nil, e) end
     if waited >= self.wait_ms then
       local resp = self:_stale(req, e, nil, wall_ms())
       if resp then return resp end

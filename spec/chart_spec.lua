@@ -469,6 +469,34 @@ describe("apivideo.chart.plot", function()
     assert.has_error(function() plot.time_series({ { points = { { t = 0 } } } }) end)
   end)
 
+  it("lays a faint series (a previous period) under the current one, both named in a legend above the plot",
+    function()
+    local pts, old = {}, {}
+    for i = 1, 10 do
+      pts[i] = { t = i * 3600, value = 5 + i }
+      old[i] = { t = i * 3600, value = 15 - i }
+    end
+    local svg = plot.time_series({ { label = "plays", points = pts }, { label = "previous period", points = old,
+      faint = true } }, { id = "ts2" })
+    local tags, texts = check_svg(svg)
+    assert.are.equal(10, count_class(tags, "point")) -- the faint series has no points
+    assert.are.equal(1, count_class(tags, "line"))
+    assert.are.equal(1, count_class(tags, "line faint"))
+    assert.are.equal(1, count_class(tags, "area")) -- one solid series: its area stays
+    assert.is_true(has_text(texts, "previous period"))
+    -- the legend sits above the plot's top line: it never crosses the data
+    local top = math.huge
+    for _, t in ipairs(tags) do
+      if t.attrs.class == "point" then top = math.min(top, tonumber(t.attrs.cy)) end
+    end
+    local legend_y = {}
+    for _, t in ipairs(tags) do
+      if t.attrs.class == "series-label" then legend_y[#legend_y + 1] = tonumber(t.attrs.y) end
+    end
+    assert.are.equal(2, #legend_y)
+    for _, y in ipairs(legend_y) do assert.is_true(y + 2 < top - 2.5, y .. " vs " .. top) end
+  end)
+
   it("draws a funnel with the rate between steps", function()
     local svg = plot.funnel({ { "ready", 200 }, { "play", 150 }, { "pause/seek", 90 }, { "end", 0 } }, { id = "f" })
     local tags, texts = check_svg(svg)

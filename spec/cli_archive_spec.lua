@@ -184,7 +184,7 @@ describe("apivideo-analytics archive #db", function()
       { rows[1].figure, rows[1].value, rows[1].previous })
     assert.are.equal(string.format("%+.1f", (w.figures.plays - w.previous.figures.plays) / w.previous.figures.plays
       * 100), rows[1].change_pct)
-    code, out = run({ "summary", "--db", t, "--from", "2023-12-17", "--to", "2023-12-31" })
+    code, out = run({ "summary", "--db", t, "--from", "2023-12-17", "--to", "2023-12-31" }, { env = {} })
     assert.are.equal(0, code)
     assert.matches("Café tour: 250 sessions %(vi250%)", out) -- titles, not ids
     assert.matches("previous period: 2023%-12%-03T00:00:00Z to 2023%-12%-17T00:00:00Z", out)
@@ -199,12 +199,23 @@ describe("apivideo-analytics archive #db", function()
     end
     -- report --db: the same window drawn from the archive
     local html = dir .. "/r.html"
-    code, _, err = run({ "report", "--db", t, "--from", "2023-12-17", "--to", "2023-12-31", "--out", html })
+    -- (reading the archive asks the API nothing: no key needed)
+    code, _, err = run({ "report", "--db", t, "--from", "2023-12-17", "--to", "2023-12-31", "--out", html },
+      { env = {} })
     assert.are.equal(0, code, err)
     local page = assert(sh.read_file(html))
     assert.matches("plays %(from the archive%)", page)
     local plays = tostring(w.figures.plays):gsub("(%d)(%d%d%d)$", "%1\194\160%2") -- a no-break space
     assert.is_truthy(page:find('<dd class="q-plays">' .. plays .. "</dd>", 1, true), plays)
+    -- beside it the previous period of equal length: its total, the change, its line faint in the chart
+    local before = tostring(w.previous.figures.plays):gsub("(%d)(%d%d%d)$", "%1\194\160%2")
+    local prev = page:match('<dd class="q%-previous">(.-)</dd>')
+    assert.are.equal("2023-12-03 00:00 UTC to 2023-12-17 00:00 UTC: " .. before .. " plays (this period: "
+      .. string.format("%+.1f", (w.figures.plays - w.previous.figures.plays) / w.previous.figures.plays * 100)
+      .. " %)", prev)
+    local chart = page:match('<figure id="over%-time%-figure">.-</figure>')
+    assert.is_truthy(chart:find('class="line faint"', 1, true))
+    assert.is_truthy(chart:find(">previous period</text>", 1, true))
     code, _, err = run({ "summary", "--db", dir .. "/none.db", "--last", "7d" })
     assert.are.equal(1, code)
     assert.matches("^apivideo%-analytics: archive error: no archive in .*none%.db yet", err)

@@ -152,6 +152,17 @@ M.FUNNEL_EVENTS = {
 ---@field event_types? table events counted by type: an array of `{ type, count }` pairs (or `{ label =, value = }`)
 ---@field left_out? apivideo.report.LeftOut[] what the report could not include
 ---@field top? integer bars per breakdown before the "other" bar (default 8)
+---@field previous? apivideo.report.Previous the previous period of equal length, beside this one
+
+--- The previous period of equal length (a report from the archive): its
+-- total beside the current one, with the change in percent, and its line
+-- faint under the current one in the time chart (shifted onto its axis).
+-- @table Previous
+---@class apivideo.report.Previous
+---@field from number start, seconds since the epoch (inclusive)
+---@field to number end, seconds since the epoch (exclusive): data.from
+---@field sessions integer its count (of what data.metric counts)
+---@field points? apivideo.report.Point[] its counts over time, at its own times
 
 ------------------------------------------------------------------------------
 -- Checking the data.
@@ -202,7 +213,8 @@ end
 
 local TOP = { title = true, media = true, period = true, from = true, to = true, filters = true,
   generated_at = true, sessions = true, events = true, metric = true, over_time = true, breakdowns = true,
-  durations = true, funnel = true, event_types = true, left_out = true, top = true, retention = true }
+  durations = true, funnel = true, event_types = true, left_out = true, top = true, retention = true,
+  previous = true }
 
 local function want_rows(path, rows)
   want_array(path, rows, function(p, r)
@@ -311,6 +323,24 @@ local function check(d)
       want_count(p .. ".count", l.count, true)
     end)
   end
+  if d.previous ~= nil then
+    local pv = d.previous
+    want_table("data.previous", pv)
+    only("data.previous", pv, { from = true, to = true, sessions = true, points = true })
+    want_time("data.previous.from", pv.from)
+    want_time("data.previous.to", pv.to)
+    if pv.to <= pv.from then bad("data.previous.to", "must be after data.previous.from") end
+    want_count("data.previous.sessions", pv.sessions)
+    if pv.points ~= nil then
+      want_array("data.previous.points", pv.points, function(p, pt)
+        want_table(p, pt)
+        only(p, pt, { t = true, t_end = true, value = true })
+        want_time(p .. ".t", pt.t)
+        want_time(p .. ".t_end", pt.t_end, true)
+        if not format.finite(pt.value) or pt.value < 0 then bad(p .. ".value", "number >= 0 expected") end
+      end)
+    end
+  end
   if d.top ~= nil and (not format.finite(d.top) or d.top < 1 or d.top ~= math.floor(d.top)) then
     bad("data.top", "integer >= 1 expected, got " .. tostring(d.top))
   end
@@ -374,6 +404,13 @@ local function header(d, title)
     items[#items + 1] = { "Filters", table.concat(f, "; ") }
   end
   items[#items + 1] = { d.metric == "plays" and "Plays" or "Sessions", count_text(d.sessions) }
+  local pv = d.previous
+  if pv then
+    local change = pv.sessions > 0
+      and string.format(" (this period: %+.1f %%)", (d.sessions - pv.sessions) / pv.sessions * 100) or ""
+    items[#items + 1] = { "Previous", calendar.stamp(pv.from) .. " to " .. calendar.stamp(pv.to) .. ": "
+      .. count_text(pv.sessions) .. " " .. (d.metric == "plays" and "plays" or "sessions") .. change }
+  end
   items[#items + 1] = { "Events", d.events and count_text(d.events) or "not fetched" }
   items[#items + 1] = { "Generated", calendar.stamp(d.generated_at) }
   local dl = {}
@@ -403,7 +440,18 @@ local function over_time_section(d, notes)
     end
   end
   local cap = caption .. (interval and (", per " .. interval) or "") .. " (UTC)"
-  local svg = plot.time_series({ { label = what, points = points } }, { id = "over-time", title = cap,
+  local series = { { label = what, points = points } }
+  local pv = d.previous
+  if pv and pv.points and #pv.points > 0 and d.from then
+    -- the previous period's line, faint, on this period's axis
+    local shift = d.from - pv.from
+    local moved = {}
+    for i, p in ipairs(pv.points) do
+      moved[i] = { t = p.t + shift, t_end = p.t_end and p.t_end + shift, value = p.value }
+    end
+    series[2] = { label = "previous period", points = moved, faint = true } -- (its dates: in the header)
+  end
+  local svg = plot.time_series(series, { id = "over-time", title = cap,
     y_label = what .. (interval and (" per " .. interval) or ""), interval_name = interval, sep = NBSP })
   return figure("over-time", cap, svg)
 end

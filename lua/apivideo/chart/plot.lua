@@ -229,7 +229,10 @@ end
 --- A time series: one line (with the area under it when it is alone) per
 -- series, a point per bucket drawn at the bucket's middle, a UTC time axis.
 -- `series` is an array of `{ label = "sessions", points = { { t =, t_end =,
--- value = }, ... } }` (stats.buckets gives such points).
+-- value = }, ... } }` (stats.buckets gives such points). A series with
+-- `faint = true` (a previous period laid over the current one) is drawn thin,
+-- grey and dashed, without the area or the points. With several series a
+-- legend above the plot names them.
 -- opts: `id`, `title`, `y_label` (default the first series' label),
 -- `x_label` (default "Time (UTC)"), `interval_name` ("hour": said in the
 -- description), `sep`.
@@ -261,7 +264,7 @@ function M.time_series(series, opts)
     end
   end
   local h = 230
-  local box = { x0 = 50, x1 = WIDTH - 14, y0 = 14, y1 = h - 52, h = h }
+  local box = { x0 = 50, x1 = WIDTH - 14, y0 = #series > 1 and 28 or 14, y1 = h - 52, h = h }
   local x = scale.time({ domain = { t0, t1 }, range = { box.x0, box.x1 }, ticks = 5 })
   local y = scale.linear({ domain = { 0, vmax }, range = { box.y1, box.y0 }, ticks = 4, zero = true,
     step = integer and M.count_step or nil })
@@ -273,38 +276,58 @@ function M.time_series(series, opts)
   local children = axes(box, y, xticks, {
     x_label = opts.x_label or "Time (UTC)", y_label = opts.y_label or tostring(series[1].label or "count"),
     sep = opts.sep })
+  local solid = 0 -- series drawn in full (the others are faint: a previous period)
+  for _, s in ipairs(series) do
+    if not s.faint then solid = solid + 1 end
+  end
+  local legend = {}
   for i, s in ipairs(series) do
-    local style = SERIES[(i - 1) % #SERIES + 1]
+    local style = s.faint and { C.grey, "4 3" } or SERIES[(i - 1) % #SERIES + 1]
     local line, dots = {}, {}
     local pts = s.points
     for j, p in ipairs(pts) do
       local px = x.map(p.t_end and (p.t + p.t_end) / 2 or p.t)
       local py = y.map(p.value)
       line[j] = (j == 1 and "M" or "L") .. markup.num(px) .. " " .. markup.num(py)
-      dots[j] = el("circle", { "cx", px, "cy", py, "r", 2.5, "class", "point", "fill", style[1] },
-        el("title", nil, (s.label and text.clean(s.label) .. ": " or "") .. format.integer(p.value, opts.sep)
-          .. " at " .. calendar.stamp(p.t)))
+      if not s.faint then
+        dots[j] = el("circle", { "cx", px, "cy", py, "r", 2.5, "class", "point", "fill", style[1] },
+          el("title", nil, (s.label and text.clean(s.label) .. ": " or "") .. format.integer(p.value, opts.sep)
+            .. " at " .. calendar.stamp(p.t)))
+      end
     end
     local d = table.concat(line, " ")
-    if #series == 1 and #pts > 1 then
+    if solid == 1 and not s.faint and #pts > 1 then
       local first = x.map(pts[1].t_end and (pts[1].t + pts[1].t_end) / 2 or pts[1].t)
       local last = x.map(pts[#pts].t_end and (pts[#pts].t + pts[#pts].t_end) / 2 or pts[#pts].t)
       children[#children + 1] = el("path", { "d", d .. " L" .. markup.num(last) .. " " .. markup.num(box.y1)
         .. " L" .. markup.num(first) .. " " .. markup.num(box.y1) .. " Z", "fill", style[1],
         "fill-opacity", 0.15, "class", "area" })
     end
-    children[#children + 1] = el("path", { "d", d, "fill", "none", "stroke", style[1], "stroke-width", 2,
-      "stroke-dasharray", style[2], "class", "line" })
-    children[#children + 1] = el("g", { "class", "points" }, dots)
-    if #series > 1 and s.label then
-      local p = pts[#pts]
-      if p then
-        children[#children + 1] = el("text", { "x", box.x1, "y", y.map(p.value) - 6, "text-anchor", "end",
-          "class", "series-label", "fill", style[1] }, text.clean(s.label))
-      end
+    children[#children + 1] = el("path", { "d", d, "fill", "none", "stroke", style[1],
+      "stroke-width", s.faint and 1.5 or 2, "stroke-opacity", s.faint and 0.7 or false,
+      "stroke-dasharray", style[2], "class", s.faint and "line faint" or "line" })
+    if #dots > 0 then children[#children + 1] = el("g", { "class", "points" }, dots) end
+    if #series > 1 then
+      legend[#legend + 1] = { label = text.clean(s.label or ("series " .. i)), style = style, faint = s.faint }
     end
   end
+  -- with several series, a legend above the plot (a swatch of each line and
+  -- its label, left to right): never over the lines, never over each other
+  local lx = box.x0
+  for _, l in ipairs(legend) do
+    if box.x1 - lx - 22 < 3 * SIZE then break end -- no room for another: the description names them all
+    local label = text.fit(l.label, (box.x1 - lx - 22) / SIZE)
+    children[#children + 1] = el("path", { "d", "M" .. markup.num(lx) .. " 9 L" .. markup.num(lx + 18) .. " 9",
+      "stroke", l.style[1], "stroke-width", l.faint and 1.5 or 2, "stroke-dasharray", l.style[2],
+      "class", l.faint and "legend-line faint" or "legend-line" })
+    children[#children + 1] = el("text", { "x", lx + 22, "y", 13, "class", "series-label", "fill", "#1a1a1a" },
+      label)
+    lx = lx + 22 + text.em_width(label) * SIZE + 16
+  end
+  local names = {}
+  for i, l in ipairs(legend) do names[i] = l.label end
   local desc = title .. ": " .. npoints .. " points"
+    .. (#names > 0 and (" in " .. #names .. " series (" .. table.concat(names, "; ") .. ")") or "")
     .. (opts.interval_name and (", one per " .. opts.interval_name) or "") .. ", times in UTC, from "
     .. calendar.stamp(t0) .. " to " .. calendar.stamp(t1)
   return root(id, WIDTH, h, title, desc, children)

@@ -156,6 +156,11 @@ function M.run(ctx)
       if not rok then error(res, 0) end
       page = M.window_data(o, res, ctx.now())
       page.title = "api.video analytics report: plays (from the archive)"
+      if page.media then page.media.name = res.titles[o.id] end
+      -- the previous period of equal length: its total, and its line under this one's
+      local prev = M.window_data({ from = o.from - (o.to - o.from), to = o.from }, res.previous, ctx.now())
+      page.previous = { from = o.from - (o.to - o.from), to = o.from, sessions = prev.sessions,
+        points = prev.over_time.points }
       status = 0
     else
       local res = data.collect(ctx, { figures = { plays = true }, over_time = true,

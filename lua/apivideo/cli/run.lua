@@ -99,7 +99,9 @@ end
 -- stdout emitter. Returns the exit code or raises.
 function M.run(o, streams, emit)
   local getenv = streams.getenv or os.getenv
-  local client = new_client(client_options(o, args.read_key(o, getenv), getenv))
+  -- reading an archive (summary, timeseries, report --db) asks the API nothing: no key, no client
+  local offline = o.db ~= nil and o.command ~= "archive"
+  local client = not offline and new_client(client_options(o, args.read_key(o, getenv), getenv)) or nil
   local err_stream = streams.stderr or io.stderr
   local tty = streams.tty
   if tty == nil then tty = err_stream == io.stderr and is_tty(2) end
@@ -120,7 +122,7 @@ function M.run(o, streams, emit)
     progress = progress(err_stream, tty, core.now_ms, streams.progress_interval_ms or 200),
   }
   local done, res = pcall(commands[o.command], ctx)
-  client:close()
+  if client then client:close() end
   if not done then error(res, 0) end
   return res
 end

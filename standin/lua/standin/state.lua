@@ -11,7 +11,7 @@ local DEFAULTS = {
   -- limit of `from`, ccv/live): fixed, so their answers are deterministic
   now_ms = 1704067200000,   -- 2024-01-01T00:00:00Z, just after the data set
   -- the Date header: "real" (nginx's, the machine's time) or "clock" (now_ms)
-  date = "real",
+  date = "clock",
 }
 
 local function copy(t)

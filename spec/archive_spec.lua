@@ -52,17 +52,9 @@ describe("apivideo.archive #db", function()
     if dir then sh.remove_tree(dir) end
   end)
 
-  local n = 0
   -- A fresh target of `kind`: a new SQLite file, or the PostgreSQL database emptied.
-  local function fresh(kind)
-    if kind == "sqlite" then
-      n = n + 1
-      return dir .. "/a" .. n .. ".db"
-    end
-    for t in pairs(TABLES) do pg:psql("DROP TABLE IF EXISTS " .. t) end
-    pg:psql("DROP TABLE IF EXISTS archive_meta")
-    return pg.url
-  end
+  local fresh
+  setup(function() fresh = PG.fresh_targets(dir, pg) end)
   targets.sqlite = function() return fresh("sqlite") end
   targets.postgresql = function() return fresh("postgresql") end
 

@@ -52,17 +52,8 @@ describe("apivideo-analytics archive #db", function()
   end)
   before_each(function() srv:idle_reset({ date = "clock", now = NOW }) end)
 
-  local n = 0
-  local function fresh(kind)
-    if kind == "sqlite" then
-      n = n + 1
-      return dir .. "/c" .. n .. ".db"
-    end
-    for _, t in ipairs({ "timeseries", "buckets", "sessions", "events", "media", "archive_state", "archive_meta" }) do
-      pg:psql("DROP TABLE IF EXISTS " .. t)
-    end
-    return pg.url
-  end
+  local fresh -- fresh(kind): a new SQLite file, or the PostgreSQL database emptied
+  setup(function() fresh = PG.fresh_targets(dir, pg) end)
 
   local ARGS = { "--metrics", "play,impression", "--breakdowns", "country,browser", "--video", "vi250",
     "--period", "2023-12" }
@@ -166,6 +157,30 @@ describe("apivideo-analytics archive #db", function()
     assert.are.equal(0, code, err)
     assert.are.equal("archived 2 streams into " .. t .. ": 37 requests, 893 items fetched, 893 rows added or changed"
       .. " (the API's time: " .. NOW .. ")\n", out)
+  end)
+
+  it("shows its progress in a terminal after each page: streams done of all, items so far", function()
+    local t = fresh("sqlite")
+    local code, out, err = run({ "archive", "--db", t, "--metrics", "play", "--breakdowns", "country" },
+      { tty = true, interval = 0 })
+    assert.are.equal(0, code, err)
+    local fetched = tonumber(out:match(", (%d+) items fetched"))
+    local updates, last_done, last_items = 0, 0, 0
+    for line in err:gmatch("\r([^\r]*)") do
+      local done, total, items = line:match("^archive: stream (%d+)/(%d+), (%d+) items")
+      if done then
+        updates = updates + 1
+        done, total, items = tonumber(done), tonumber(total), tonumber(items)
+        assert.are.equal(3, total) -- the time series, the breakdown, the titles
+        assert.is_true(done >= last_done and items >= last_items, line)
+        last_done, last_items = done, items
+      end
+    end
+    -- 1 page of the series, 30 days of the breakdown (a page each), then the titles: one line a page
+    assert.is_true(updates >= 31, updates .. " updates\n" .. err)
+    assert.are.equal(3, last_done)
+    assert.are.equal(fetched, last_items)
+    assert.is_truthy(err:find("\r\27[K", 1, true)) -- cleared at the end
   end)
 
   it("summary --db: a window of the archive with the previous period; timeseries --db: its points", function()

@@ -345,6 +345,9 @@ function Run:walk_items(method, ...)
     if not page then break end
     self.requests = self.requests + 1
     for _, item in ipairs(page.data) do items[#items + 1] = item end
+    self.pages, self.fetched_now = self.pages + 1, self.fetched_now + #page.data
+    if not self.quiet then self:progress({ stream = self.current, index = self.index, streams = self.stream_count, page = self.pages,
+      fetched = self.fetched_now }) end
   end
   return items
 end
@@ -462,7 +465,10 @@ function Run:sessions(s)
       local sid = item.session and item.session.session_id
       fns[#fns + 1] = function() events[i] = self:walk_items("session_event_pages", sid, { page_size = 100 }) end
     end
-    self:all(fns)
+    self.quiet = true -- (the events' pages: this page's line below counts them)
+    local ok, err = pcall(self.all, self, fns)
+    self.quiet = false
+    if not ok then error(err, 0) end
     local last = page.pagination and page.pagination.current_page and page.pagination.pages_total
       and page.pagination.current_page >= page.pagination.pages_total
     self.db:transaction(function()
@@ -477,7 +483,7 @@ function Run:sessions(s)
       end
       if closed then self:set_cursor(s.name, last and "complete" or ("page " .. n)) end
     end)
-    self:progress({ stream = s.name, page = n, fetched = fetched })
+    self:progress({ stream = s.name, index = self.index, streams = self.stream_count, page = n, fetched = fetched })
     if last then break end
   end
   return nil, fetched, written
@@ -563,8 +569,11 @@ end
 -- (ids: their sessions and each session's events, in `period`, which they
 -- require; with them and neither `metrics` nor `breakdowns`, only the raw
 -- statistics), `dry_run` (return the requests a run would make, fetch and
--- write nothing), `on_progress` (function(event): `stream`, `fetched`,
--- `written`, `page`).
+-- write nothing), `on_progress` (function(event), called after each page
+-- with `stream` (its name), `index` (1 for the first stream), `streams`
+-- (how many this run walks), `page` (pages of this stream so far),
+-- `fetched` (its items so far), and when a stream is committed with
+-- `done = true`, `fetched` and `written` (rows added or changed)).
 --
 -- Returns a summary: `streams` (per stream: `name`, `fetched` items,
 -- `written` rows added or changed, `status` "done" or "complete"),
@@ -601,7 +610,9 @@ function Archive:run(client, opts)
     if not ok then return nil, lerr end
   end
   local summary = { streams = {}, fetched = 0, written = 0, now = r.now_text }
+  r.stream_count, r.index = #p.streams + 1, 0 -- (the last: the media's titles)
   local function one(name, fn, s)
+    r.current, r.index, r.pages, r.fetched_now = name, r.index + 1, 0, 0
     local ok, list, fetched, written, status = pcall(fn, r, s)
     if not ok then
       local e = list
@@ -610,11 +621,14 @@ function Archive:run(client, opts)
     end
     if p.dry_run then
       for _, u in ipairs(list or {}) do urls[#urls + 1] = u end
-    elseif fetched then
-      summary.streams[#summary.streams + 1] = { name = name, fetched = fetched, written = written,
-        status = status or "done" }
-      summary.fetched, summary.written = summary.fetched + fetched, summary.written + written
-      r:progress({ stream = name, fetched = fetched, written = written, done = true })
+    else
+      if fetched then
+        summary.streams[#summary.streams + 1] = { name = name, fetched = fetched, written = written,
+          status = status or "done" }
+        summary.fetched, summary.written = summary.fetched + fetched, summary.written + written
+      end
+      r:progress({ stream = name, index = r.index, streams = r.stream_count, fetched = fetched or 0,
+        written = written or 0, done = true })
     end
     return true
   end

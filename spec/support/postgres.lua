@@ -37,6 +37,28 @@ function Server:psql(sql, db)
     .. " -p " .. self.port .. " -U postgres -d " .. (db or "archive") .. " -c " .. sh.quote(sql))
 end
 
+-- Every table an archive holds (lua/apivideo/archive/schema.lua).
+M.ARCHIVE_TABLES = { "timeseries", "buckets", "sessions", "events", "media", "archive_state", "archive_meta" }
+
+--- The archive's URL, its database emptied of every archive table: a fresh target.
+function Server:emptied()
+  for _, t in ipairs(M.ARCHIVE_TABLES) do self:psql("DROP TABLE IF EXISTS " .. t) end
+  return self.url
+end
+
+--- fresh(kind): a fresh archive target of kind "sqlite" (a new file in dir) or
+-- "postgresql" (pg's database emptied).
+function M.fresh_targets(dir, pg)
+  local n = 0
+  return function(kind)
+    if kind == "sqlite" then
+      n = n + 1
+      return dir .. "/t" .. n .. ".db"
+    end
+    return pg:emptied()
+  end
+end
+
 --- The archive's URL with another password.
 function Server:url_with(password)
   return "postgresql://archive:" .. password .. "@127.0.0.1:" .. self.port .. "/archive"

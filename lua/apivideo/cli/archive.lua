@@ -33,12 +33,15 @@ function M.run(ctx)
     filter_by = o.filter, period = o.period, dry_run = o.dry_run or nil,
     videos = o.video and { o.video } or nil, live_streams = o.live_stream and { o.live_stream } or nil,
   }
-  local done = 0
+  -- "archive: stream 3/12, 1520 items, 300 items/s, 0:12 left", after each page
+  local committed = 0 -- items of the streams done
+  p.phase("archive", "stream")
   opts.on_progress = function(e)
     if e.done then
-      done = done + 1
-      p.phase(e.stream, "stream")
-      p.update(done, nil, e.fetched, true)
+      committed = committed + e.fetched
+      p.update(e.index, e.streams, committed, true)
+    else
+      p.update(e.index - 1, e.streams, committed + e.fetched)
     end
   end
   local a = open(o, o.dry_run)

@@ -346,8 +346,10 @@ function Run:walk_items(method, ...)
     self.requests = self.requests + 1
     for _, item in ipairs(page.data) do items[#items + 1] = item end
     self.pages, self.fetched_now = self.pages + 1, self.fetched_now + #page.data
-    if not self.quiet then self:progress({ stream = self.current, index = self.index, streams = self.stream_count, page = self.pages,
-      fetched = self.fetched_now }) end
+    if not self.quiet then
+      self:progress({ stream = self.current, index = self.index, streams = self.stream_count, page = self.pages,
+        fetched = self.fetched_now })
+    end
   end
   return items
 end

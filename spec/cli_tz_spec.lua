@@ -147,6 +147,45 @@ describe("apivideo-analytics --tz", function()
     assert.is_truthy(out:find("2023-12-05T00:00:00+01:00 to 2023-12-06T00:00:00+01:00", 1, true), out)
   end)
 
+  it("report: the window, the over-time axis and the footer are in the zone; a period's days start at its midnights",
+    function()
+      local path = os.tmpname()
+      local function html(args)
+        local a = {}
+        for _, x in ipairs(args) do a[#a + 1] = x end
+        a[#a + 1] = "--out"
+        a[#a + 1] = path
+        local code, out, err = run(a, { streams = { now = function() return 1704067200 end } })
+        assert.are.equal(0, code, err)
+        assert.are.equal(path .. "\n", out)
+        local f = assert(io.open(path, "rb"))
+        local text = f:read("*a")
+        f:close()
+        return text
+      end
+      local window = { "report", "--from", "2023-12-05", "--to", "2023-12-08" }
+      local utc = html(window)
+      assert.is_truthy(utc:find("2023-12-05 00:00 UTC to 2023-12-08 00:00 UTC", 1, true))
+      assert.is_nil(utc:find("Europe/Paris", 1, true))
+      window[#window + 1] = "--tz"
+      window[#window + 1] = "Europe/Paris"
+      local paris = html(window)
+      assert.is_truthy(paris:find("2023-12-05 00:00 Europe/Paris (+01:00) to 2023-12-08 00:00 Europe/Paris (+01:00)", 1,
+        true))
+      assert.is_truthy(paris:find("Generated</dt><dd class=\"q-generated\">2024-01-01 01:00 Europe/Paris (+01:00)", 1,
+        true), paris:match("Generated.-</dd>"))
+      assert.is_truthy(paris:find("over time, per [a-z]+ %(Europe/Paris%)"))
+      assert.is_truthy(paris:find("Time (Europe/Paris)", 1, true))
+      assert.is_truthy(paris:find("Times are in Europe/Paris.", 1, true))
+      assert.is_nil(paris:find("(UTC)", 1, true))
+      local period = html({ "report", "--video", "vi250", "--period", "2023-01", "--no-events", "--tz",
+        "Europe/Paris" })
+      assert.is_truthy(period:find("2023-01 (2023-01-01 00:00 Europe/Paris (+01:00) to 2023-02-01 00:00 "
+        .. "Europe/Paris (+01:00))", 1, true))
+      for _, e in ipairs(srv:requests("^/analytics/")) do assert.are.equal("2023-01", e.args.period) end
+      os.remove(path)
+    end)
+
   it("a bad zone is a usage error naming --tz and the zone, before any request", function()
     local base = { "metrics", "--metric", "play", "--aggregation", "count", "--last", "1d", "--tz" }
     local function fails(zone, message)

@@ -202,5 +202,20 @@ describe("apivideo-analytics --tz", function()
     fails("/etc/passwd", "'/etc/passwd' is not a zone name (UTC, an offset such as +02:00 or -05:30, or an IANA "
       .. "name such as Europe/Paris; no absolute path, no '..')")
     usage_fails({ "archive", "--db", "/nonexistent/x.db", "--tz", "UTC" }, "option --tz does not apply to 'archive'")
+    usage_fails({ "timeseries", "--metric", "play", "--db", "/nonexistent/x.db", "--last", "1d", "--tz", "UTC" },
+      "--tz does not apply to 'timeseries' with --db (what it prints of the archive is in UTC)")
+  end)
+
+  it("the help says what --tz does and that the API does not document its period's time zone", function()
+    local code, out = run({ "--help" })
+    assert.are.equal(0, code)
+    assert.is_truthy(out:find("\n  --tz ZONE ", 1, true))
+    local flat = out:gsub("\n", " ")
+    local said = "The default is UTC: api.video does not document in which time zone a period's days begin."
+    assert.is_truthy(flat:find(said, 1, true), out)
+    assert.is_truthy(flat:find("a --period is still sent as written", 1, true))
+    code, out = run({ "sessions", "--help" })
+    assert.are.equal(0, code)
+    assert.is_truthy(out:find("with --tz ZONE, table and csv print them in ZONE", 1, true))
   end)
 end)

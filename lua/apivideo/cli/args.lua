@@ -373,6 +373,9 @@ function M.parse(argv)
   if cmd == "archive" and (values.video or values["live-stream"]) and not values.period then
     usage_error("'archive' needs --period with --video or --live-stream")
   end
+  if values.tz and values.db and cmd ~= "report" then
+    usage_error("--tz does not apply to '" .. cmd .. "' with --db (what it prints of the archive is in UTC)")
+  end
   read_values(values, o)
   return o
 end

@@ -120,9 +120,10 @@ M.OPTIONS = {
       .. "(default 30000)" },
   { name = "tz", placeholder = "ZONE", field = "tz", read = "zone", commands = ALL, except = only("archive"),
     help = "the time zone of --from/--to dates, of the times tables and csv print and of the report: an IANA name "
-      .. "(Europe/Paris, from the system's zoneinfo), +hh:mm or UTC (default UTC)" },
+      .. "(Europe/Paris, from the system's zoneinfo), +hh:mm or UTC (default UTC; not with --db but in report)" },
   { name = "from", placeholder = "TIME", field = "from", read = "time", commands = WINDOW,
-    help = "start of the time window: RFC 3339 (2023-12-05T00:00:00Z) or a date (2023-12-05: midnight UTC); "
+    help = "start of the time window: RFC 3339 (2023-12-05T00:00:00Z) or a date (2023-12-05: midnight UTC, or "
+      .. "in --tz); "
       .. "default 1 day before --to" },
   { name = "to", placeholder = "TIME", field = "to", read = "time", commands = WINDOW,
     help = "end of the time window, exclusive: as --from (default now)" },

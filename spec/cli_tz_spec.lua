@@ -139,6 +139,12 @@ describe("apivideo-analytics --tz", function()
     -- without --tz, csv is the API's text
     local _, utc_rows = C.csv_records(with("csv"))
     assert.are.equal(raw[1].loaded_at, utc_rows[1].loaded_at)
+    -- and the events of a session: emitted_at in the zone
+    local code, out, err = run({ "events", "--session", raw[1].session_id, "--format", "csv", "--tz", "-03:00" })
+    assert.are.equal(0, code, err)
+    local _, events = C.csv_records(out)
+    assert.is_true(#events > 0)
+    for _, e in ipairs(events) do assert.are.equal(-3 * 3600, offset_of(e.emitted_at)) end
   end)
 
   it("summary of a window: the header's window is in the zone", function()

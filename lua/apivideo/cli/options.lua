@@ -120,7 +120,15 @@ M.OPTIONS = {
       .. "(default 30000)" },
   { name = "tz", placeholder = "ZONE", field = "tz", read = "zone", commands = ALL, except = only("archive"),
     help = "the time zone of --from/--to dates, of the times tables and csv print and of the report: an IANA name "
-      .. "(Europe/Paris, from the system's zoneinfo), +hh:mm or UTC (default UTC; not with --db but in report)" },
+      .. "(Europe/Paris, from the system's zoneinfo), +hh:mm or UTC (default UTC; not with --db but in report)",
+    help_for = {
+      sessions = "the time zone table and csv print loaded_at and ended_at in: an IANA name (Europe/Paris), "
+        .. "+hh:mm or UTC (default: as the API sends them)",
+      ["live-sessions"] = "the time zone table and csv print loaded_at and ended_at in: an IANA name "
+        .. "(Europe/Paris), +hh:mm or UTC (default: as the API sends them)",
+      events = "the time zone table and csv print emitted_at in: an IANA name (Europe/Paris), +hh:mm or UTC "
+        .. "(default: as the API sends them)",
+    } },
   { name = "from", placeholder = "TIME", field = "from", read = "time", commands = WINDOW,
     help = "start of the time window: RFC 3339 (2023-12-05T00:00:00Z) or a date (2023-12-05: midnight UTC, or "
       .. "in --tz); "

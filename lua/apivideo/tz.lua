@@ -6,7 +6,7 @@
 -- What is read of a zoneinfo file (TZif, RFC 8536): the header's counts,
 -- the transition times, their types and the types' offsets and
 -- abbreviations. Of a version 2 or later file, the 64-bit section (the
--- 32-bit one is skipped), and the footer's POSIX TZ string for the times
+-- 32-bit one is read past, unused), and the footer's POSIX TZ string for the times
 -- after the last transition, when it has the usual shape (a standard and a
 -- daylight offset with `Mm.w.d`, `Jn` or `n` rules); any other footer is not
 -- used, and the last transition's type holds from then on. A version 1 file:

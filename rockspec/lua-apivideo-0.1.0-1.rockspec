@@ -83,6 +83,7 @@ build = {
     ["apivideo.group"] = "lua/apivideo/group.lua",
     ["apivideo.clock"] = "lua/apivideo/clock.lua",
     ["apivideo.calendar"] = "lua/apivideo/calendar.lua",
+    ["apivideo.tz"] = "lua/apivideo/tz.lua",
     ["apivideo.store"] = "lua/apivideo/store.lua",
     ["apivideo.redis_store"] = "lua/apivideo/redis_store.lua",
     ["apivideo.cache"] = "lua/apivideo/cache.lua",

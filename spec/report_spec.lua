@@ -149,6 +149,27 @@ describe("apivideo.report", function()
     assert.are.equal(4, count(html:match('<figure id="funnel%-figure">(.-)</figure>'), 'class="step"'))
   end)
 
+  it("a time_zone labels every time in the zone and buckets on its local calendar", function()
+    local tz = require("apivideo.tz")
+    local d = { from = FROM, to = TO, generated_at = TO, sessions = 2,
+      over_time = { times = { FROM + 3600, FROM + 7200 } } }
+    local utc = report.html(d)
+    assert.is_truthy(utc:find("times in UTC, from 2023-01-01 00:00 UTC to 2023-01-08 00:00 UTC", 1, true))
+    d.time_zone = assert(tz.load("+05:30"))
+    local page = report.html(d)
+    -- from is 05:30 local: the first 3-hour bucket starts at local 03:00, the last ends at 06:00
+    assert.is_truthy(page:find("times in +05:30, from 2023-01-01 03:00 +05:30 to 2023-01-08 06:00 +05:30", 1, true))
+    assert.is_truthy(page:find('<dd class="q-period">2023-01-01 05:30 +05:30 to 2023-01-08 05:30 +05:30</dd>', 1, true))
+    assert.is_truthy(page:find("Time (+05:30)", 1, true))
+    assert.is_truthy(page:find("Times are in +05:30.", 1, true))
+    d.time_zone = assert(tz.load("Asia/Kolkata"))
+    assert.is_truthy(report.html(d):find("2023-01-01 05:30 Asia/Kolkata (+05:30) to", 1, true))
+    d.time_zone = { name = "X" }
+    local ok, err = pcall(report.html, d)
+    assert.is_false(ok)
+    assert.are.equal("apivideo.report.html: bad field 'data.time_zone.offset_at' (function expected, got nil)", err)
+  end)
+
   it("refuses data it does not document, naming the field", function()
     local function fails(mutate, pattern)
       local d = sample()

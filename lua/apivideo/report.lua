@@ -31,7 +31,10 @@
 -- 12 h, day, week, month giving at most 60 buckets), durations go into a
 -- Freedman-Diaconis histogram (apivideo.chart.stats.bins) with the median and
 -- the p90 by nearest rank marked. Every time on the page is labelled in UTC
--- (see [time zones](../topics/time.md.html)).
+-- (see [time zones](../topics/time.md.html)), or in `time_zone` when the
+-- data has one: its times are then shown, and bucketed, at the zone's local
+-- times (a local day starts at the zone's midnight; in the hour a clock is
+-- set back, the two hours' times share the same local hours).
 --
 -- A chart is drawn for each field the data has; a field that is absent
 -- (nil) draws no panel, and the footer names it among what is not in the
@@ -153,6 +156,8 @@ M.FUNNEL_EVENTS = {
 ---@field left_out? apivideo.report.LeftOut[] what the report could not include
 ---@field top? integer bars per breakdown before the "other" bar (default 8)
 ---@field previous? apivideo.report.Previous the previous period of equal length, beside this one
+---@field time_zone? table the zone of the page's times: `name` ("Europe/Paris") and `offset_at(self, t)`
+--- (seconds east of UTC at t), as apivideo.tz's zones; nil: UTC
 
 --- The previous period of equal length (a report from the archive): its
 -- total beside the current one, with the change in percent, and its line
@@ -214,7 +219,7 @@ end
 local TOP = { title = true, media = true, period = true, from = true, to = true, filters = true,
   generated_at = true, sessions = true, events = true, metric = true, over_time = true, breakdowns = true,
   durations = true, funnel = true, event_types = true, left_out = true, top = true, retention = true,
-  previous = true }
+  previous = true, time_zone = true }
 
 local function want_rows(path, rows)
   want_array(path, rows, function(p, r)
@@ -242,6 +247,13 @@ local function check(d)
     want_string("data.media.name", d.media.name, true)
   end
   want_string("data.period", d.period, true)
+  if d.time_zone ~= nil then
+    want_table("data.time_zone", d.time_zone)
+    want_string("data.time_zone.name", d.time_zone.name)
+    if type(d.time_zone.offset_at) ~= "function" then
+      bad("data.time_zone.offset_at", "function expected, got " .. typename(d.time_zone.offset_at))
+    end
+  end
   want_time("data.from", d.from, true)
   want_time("data.to", d.to, true)
   if d.from and d.to and d.to <= d.from then bad("data.to", "must be after data.from") end
@@ -382,11 +394,35 @@ local function media_text(d)
   return kind .. " " .. d.media.id .. (d.media.name and (" (" .. d.media.name .. ")") or "")
 end
 
+-- t (UTC seconds) as the local time of d's zone, shifted onto the epoch
+-- (the chart calendar's UTC arithmetic then gives the zone's calendar).
+local function shift(d, t)
+  local z = d.time_zone
+  if z == nil or t == nil then return t end
+  return t + z:offset_at(t)
+end
+
+-- The name times are labelled with: "UTC" or the zone's.
+local function zone_name(d)
+  return d.time_zone and d.time_zone.name or "UTC"
+end
+
+-- "2023-01-01 00:00 UTC", or in d's zone "2023-01-01 00:00 Europe/Paris (+01:00)".
+local function stamp(d, t)
+  local z = d.time_zone
+  if z == nil then return calendar.stamp(t) end
+  local off = z:offset_at(t)
+  local a = math.abs(off)
+  local text = string.format("%s%02d:%02d", off < 0 and "-" or "+", math.floor(a / 3600), math.floor(a % 3600 / 60))
+  local label = z.name == text and text or (z.name .. " (" .. text .. ")")
+  return (calendar.stamp(t + off):gsub(" UTC$", function() return " " .. label end))
+end
+
 local function window_text(d)
   local parts = {}
   if d.period then parts[#parts + 1] = d.period end
   if d.from or d.to then
-    local range = (d.from and calendar.stamp(d.from) or "…") .. " to " .. (d.to and calendar.stamp(d.to) or "…")
+    local range = (d.from and stamp(d, d.from) or "…") .. " to " .. (d.to and stamp(d, d.to) or "…")
     parts[#parts + 1] = d.period and ("(" .. range .. ")") or range
   end
   if #parts == 0 then return "not stated" end
@@ -408,11 +444,11 @@ local function header(d, title)
   if pv then
     local change = pv.sessions > 0
       and string.format(" (this period: %+.1f %%)", (d.sessions - pv.sessions) / pv.sessions * 100) or ""
-    items[#items + 1] = { "Previous", calendar.stamp(pv.from) .. " to " .. calendar.stamp(pv.to) .. ": "
+    items[#items + 1] = { "Previous", stamp(d, pv.from) .. " to " .. stamp(d, pv.to) .. ": "
       .. count_text(pv.sessions) .. " " .. (d.metric == "plays" and "plays" or "sessions") .. change }
   end
   items[#items + 1] = { "Events", d.events and count_text(d.events) or "not fetched" }
-  items[#items + 1] = { "Generated", calendar.stamp(d.generated_at) }
+  items[#items + 1] = { "Generated", stamp(d, d.generated_at) }
   local dl = {}
   for _, it in ipairs(items) do
     dl[#dl + 1] = el("dt", nil, it[1])
@@ -431,28 +467,40 @@ local function over_time_section(d, notes)
   local caption = (what == "plays" and "Plays" or "Sessions") .. " over time"
   if not o then return nil end
   local points, interval = o.points, o.interval
+  if d.time_zone and points then
+    local shifted = {}
+    for i, p in ipairs(points) do shifted[i] = { t = shift(d, p.t), t_end = shift(d, p.t_end), value = p.value } end
+    points = shifted
+  end
   if o.times then
-    local b = stats.buckets(o.times, { from = d.from, to = d.to })
+    local times = o.times
+    if d.time_zone then
+      times = {}
+      for i, t in ipairs(o.times) do times[i] = shift(d, t) end
+    end
+    local b = stats.buckets(times, { from = shift(d, d.from), to = shift(d, d.to) })
     points, interval = b.points, b.interval.name
     if b.outside > 0 then
       notes[#notes + 1] = { count = b.outside, what = what .. " outside the period",
         reason = "their times fall before 'from' or at or after 'to'; they are counted everywhere but over time" }
     end
   end
-  local cap = caption .. (interval and (", per " .. interval) or "") .. " (UTC)"
+  local cap = caption .. (interval and (", per " .. interval) or "") .. " (" .. zone_name(d) .. ")"
   local series = { { label = what, points = points } }
   local pv = d.previous
   if pv and pv.points and #pv.points > 0 and d.from then
     -- the previous period's line, faint, on this period's axis
-    local shift = d.from - pv.from
+    local len = d.from - pv.from
     local moved = {}
     for i, p in ipairs(pv.points) do
-      moved[i] = { t = p.t + shift, t_end = p.t_end and p.t_end + shift, value = p.value }
+      moved[i] = { t = shift(d, p.t + len), t_end = p.t_end and shift(d, p.t_end + len), value = p.value }
     end
     series[2] = { label = "previous period", points = moved, faint = true } -- (its dates: in the header)
   end
   local svg = plot.time_series(series, { id = "over-time", title = cap,
-    y_label = what .. (interval and (" per " .. interval) or ""), interval_name = interval, sep = NBSP })
+    y_label = what .. (interval and (" per " .. interval) or ""), interval_name = interval, sep = NBSP,
+    x_label = d.time_zone and ("Time (" .. d.time_zone.name .. ")") or nil,
+    zone_name = d.time_zone and d.time_zone.name or nil })
   return figure("over-time", cap, svg)
 end
 
@@ -548,7 +596,8 @@ local function footer(d, notes)
   if not d.event_types then missing[#missing + 1] = "events by type" end
   return el("footer", nil, el("h2", nil, "Left out"), left,
     #missing > 0 and el("p", nil, "Not in the data: " .. table.concat(missing, ", ") .. ".") or nil,
-    el("p", nil, "Times are UTC. Shares are of the " .. (d.metric == "plays" and "plays" or "sessions")
+    el("p", nil, "Times are " .. (d.time_zone and ("in " .. d.time_zone.name) or "UTC") .. ". Shares are of the "
+      .. (d.metric == "plays" and "plays" or "sessions")
       .. " counted." .. (d.durations and #d.durations > 0
       and (" Durations: bins of the smaller of the Freedman–Diaconis and the "
       .. "Sturges width (at least five bins), rounded down to a nice width, the tail past the 95th percentile in "

@@ -92,7 +92,8 @@ function M.start(opts)
     local port = free_port()
     self.port = port
     out, code = self:as_owner(BIN .. "/pg_ctl -D " .. sh.quote(dir .. "/data") .. " -l " .. sh.quote(dir .. "/log")
-      .. " -w -t 30 -o " .. sh.quote("-p " .. port .. " -k " .. dir .. " -c listen_addresses=127.0.0.1 -c fsync=" .. fsync)
+      .. " -w -t 30 -o "
+      .. sh.quote("-p " .. port .. " -k " .. dir .. " -c listen_addresses=127.0.0.1 -c fsync=" .. fsync)
       .. " start")
     if code == 0 then
       local _, c1 = self:psql("CREATE ROLE archive LOGIN PASSWORD '" .. M.PASSWORD .. "'", "postgres")

@@ -226,6 +226,13 @@ local function points_of(s, i)
   return s.points
 end
 
+-- calendar.stamp, with the zone's name in place of UTC (zone_name: see time_series).
+local function zoned_stamp(t, zone_name)
+  local s = calendar.stamp(t)
+  if zone_name then s = s:gsub(" UTC$", " " .. zone_name) end
+  return s
+end
+
 --- A time series: one line (with the area under it when it is alone) per
 -- series, a point per bucket drawn at the bucket's middle, a UTC time axis.
 -- `series` is an array of `{ label = "sessions", points = { { t =, t_end =,
@@ -235,7 +242,9 @@ end
 -- legend above the plot names them.
 -- opts: `id`, `title`, `y_label` (default the first series' label),
 -- `x_label` (default "Time (UTC)"), `interval_name` ("hour": said in the
--- description), `sep`.
+-- description), `sep`, `zone_name` (the times are a zone's local times
+-- shifted onto the epoch, as apivideo.report does for a time zone: the
+-- description says "times in" that name instead of UTC).
 ---@param series table
 ---@param opts table?
 ---@return string svg
@@ -328,8 +337,9 @@ function M.time_series(series, opts)
   for i, l in ipairs(legend) do names[i] = l.label end
   local desc = title .. ": " .. npoints .. " points"
     .. (#names > 0 and (" in " .. #names .. " series (" .. table.concat(names, "; ") .. ")") or "")
-    .. (opts.interval_name and (", one per " .. opts.interval_name) or "") .. ", times in UTC, from "
-    .. calendar.stamp(t0) .. " to " .. calendar.stamp(t1)
+    .. (opts.interval_name and (", one per " .. opts.interval_name) or "") .. ", times in "
+    .. (opts.zone_name or "UTC") .. ", from " .. zoned_stamp(t0, opts.zone_name) .. " to "
+    .. zoned_stamp(t1, opts.zone_name)
   return root(id, WIDTH, h, title, desc, children)
 end
 

@@ -13,6 +13,7 @@ local calendar = require("apivideo.calendar")
 local operations = require("apivideo.operations")
 local options = require("apivideo.cli.options")
 local time = require("apivideo.time")
+local tz = require("apivideo.tz")
 
 local M = {}
 
@@ -43,16 +44,27 @@ function M.file_problem(what, path)
 end
 
 --- A --from/--to value -> seconds since the epoch (UTC): an RFC 3339
--- date-time, or a date YYYY-MM-DD meaning its midnight UTC.
-function M.parse_time(name, v)
+-- date-time, or a date YYYY-MM-DD meaning its midnight UTC. With a zone
+-- (--tz, apivideo.tz), a date is its midnight in the zone, and a date-time
+-- without an offset is read in the zone too.
+function M.parse_time(name, v, zone)
   if v:match("^%d%d%d%d%-%d%d%-%d%d$") then
     local y, m, d = calendar.date(v)
     if not y then usage_error("bad --" .. name .. " (" .. tostring(m) .. "; got '" .. v .. "')") end
+    if zone then return zone:to_utc(y, m, d, 0, 0, 0) end
     return calendar.days_from_civil(y, m, d) * 86400
+  end
+  if zone and v:match("^%d%d%d%d%-%d%d%-%d%d[Tt ]%d%d:%d%d:%d%d$") then
+    local secs = time.parse(v .. "Z")
+    if secs then
+      local y, m, d = calendar.date(v:sub(1, 10))
+      return zone:to_utc(y, m, d, 0, 0, secs - calendar.days_from_civil(y, m, d) * 86400)
+    end
   end
   local secs, why = time.parse(v)
   if not secs then
-    usage_error("bad --" .. name .. " (" .. why .. "; or a date such as 2023-12-05, meaning midnight UTC)")
+    usage_error("bad --" .. name .. " (" .. why .. "; or a date such as 2023-12-05, meaning midnight "
+      .. (zone and ("in " .. zone.name) or "UTC") .. ")")
   end
   return secs
 end
@@ -93,7 +105,12 @@ local READ = {
     end
     usage_error("--" .. opt.name .. " must be " .. one_of(opt.choices) .. ", got '" .. v .. "'")
   end,
-  time = function(opt, v) return M.parse_time(opt.name, v) end,
+  time = function(opt, v, o) return M.parse_time(opt.name, v, o.tz) end,
+  zone = function(opt, v)
+    local zone, why = tz.load(v)
+    if not zone then usage_error("bad --" .. opt.name .. " (" .. why .. ")") end
+    return zone
+  end,
   span = function(opt, v) return M.parse_span(v, opt.name) end,
   file = function(opt, v)
     if v == "" then usage_error("--" .. opt.name .. " needs a file name") end
@@ -318,7 +335,7 @@ local function read_values(values, o)
       if v == nil then
         o[opt.field] = opt.default
       else
-        o[opt.field] = opt.read and READ[opt.read](opt, v) or v
+        o[opt.field] = opt.read and READ[opt.read](opt, v, o) or v
       end
     end
   end
@@ -355,6 +372,9 @@ function M.parse(argv)
   end
   if cmd == "archive" and (values.video or values["live-stream"]) and not values.period then
     usage_error("'archive' needs --period with --video or --live-stream")
+  end
+  if values.tz and values.db and cmd ~= "report" then
+    usage_error("--tz does not apply to '" .. cmd .. "' with --db (what it prints of the archive is in UTC)")
   end
   read_values(values, o)
   return o

@@ -54,7 +54,7 @@ M.metrics = function(ctx)
   local result, err = walk.call(ctx.client, "get_aggregated_metrics", o.metric, o.aggregation,
     data.options(o, "aggregated"))
   if not result then error(err, 0) end
-  output.write_metric(ctx.emit, o.format, result)
+  output.write_metric(ctx.emit, o.format, result, o.tz)
   return 0
 end
 

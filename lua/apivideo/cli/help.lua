@@ -22,7 +22,8 @@ Output:
   json    one array of those objects
   metadata is [{"key":K,"value":V},...] in every format (the same JSON text in
   the csv/table column), [] when the session has none. duration_s: seconds
-  from loaded_at to ended_at. Timestamps are printed as the API sends them.
+  from loaded_at to ended_at. Timestamps are printed as the API sends them
+  (with --tz ZONE, table and csv print them in ZONE, with its offset).
 ]]
 
 M.COMMANDS = {
@@ -48,7 +49,8 @@ Usage: apivideo-analytics events --session ID [OPTIONS]
 The events of one player session, in the API's order.
 Output:
   table, csv  type, emitted_at, at, from, to (at: the position in seconds of
-              ready/play/pause/resume/end; from/to: the positions of a seek)
+              ready/play/pause/resume/end; from/to: the positions of a seek;
+              emitted_at in ZONE with --tz ZONE)
   ndjson      one {"type","emitted_at","at","from","to"} object per line
   json        one array of those objects
 Examples:
@@ -150,7 +152,7 @@ Metrics: play, play-rate, start, end, impression, ccv-peak, ccv-average,
 view. --interval minute needs a window of at most 60 minutes.
 Output:
   table, csv  emitted_at, metric_value (emitted_at: the interval's start, as
-              the API sends it)
+              the API sends it; with --tz ZONE, in ZONE)
   ndjson      one {"emitted_at","metric_value"} object per line
   json        one array of those objects
 Examples:
@@ -234,6 +236,13 @@ written: api.video does not document in which time zone it reads them (the
 built-in stand-in reads them in UTC). --from/--to are RFC 3339 date-times or
 dates (midnight UTC), sent in UTC; --last 7d is the 7 days ending now.
 Timestamps are printed as the API sends them.
+--tz ZONE (an IANA name such as Europe/Paris, read from the system's zoneinfo,
+or +hh:mm) moves what this tool computes and prints into ZONE: --from/--to
+dates are its midnights, tables and csv print times in it with their offset,
+the report's window, axes and sessions over time are in it; ndjson, json keep the
+API's text, and a --period is still sent as written (the API takes no zone
+for it; --interval day buckets are the API's). The default is UTC: api.video
+does not document in which time zone a period's days begin.
 The API key comes from $APIVIDEO_API_KEY or --api-key-file FILE; it is never
 printed. Progress goes to stderr, only when it is a terminal; stdout carries
 data only. Exit status: 0 ok, 1 API or network error (or, for summary and

@@ -9,6 +9,7 @@
 -- for some commands). How the parser reads it: `field` (its place in the
 -- options table), `read` (how its text becomes the value: "integer" within
 -- `min`..`max` (`unit` names it), "choice" among `choices`, "time", "span",
+-- "zone" (apivideo.tz; before "time": a date is midnight in it),
 -- "file" (must be readable: `what` names it), "file_name" (not empty); nil:
 -- the text itself, or true for a flag), `default`, and `add` for the two
 -- repeatable options ("metadata", "filter"). The three ids (--video,
@@ -117,8 +118,20 @@ M.OPTIONS = {
     max = 2147483647, unit = "a whole number of milliseconds", commands = only("archive"),
     help = "how long to wait for another run on the same archive before giving up, in milliseconds "
       .. "(default 30000)" },
+  { name = "tz", placeholder = "ZONE", field = "tz", read = "zone", commands = ALL, except = only("archive"),
+    help = "the time zone of --from/--to dates, of the times tables and csv print and of the report: an IANA name "
+      .. "(Europe/Paris, from the system's zoneinfo), +hh:mm or UTC (default UTC; not with --db but in report)",
+    help_for = {
+      sessions = "the time zone table and csv print loaded_at and ended_at in: an IANA name (Europe/Paris), "
+        .. "+hh:mm or UTC (default: as the API sends them)",
+      ["live-sessions"] = "the time zone table and csv print loaded_at and ended_at in: an IANA name "
+        .. "(Europe/Paris), +hh:mm or UTC (default: as the API sends them)",
+      events = "the time zone table and csv print emitted_at in: an IANA name (Europe/Paris), +hh:mm or UTC "
+        .. "(default: as the API sends them)",
+    } },
   { name = "from", placeholder = "TIME", field = "from", read = "time", commands = WINDOW,
-    help = "start of the time window: RFC 3339 (2023-12-05T00:00:00Z) or a date (2023-12-05: midnight UTC); "
+    help = "start of the time window: RFC 3339 (2023-12-05T00:00:00Z) or a date (2023-12-05: midnight UTC, or "
+      .. "in --tz); "
       .. "default 1 day before --to" },
   { name = "to", placeholder = "TIME", field = "to", read = "time", commands = WINDOW,
     help = "end of the time window, exclusive: as --from (default now)" },
@@ -196,7 +209,7 @@ M.FLAG_OF_ARG = {
   base_url = "--base-url", ca_file = "--ca-file", timeout_ms = "--timeout", max_retries = "--max-retries",
   auth = "--auth", concurrency = "--concurrency", allow_insecure_http = "--allow-insecure-http",
   metrics = "--metrics", breakdowns = "--breakdowns", lag = "--lag", since = "--since", videos = "--video",
-  live_streams = "--live-stream", busy_timeout_ms = "--busy-timeout",
+  live_streams = "--live-stream", busy_timeout_ms = "--busy-timeout", tz = "--tz",
 }
 
 return M

@@ -13,6 +13,7 @@ local apivideo = require("apivideo")
 local formats = require("apivideo.cli.formats")
 local stats = require("apivideo.cli.stats")
 local term = require("apivideo.chart.term")
+local time = require("apivideo.time")
 
 local M = {}
 
@@ -89,8 +90,8 @@ end
 
 M.SESSION_COLUMNS = {
   { name = "session_id", text = nested("session", "session_id") },
-  { name = "loaded_at", text = nested("session", "loaded_at") },
-  { name = "ended_at", text = nested("session", "ended_at") },
+  { name = "loaded_at", time = true, text = nested("session", "loaded_at") },
+  { name = "ended_at", time = true, text = nested("session", "ended_at") },
   { name = "duration_s", right = true, text = function(s)
     local d = stats.duration_of(s)
     return d and number_text(d)
@@ -120,7 +121,7 @@ local SESSION_TABLE = {
 
 M.EVENT_COLUMNS = {
   { name = "type", text = field("type") },
-  { name = "emitted_at", text = field("emitted_at") },
+  { name = "emitted_at", time = true, text = field("emitted_at") },
   { name = "at", text = field("at"), right = true },
   { name = "from", text = field("from"), right = true },
   { name = "to", text = field("to"), right = true },
@@ -134,7 +135,7 @@ M.BUCKET_COLUMNS = {
 
 --- A point of /data/timeseries: emitted_at, metric_value.
 M.POINT_COLUMNS = {
-  { name = "emitted_at", text = field("emitted_at") },
+  { name = "emitted_at", time = true, text = field("emitted_at") },
   { name = "metric_value", text = field("metric_value"), right = true },
 }
 
@@ -159,10 +160,45 @@ local ITEMS = {
   point = { columns = M.POINT_COLUMNS, json = json_encode },
 }
 
+--- A timestamp of the API (RFC 3339) as the same instant in zone (--tz,
+-- apivideo.tz): "2023-05-01T14:00:00.109+02:00", its fraction kept. A value
+-- that is not such a timestamp is left as it is; so is every value when
+-- zone is nil (the API's text, unchanged).
+function M.in_zone(s, zone)
+  if zone == nil or type(s) ~= "string" then return s end
+  local t = time.parse(s)
+  if not t then return s end
+  local stamp = zone:stamp(t)
+  local frac = s:match("^%d%d%d%d%-%d%d%-%d%d[Tt ]%d%d:%d%d:%d%d(%.%d+)") or ""
+  return stamp:sub(1, 19) .. frac .. stamp:sub(20)
+end
+
+--- spec with its time columns (`time = true`) shown in zone (csv and
+-- table; ndjson and json keep the API's text): spec itself when zone is nil.
+local function zoned(spec, zone)
+  if zone == nil then return spec end
+  local function shift(columns)
+    if columns == nil then return nil end
+    local out = {}
+    for i, c in ipairs(columns) do
+      if c.time then
+        local text = c.text
+        out[i] = { name = c.name, right = c.right, json = c.json,
+          text = function(x) return M.in_zone(text(x), zone) end }
+      else
+        out[i] = c
+      end
+    end
+    return out
+  end
+  return { columns = shift(spec.columns), table_columns = shift(spec.table_columns), json = spec.json }
+end
+
 --- The writer of a list command's items (apivideo.cli.formats.writer):
--- kind "session", "event", "bucket" or "point".
-function M.item_writer(format, emit, kind)
-  return formats.writer(format, emit, ITEMS[kind])
+-- kind "session", "event", "bucket" or "point"; zone (--tz): the zone of
+-- the times in csv and table (nil: as the API sends them).
+function M.item_writer(format, emit, kind, zone)
+  return formats.writer(format, emit, zoned(ITEMS[kind], zone))
 end
 
 ------------------------------------------------------------------------------
@@ -172,15 +208,15 @@ local METRIC = {
   columns = {
     { name = "metric", text = function(m) return m.metric end },
     { name = "aggregation", text = function(m) return m.aggregation end },
-    { name = "from", text = function(m) return m.from end },
-    { name = "to", text = function(m) return m.to end },
+    { name = "from", time = true, text = function(m) return m.from end },
+    { name = "to", time = true, text = function(m) return m.to end },
     { name = "value", text = function(m) return m.value end, right = true },
   },
 }
 
 --- Writes one /data/metrics result in format (ndjson and json: the
--- library's result without its rate_limit).
-function M.write_metric(emit, format, r)
+-- library's result without its rate_limit; zone: as item_writer's).
+function M.write_metric(emit, format, r, zone)
   if format == "json" or format == "ndjson" then
     local obj = {}
     for k, v in pairs(r) do
@@ -191,7 +227,7 @@ function M.write_metric(emit, format, r)
   end
   local ctx = type(r.context) == "table" and r.context or {}
   local tf = type(ctx.timeframe) == "table" and ctx.timeframe or {}
-  formats.write_rows(format, emit, METRIC, { {
+  formats.write_rows(format, emit, zoned(METRIC, zone), { {
     metric = ctx.metric, aggregation = ctx.aggregation, from = tf.from, to = tf.to,
     value = type(r.data) == "number" and number_text(r.data) or nil,
   } })
@@ -345,10 +381,12 @@ local function atom(secs)
   return os.date("!%Y-%m-%dT%H:%M:%S+00:00", math.floor(secs))
 end
 
---- The window of a data summary: what the API echoed, else what was asked.
-local function window_of(o, res)
+--- The window of a data summary: what the API echoed, else what was asked;
+-- zone: in that zone (the table's header line).
+local function window_of(o, res, zone)
   local tf = type(res.timeframe) == "table" and res.timeframe or {}
-  return { from = tf.from or atom(o.from), to = tf.to or atom(o.to) }
+  local w = { from = tf.from or atom(o.from), to = tf.to or atom(o.to) }
+  return { from = M.in_zone(w.from, zone), to = M.in_zone(w.to, zone) }
 end
 
 --- The data summary as rows.
@@ -405,7 +443,7 @@ function M.write_data_summary(emit, o, res, bars_width)
     write_figure_rows(emit, o.format, M.data_summary_rows(res))
     return
   end
-  local window = window_of(o, res)
+  local window = window_of(o, res, o.tz)
   local plays = res.figures.plays
   emit(string.format("Summary of %s, %s to %s (the /data operations): %s plays\n",
     o.id and ("media " .. o.id) or "the account", tostring(window.from), tostring(window.to),

@@ -32,17 +32,24 @@ local M = {}
 local DAY = 86400
 
 --- The UTC bounds [from, to) of a period in api.video's five forms, in
--- seconds since the epoch (the period is already checked).
+-- seconds since the epoch (the period is already checked); with a zone
+-- (--tz), its days start at the zone's midnights.
 ---@param p string
+---@param zone? table apivideo.tz
 ---@return number from
 ---@return number to
-function M.period_bounds(p)
-  return assert(calendar.parse_period(p))
+function M.period_bounds(p, zone)
+  local from, to = assert(calendar.parse_period(p))
+  if zone then
+    local function midnight(t) return zone:to_utc(calendar.civil_from_days(math.floor(t / DAY))) end
+    from, to = midnight(from), midnight(to)
+  end
+  return from, to
 end
 
 --- The report's data from a summary's figures r (apivideo.cli.stats).
 function M.sessions_data(o, r, now)
-  local from, to = M.period_bounds(o.period)
+  local from, to = M.period_bounds(o.period, o.tz)
   local fetched = r.events.fetched
   local breakdowns = {}
   for _, g in ipairs(r.groups) do breakdowns[g.name] = g.counts end
@@ -65,6 +72,7 @@ function M.sessions_data(o, r, now)
     retention = fetched and chart_stats.retention(r.watched) or nil,
     event_types = fetched and r.events.by_type or nil,
     left_out = left,
+    time_zone = o.tz,
   }
 end
 
@@ -107,6 +115,7 @@ function M.window_data(o, res, now)
     over_time = { points = points, interval = ot.interval },
     breakdowns = breakdowns,
     left_out = {},
+    time_zone = o.tz,
   }
 end
 

@@ -146,7 +146,7 @@ end
 function M.list(ctx, list)
   local client, o, p = ctx.client, ctx.o, ctx.progress
   local pages_of = M.call(client, list.method, unpack_(list.args))
-  local w = output.item_writer(o.format, ctx.emit, list.kind)
+  local w = output.item_writer(o.format, ctx.emit, list.kind, o.tz)
   local pages, items, total, started = 0, 0, nil, false
   -- nothing is written before the first page came (an error then leaves stdout empty)
   local function start()

@@ -139,7 +139,7 @@ end
 -- value is a whole number (a count) the ticks are whole numbers too. Ticks
 -- are at least two rows apart. When there are more points than columns,
 -- each column shows the largest value of `k` consecutive points, and the
--- last line says so. Times are labelled in UTC under the columns where
+-- last line says so ("(each column: the largest of 2 points)"). Times are labelled in UTC under the columns where
 -- they fit, never touching; the line under them gives the day (or year)
 -- at the first label and wherever it changes.
 ---@param points table
@@ -226,7 +226,7 @@ function M.columns(points, opts)
   end
   out[#out + 1] = (pad .. label_line(sub, used)):gsub("%s+$", "") .. "\n"
   if k > 1 then
-    out[#out + 1] = string.format("(%d points; each column: the largest of %d)\n", #list, k)
+    out[#out + 1] = text.truncate(string.format("(each column: the largest of %d points)", k), width) .. "\n"
   end
   return table.concat(out)
 end

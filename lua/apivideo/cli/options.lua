@@ -139,12 +139,13 @@ M.OPTIONS = {
   { name = "sort-order", placeholder = "ORDER", field = "sort_order", commands = only("buckets", "timeseries"),
     help = "asc or desc" },
   { name = "chart", field = "chart", commands = only("buckets", "timeseries"),
-    help = "draw a chart for a terminal instead of the table ($COLUMNS wide, else 80); not with another --format",
+    help = "draw a chart instead of the table, as wide as $COLUMNS (else the terminal, else 80); not with another "
+      .. "--format",
     help_for = {
-      buckets = "draw one bar per value, largest first, with its value ($COLUMNS wide, else 80) instead of the "
-        .. "table; not with another --format",
-      timeseries = "draw a bar per point over a value axis and UTC time labels ($COLUMNS wide, else 80) instead "
-        .. "of the table; not with another --format",
+      buckets = "draw one bar per value, largest first, with its value, instead of the table (see above); not "
+        .. "with another --format",
+      timeseries = "draw a bar per point over a value axis and UTC times, instead of the table (see above); not "
+        .. "with another --format",
     } },
   { name = "out", placeholder = "FILE", field = "out", read = "file_name", commands = only("report"),
     help = "where to write the HTML report (required)" },

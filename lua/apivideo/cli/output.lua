@@ -14,6 +14,7 @@ local formats = require("apivideo.cli.formats")
 local stats = require("apivideo.cli.stats")
 local term = require("apivideo.chart.term")
 local term_format = require("apivideo.chart.format")
+local term_text = require("apivideo.chart.text")
 
 local M = {}
 
@@ -227,13 +228,13 @@ function M.chart_text(kind, items, chart)
   local total_text = counts and (", total " .. term_format.integer(total)) or ""
   if kind == "point" then
     local interval = chart.interval or interval_of(rows)
-    local head = string.format("%s%s: %d points%s\n", tostring(chart.metric),
+    local head = string.format("%s%s: %d points%s", tostring(chart.metric),
       interval and (" per " .. interval) or "", #rows, total_text)
-    return head .. term.columns(rows, { width = chart.width, step = INTERVAL_S[interval] })
+    return term_text.truncate(head, chart.width) .. "\n" .. term.columns(rows, { width = chart.width, step = INTERVAL_S[interval] })
   end
-  local head = string.format("%s by %s: %d values%s\n", tostring(chart.metric), tostring(chart.breakdown),
+  local head = string.format("%s by %s: %d values%s", tostring(chart.metric), tostring(chart.breakdown),
     #rows, total_text)
-  return head .. term.bars(rows, { width = chart.width, top = #rows, shares = counts,
+  return term_text.truncate(head, chart.width) .. "\n" .. term.bars(rows, { width = chart.width, top = #rows, shares = counts,
     value_text = not counts and term_format.scaled(values) or nil })
 end
 

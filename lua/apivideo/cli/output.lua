@@ -230,12 +230,13 @@ function M.chart_text(kind, items, chart)
     local interval = chart.interval or interval_of(rows)
     local head = string.format("%s%s: %d points%s", tostring(chart.metric),
       interval and (" per " .. interval) or "", #rows, total_text)
-    return term_text.truncate(head, chart.width) .. "\n" .. term.columns(rows, { width = chart.width, step = INTERVAL_S[interval] })
+    return term_text.truncate(head, chart.width) .. "\n"
+      .. term.columns(rows, { width = chart.width, step = INTERVAL_S[interval] })
   end
   local head = string.format("%s by %s: %d values%s", tostring(chart.metric), tostring(chart.breakdown),
     #rows, total_text)
-  return term_text.truncate(head, chart.width) .. "\n" .. term.bars(rows, { width = chart.width, top = #rows, shares = counts,
-    value_text = not counts and term_format.scaled(values) or nil })
+  return term_text.truncate(head, chart.width) .. "\n" .. term.bars(rows, { width = chart.width, top = #rows,
+    shares = counts, value_text = not counts and term_format.scaled(values) or nil })
 end
 
 --- A writer with the item writer's interface that keeps the items and

@@ -357,6 +357,43 @@ describe("apivideo-analytics --chart", function()
     end)
   end)
 
+  describe("timeseries --db --chart #db", function()
+    local archive = require("apivideo.archive")
+    local shell = require("spec.support.shell")
+    local dir
+    before_each(function()
+      srv:idle_reset({ date = "clock", now = "2024-01-01T00:00:00Z" })
+      srv:config({ api_key = KEY })
+    end)
+    after_each(function()
+      if dir then shell.remove_tree(dir) end
+      srv:reset()
+    end)
+
+    it("draws the archive's points as timeseries --db prints them, with no request", function()
+      dir = shell.tmpdir()
+      local db = dir .. "/chart.db"
+      local code, out, err = run_cli({ "archive", "--db", db, "--metrics", "play", "--breakdowns", "country" })
+      assert.are.equal(0, code, err)
+      assert.matches("^archived ", out)
+      local from, to = 1703980800 - 2 * 86400, 1703980800 -- 2023-12-29 .. 2023-12-31
+      local a = assert(archive.open(db, { read_only = true }))
+      local series = a:series("play", "hour", nil, from, to)
+      a:close()
+      local points = {}
+      for i, p in ipairs(series) do points[i] = { t = apivideo.parse_time(p.emitted_at), value = p.metric_value } end
+      assert.are.equal(48, #points)
+      srv:idle_reset({ date = "clock", now = "2024-01-01T00:00:00Z" })
+      code, out, err = run({ "timeseries", "--db", db, "--metric", "play", "--interval", "hour", "--from",
+        "2023-12-29", "--to", "2023-12-31", "--chart" }, 100)
+      assert.are.equal(0, code, err)
+      local lines = C.lines(out)
+      assert.matches("^play per hour: 48 points, total [%d ]+$", lines[1])
+      check_columns(lines, points, 100, 1, 3600)
+      assert.are.equal(0, srv:stats().requests)
+    end)
+  end)
+
   describe("usage errors, before anything is sent", function()
     it("--chart with another --format, or on another command", function()
       for _, f in ipairs({ "csv", "ndjson", "json" }) do

@@ -91,10 +91,7 @@ function M.bars(rows, opts)
   return table.concat(out)
 end
 
-------------------------------------------------------------------------------
--- A time series as columns.
-
--- The lower blocks, one to eight eighths of a cell's height.
+-- A time series as columns: the lower blocks, one to eight eighths of a cell's height.
 M.LOWER = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" }
 
 --- What `columns` prints for a series with no point.

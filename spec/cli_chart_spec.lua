@@ -281,6 +281,12 @@ describe("apivideo-analytics --chart", function()
       assert.are.equal(term.columns({ pts[1], pts[2], pts[3] }, { width = 40 }), term.columns(shuffled,
         { width = 40 }))
       assert.are.equal(term.EMPTY, term.columns({}, { width = 40 }))
+      -- two rows for ticks 0, 2, 4: the middle one would sit next to both, so it is not labelled
+      local low = C.lines(term.columns({ { t = DEC5, value = 3 }, { t = DEC5 + 86400, value = 1 } },
+        { width = 20, height = 2 }))
+      assert.are.same({ "4 ┤", "  │", "0 └" }, { low[1]:sub(1, #"4 ┤"), low[2]:sub(1, #"  │"),
+        low[3]:sub(1, #"0 └") })
+      check_columns(low, { { t = DEC5, value = 3 }, { t = DEC5 + 86400, value = 1 } }, 20, 1, 86400)
     end)
   end)
 

@@ -169,8 +169,8 @@ function M.columns(points, opts)
   end
   -- the value axis: about one tick per 3 rows, whole steps for counts
   local nice = whole and function(x) return math.max(1, scale.nice_step(x)) end or nil
-  local ys = scale.linear({ domain = { 0, math.max(top, 0) }, range = { 0, height }, ticks = math.floor(height / 3),
-    zero = true, step = nice })
+  local ys = scale.linear({ domain = { 0, math.max(top, 0) }, range = { 0, height },
+    ticks = math.max(1, math.floor(height / 3)), zero = true, step = nice })
   local labels = ys.labels(opts.sep)
   local tick_at, lw = {}, 0
   local last_row

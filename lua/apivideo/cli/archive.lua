@@ -80,7 +80,7 @@ function M.timeseries(ctx)
   local ok, points = pcall(a.series, a, o.metric, o.interval, o.filter, o.from, o.to)
   a:close()
   if not ok then error(points, 0) end
-  local w = output.item_writer(o.format, ctx.emit, "point")
+  local w = output.item_writer(o.format, ctx.emit, "point", o.tz, ctx.chart) -- ctx.chart: --chart
   w.begin()
   for _, pt in ipairs(points) do w.row(pt) end
   w.page_done()

@@ -279,6 +279,15 @@ end
 -- walk) or "data" (--from/--to/--last: the /data operations).
 local function mode_of(cmd, values)
   local window = values.from or values.to or values.last
+  if values.input then
+    for _, name in ipairs({ "from", "to", "last", "db", "metadata" }) do
+      if values[name] then
+        usage_error("--input and --" .. name .. " exclude each other (the dump is the sessions of one --period, "
+          .. "as 'sessions' chose and wrote them)")
+      end
+    end
+    if not values.period then usage_error("'report --input' needs --period (the period of the dump's sessions)") end
+  end
   if values.period and window then
     usage_error("--period and --" .. (values.from and "from" or values.to and "to" or "last")
       .. " exclude each other (--period walks the sessions; --from/--to/--last use the /data operations)")
@@ -377,6 +386,9 @@ function M.parse(argv)
     usage_error("--tz does not apply to '" .. cmd .. "' with --db (what it prints of the archive is in UTC)")
   end
   read_values(values, o)
+  if o.chart and o.format ~= "table" then
+    usage_error("--chart and --format " .. o.format .. " exclude each other (a chart is text for a terminal)")
+  end
   return o
 end
 

@@ -1,6 +1,6 @@
 --- The CLI's commands: one function per command, each taking the context
 -- of apivideo.cli.run (`client`, `o` the parsed options, `emit`, `stderr`,
--- `progress`, `now`, `bars_width`) and returning the exit status. Errors
+-- `progress`, `now`, `bars_width`, `chart`) and returning the exit status. Errors
 -- are raised (the library's error objects, `{usage = ...}`, `{write = ...}`)
 -- and worded by apivideo.cli.main.
 -- @module apivideo.cli.commands

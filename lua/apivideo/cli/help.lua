@@ -139,8 +139,14 @@ Output:
   json        one array of those objects
   The API's order (default: metric_value descending); --sort-by and
   --sort-order change it.
+  --chart     one bar per dimension value, largest first, with its value
+              (and its share when the values are counts), as wide as
+              $COLUMNS (else the terminal, else 80), even into a pipe;
+              "no data in this window" when there is none. Not with
+              --format csv, ndjson or json.
 Examples:
   apivideo-analytics buckets --metric play --breakdown country --last 30d
+  apivideo-analytics buckets --metric play --breakdown device-type --last 7d --chart
   apivideo-analytics buckets --metric play-rate --breakdown browser --from 2024-05-01T00:00:00Z \
       --to 2024-05-02T00:00:00Z --filter media_type=video --format csv
 ]],
@@ -155,8 +161,15 @@ Output:
               the API sends it; with --tz ZONE, in ZONE)
   ndjson      one {"emitted_at","metric_value"} object per line
   json        one array of those objects
+  --chart     one bar per point over a value axis that starts at 0 (whole
+              ticks for counts), times in UTC under the bars where they fit,
+              as wide as $COLUMNS (else the terminal, else 80), even into a
+              pipe; more points than columns: each column the largest of k;
+              "no data in this window" for an empty series. Not with
+              --format csv, ndjson or json; with --db, the archive's points.
 Examples:
   apivideo-analytics timeseries --metric play --last 7d --interval day
+  apivideo-analytics timeseries --metric play --last 2d --chart
   apivideo-analytics timeseries --metric ccv-peak --last 30m --interval minute --format ndjson
 ]],
   report = [[
@@ -178,10 +191,17 @@ video as filterBy media_id): plays over time (GET /data/timeseries/play, at
 the API's interval), plays by country, device type, OS, browser and referrer
 (GET /data/buckets/play/...). No durations, funnel, retention or event types
 there. With --db TARGET: the same window drawn from an archive (see archive).
+With --input FILE (and the --video or --live-stream and --period it was made
+for): the report of the sessions in FILE, what 'sessions --format json' (or
+ndjson, or live-sessions) wrote, drawn as with --period --no-events; nothing
+is sent and no API key is needed. Not with --from/--to/--last, --db or
+--metadata. A missing file, or one that is not such a dump: exit 2.
 Examples:
   apivideo-analytics report --video vi4k0jvEUuaTdRAEjQ4Prklg --period 2023-01 --out report.html
   apivideo-analytics report --live-stream li400mYKSgQ6xs7taUeSaEKr --period 2023-W05 --out live.html
   apivideo-analytics report --last 7d --out account.html
+  apivideo-analytics sessions --video vi4k0jvEUuaTdRAEjQ4Prklg --period 2023-01 --format json > jan.json
+  apivideo-analytics report --video vi4k0jvEUuaTdRAEjQ4Prklg --period 2023-01 --input jan.json --out jan.html
 ]],
   archive = [[
 Usage: apivideo-analytics archive --db TARGET [OPTIONS]

@@ -151,8 +151,21 @@ M.OPTIONS = {
     help = "buckets: metricValue or dimensionValue; timeseries: metricValue or emittedAt" },
   { name = "sort-order", placeholder = "ORDER", field = "sort_order", commands = only("buckets", "timeseries"),
     help = "asc or desc" },
+  { name = "chart", field = "chart", commands = only("buckets", "timeseries"),
+    help = "draw a chart instead of the table, as wide as $COLUMNS (else the terminal, else 80); not with another "
+      .. "--format",
+    help_for = {
+      buckets = "draw one bar per value, largest first, with its value, instead of the table (see above); not "
+        .. "with another --format",
+      timeseries = "draw a bar per point over a value axis and UTC times, instead of the table (see above); not "
+        .. "with another --format",
+    } },
   { name = "out", placeholder = "FILE", field = "out", read = "file_name", commands = only("report"),
     help = "where to write the HTML report (required)" },
+  { name = "input", placeholder = "FILE", field = "input", read = "file", what = "the dump", commands = only("report"),
+    help = "draw the report from FILE, what 'sessions' (or 'live-sessions') wrote with --format json or ndjson for "
+      .. "the same --video (or --live-stream) and --period, instead of fetching: nothing is sent, no API key is "
+      .. "needed, no events (as --no-events)" },
   { name = "no-events", field = "no_events", commands = only("summary", "report"),
     help = "skip the per-session event requests (no event counts)" },
   { name = "strict", field = "strict", commands = only("summary", "report"),

@@ -14,6 +14,8 @@ local formats = require("apivideo.cli.formats")
 local stats = require("apivideo.cli.stats")
 local term = require("apivideo.chart.term")
 local time = require("apivideo.time")
+local term_format = require("apivideo.chart.format")
+local term_text = require("apivideo.chart.text")
 
 local M = {}
 
@@ -196,9 +198,93 @@ end
 
 --- The writer of a list command's items (apivideo.cli.formats.writer):
 -- kind "session", "event", "bucket" or "point"; zone (--tz): the zone of
--- the times in csv and table (nil: as the API sends them).
-function M.item_writer(format, emit, kind, zone)
+-- the times in csv and table (nil: as the API sends them). chart (`--chart`,
+-- points and buckets only): { width =, metric =, breakdown =, interval = }:
+-- the items are kept and drawn at the end (M.chart_text) instead.
+function M.item_writer(format, emit, kind, zone, chart)
+  if chart then return M.chart_writer(emit, kind, chart) end
   return formats.writer(format, emit, zoned(ITEMS[kind], zone))
+end
+
+------------------------------------------------------------------------------
+-- `--chart`: timeseries and buckets drawn for a terminal (apivideo.chart.term).
+
+local INTERVAL_S = { minute = 60, hour = 3600, day = 86400 }
+
+--- Are all of values whole numbers?
+local function whole(values)
+  for _, v in ipairs(values) do
+    if v ~= math.floor(v) then return false end
+  end
+  return true
+end
+
+--- The interval of points that are one minute, hour or day apart at the
+-- closest (the API's choice when --interval was not given), or nil.
+local function interval_of(rows)
+  local gap
+  for i = 2, #rows do
+    local d = math.abs(rows[i].t - rows[i - 1].t)
+    if d > 0 and (not gap or d < gap) then gap = d end
+  end
+  for name, secs in pairs(INTERVAL_S) do
+    if gap == secs then return name end
+  end
+  return nil
+end
+
+--- The chart of `items` (points of /data/timeseries or buckets of
+-- /data/buckets, as the API sent them) as text. Points: a title line
+-- ("play per day: 15 points, total 42"), then the columns of
+-- apivideo.chart.term.columns. Buckets: a title line, then one bar per
+-- dimension value, largest first, with its value (and its share of the
+-- total when every value is a whole number, a count). The total is said
+-- for counts only. No item: "no data in this window" alone.
+function M.chart_text(kind, items, chart)
+  local values, rows = {}, {}
+  for _, x in ipairs(items) do
+    local v = tonumber(x.metric_value)
+    if v then
+      values[#values + 1] = v
+      if kind == "point" then
+        local t = type(x.emitted_at) == "string" and apivideo.parse_time(x.emitted_at)
+        if t then rows[#rows + 1] = { t = t, value = v } end
+      else
+        local label = x.dimension_value
+        if label == nil or label == NULL or label == "" then label = "(none)" end
+        rows[#rows + 1] = { label = tostring(label), value = v }
+      end
+    end
+  end
+  if #rows == 0 then return term.EMPTY end
+  local counts = whole(values)
+  local total = 0
+  for _, v in ipairs(values) do total = total + v end
+  -- a total of counts only (a sum of rates or averages means nothing)
+  local total_text = counts and (", total " .. term_format.integer(total)) or ""
+  if kind == "point" then
+    local interval = chart.interval or interval_of(rows)
+    local head = string.format("%s%s: %d points%s", tostring(chart.metric),
+      interval and (" per " .. interval) or "", #rows, total_text)
+    return term_text.truncate(head, chart.width) .. "\n"
+      .. term.columns(rows, { width = chart.width, step = INTERVAL_S[interval] })
+  end
+  local head = string.format("%s by %s: %d values%s", tostring(chart.metric), tostring(chart.breakdown),
+    #rows, total_text)
+  return term_text.truncate(head, chart.width) .. "\n" .. term.bars(rows, { width = chart.width, top = #rows,
+    shares = counts, value_text = not counts and term_format.scaled(values) or nil })
+end
+
+--- A writer with the item writer's interface that keeps the items and
+-- writes their chart (M.chart_text) at finish().
+function M.chart_writer(emit, kind, chart)
+  local items = {}
+  local function noop() end
+  return {
+    begin = noop, page_done = noop,
+    row = function(x) items[#items + 1] = x end,
+    finish = function() emit(M.chart_text(kind, items, chart)) end,
+  }
 end
 
 ------------------------------------------------------------------------------

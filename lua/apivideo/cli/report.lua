@@ -17,12 +17,21 @@
 --   browser and referrer (`/data/buckets/play/...`). They have no
 --   durations, no events and no referrer medium: the report draws no panel
 --   for those, and its footer says they are not in the data.
+-- * `--input FILE` with `--video ID` (or `--live-stream ID`) and `--period
+--   P`: the sessions are read from FILE, what `sessions` (or
+--   `live-sessions`) wrote with `--format json` or `ndjson` for the same
+--   media and period, and the report is drawn as the first mode draws it
+--   with --no-events (a dump has no events). Nothing is sent: no client is
+--   made, no API key is needed. A file that is not such a dump is a usage
+--   error naming it, before anything is written.
 -- @module apivideo.cli.report
 local apivideo = require("apivideo")
+local core = require("apivideo.core")
 local args = require("apivideo.cli.args")
 local calendar = require("apivideo.calendar")
 local data = require("apivideo.cli.data")
 local output = require("apivideo.cli.output")
+local stats = require("apivideo.cli.stats")
 local walk = require("apivideo.cli.walk")
 local report = require("apivideo.report")
 local chart_stats = require("apivideo.chart.stats")
@@ -119,6 +128,53 @@ function M.window_data(o, res, now)
   }
 end
 
+--- The sessions of a dump file: the text of `sessions --format json` (one
+-- array) or `--format ndjson` (one session per line; an empty file has no
+-- session), decoded as the API's answers are (apivideo.core.decode). Each
+-- must be an object with a `session` object. Raises a usage error naming
+-- the file and what is wrong.
+---@param path string
+---@return table sessions
+function M.read_dump(path)
+  local function bad(why) args.usage_error("--input: '" .. path .. "' " .. why) end
+  local f, err = io.open(path, "rb")
+  if not f then bad("cannot be read (" .. tostring(err):gsub("^[^:]*: ", "") .. ")") end
+  local text = f:read("*a") or ""
+  f:close()
+  local list
+  if text:match("^%s*%[") then
+    local v, why = core.decode(text)
+    if v == nil then bad("is not JSON (" .. tostring(why) .. ")") end
+    list = v
+  else
+    list = {}
+    local n = 0
+    for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+      n = n + 1
+      if line:match("%S") then
+        local v, why = core.decode(line)
+        if v == nil then bad("is not JSON (line " .. n .. ": " .. tostring(why) .. ")") end
+        list[#list + 1] = v
+      end
+    end
+  end
+  for i, x in ipairs(list) do
+    if type(x) ~= "table" or type(x.session) ~= "table" then
+      bad("is not a dump of sessions (item " .. i .. " has no session object; make it with 'sessions --format "
+        .. "json')")
+    end
+  end
+  return list
+end
+
+--- The figures of the sessions of a dump (as walk.collect_sessions gives
+-- them with --no-events).
+function M.dump_figures(list)
+  local acc = stats.new({ funnel_steps = report.FUNNEL_EVENTS })
+  for _, s in ipairs(list) do acc.add_session(s) end
+  return acc.result(false)
+end
+
 --- Opens the temporary file beside path that the report is written to
 -- (then renamed: a failed write never leaves half a report). A path that
 -- cannot be written is a usage error, before anything is sent.
@@ -150,9 +206,13 @@ function M.run(ctx)
   if o.kind == "live-stream" and o.metadata then
     args.usage_error("option --metadata does not apply to live streams (their sessions have no metadata filter)")
   end
+  local dump = o.input and M.read_dump(o.input)
   local f, tmp = open_out(o.out)
   local ok, err = pcall(function()
-    if o.mode == "sessions" then
+    if dump then
+      page = M.sessions_data(o, M.dump_figures(dump), ctx.now())
+      status = 0
+    elseif o.mode == "sessions" then
       local r = walk.collect_sessions(ctx, { funnel_steps = report.FUNNEL_EVENTS })
       page = M.sessions_data(o, r, ctx.now())
       status = walk.left_out_status(ctx, r)

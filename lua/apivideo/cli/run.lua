@@ -99,8 +99,9 @@ end
 -- stdout emitter. Returns the exit code or raises.
 function M.run(o, streams, emit)
   local getenv = streams.getenv or os.getenv
-  -- reading an archive (summary, timeseries, report --db) asks the API nothing: no key, no client
-  local offline = o.db ~= nil and o.command ~= "archive"
+  -- reading an archive (summary, timeseries, report --db) or a dump (report --input) asks the API
+  -- nothing: no key, no client
+  local offline = (o.db ~= nil and o.command ~= "archive") or o.input ~= nil
   local client = not offline and new_client(client_options(o, args.read_key(o, getenv), getenv)) or nil
   local err_stream = streams.stderr or io.stderr
   local tty = streams.tty
@@ -117,8 +118,14 @@ function M.run(o, streams, emit)
   elseif o.mode == "data" and not o.to then
     o.to = now() -- what the report and the summary say is what was asked
   end
+  -- --chart: drawn whatever stdout is (it was asked for), as wide as the terminal
+  local chart
+  if o.chart then
+    chart = { width = streams.columns or terminal_columns(getenv), metric = o.metric, breakdown = o.breakdown,
+      interval = o.interval }
+  end
   local ctx = {
-    client = client, o = o, emit = emit, stderr = err_stream, now = now, bars_width = bars_width,
+    client = client, o = o, emit = emit, stderr = err_stream, now = now, bars_width = bars_width, chart = chart,
     progress = progress(err_stream, tty, core.now_ms, streams.progress_interval_ms or 200),
   }
   local done, res = pcall(commands[o.command], ctx)

@@ -141,12 +141,13 @@ end
 
 --- A list command: walks the pages of `list.method` (called with
 -- `list.args`), each item written at once in o.format as a `list.kind`
--- (apivideo.cli.output.item_writer), with progress counting `list.label`.
+-- (apivideo.cli.output.item_writer; with --chart, ctx.chart: drawn at the
+-- end), with progress counting `list.label`.
 -- Returns the exit status.
 function M.list(ctx, list)
   local client, o, p = ctx.client, ctx.o, ctx.progress
   local pages_of = M.call(client, list.method, unpack_(list.args))
-  local w = output.item_writer(o.format, ctx.emit, list.kind, o.tz)
+  local w = output.item_writer(o.format, ctx.emit, list.kind, o.tz, ctx.chart)
   local pages, items, total, started = 0, 0, nil, false
   -- nothing is written before the first page came (an error then leaves stdout empty)
   local function start()

@@ -117,6 +117,29 @@ for _, c in ipairs({ 1, 8 }) do
   end
 end
 
+-- 9. the archive (issue 19): runs against the same runs without storing ------------------------------
+local function pct(r) return string.format("%.1f %%", r * 100) end
+for _, kind in ipairs({ "sqlite", "postgresql" }) do
+  local t = "archive_" .. kind
+  if has(t .. ".first_ms") then
+    local name = kind == "sqlite" and "SQLite" or "PostgreSQL 15"
+    for _, run in ipairs({ { "first", "first run, the API's 30 days" }, { "incr", "next run 15 minutes later" } }) do
+      local r = run[1]
+      local stored, bare = med(t .. "." .. r .. "_ms"), med(t .. ".nostore_" .. r .. "_ms")
+      row("9", ("archive into %s, %s: %d requests, %d rows written"):format(name, run[2],
+        med(t .. "." .. r .. "_requests"), med(t .. "." .. r .. "_rows")), ms(stored),
+        spread(t .. "." .. r .. "_ms", ms_n), "without storing: " .. ms(bare), x(stored / bare), "≤ 1.2×",
+        verdict(name .. " " .. r .. " run vs the same walks without storing", stored / bare, "<=", 1.2))
+      local share = med(t .. "." .. r .. "_db_cpu_s") / med(t .. "." .. r .. "_cpu_s")
+      row("9", ("  database share of the process CPU (%s of %s)"):format(
+        us(med(t .. "." .. r .. "_db_cpu_s") * 1e6), us(med(t .. "." .. r .. "_cpu_s") * 1e6)), pct(share), "", "",
+        "", "≤ 10 %", verdict(name .. " " .. r .. " run: database share of the CPU", share, "<=", 0.10))
+    end
+    row("9", ("  the store alone: time-series rows upserted, %s, transactions of 500"):format(name),
+      int(med(t .. ".store_rows_per_s")) .. " rows/s", spread(t .. ".store_rows_per_s", int), "", "", "", "info")
+  end
+end
+
 -- 2. the official Node.js client ---------------------------------------------------------------------
 node, c8, c1 = med("node.ms"), med("lua_c8.ms"), med("lua_c1.ms")
 row("2", "@api.video/nodejs-client 2.5.4, sequential, Basic auth", ms(node), spread("node.ms", ms_n),

@@ -172,6 +172,10 @@ for run in $(seq 1 "$RUNS"); do
   fi
   say "run $run/$RUNS: a time series of today's Analytics (720 hourly points, 8 pages) at concurrency 1 and 8"
   for c in 1 8; do measure "ts_c$c" 9 "$LUA" bench/walk_timeseries.lua "$c"; done
+  say "run $run/$RUNS: the archive, SQLite and PostgreSQL: a first 30-day run, a 15-minute incremental run"
+  for kind in sqlite postgresql; do
+    "$LUA" bench/archive.lua "$kind" >> "$RESULTS" || die "archive $kind"
+  done
   say "run $run/$RUNS: Node client, socket.http loop"
   measure node 100 node bench/walk_node.js vi10k 10000
   measure luasocket 100 "$LUA" bench/walk_luasocket.lua vi10k 10000

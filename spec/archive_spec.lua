@@ -77,6 +77,31 @@ describe("apivideo.archive #db", function()
     describe("(" .. kind .. ")", function()
       local target = targets[kind]
 
+      it("upserts many rows in statements of many: the count of rows added or changed, the later of two rows "
+        .. "with one key wins", function()
+        local a = assert(archive.open(target()))
+        local db = a.db
+        local T0 = 1704067200
+        local function ts(k, v) return { "m", "hour", "", archive.iso(T0 + k * 3600), v, "x" } end
+        local KEYS, VALUES, ALWAYS = { "metric", "interval", "filter", "bucket" }, { "value" }, { "fetched_at" }
+        local rows = {}
+        for k = 1, 400 do rows[k] = ts(k, k) end -- 6 values a row: 150 a statement, three statements
+        rows[401] = ts(7, 70)                    -- a key seen in the same statement: the later wins
+        local n
+        db:transaction(function() n = db:upsert_rows("timeseries", KEYS, VALUES, ALWAYS, rows) end)
+        assert.are.equal(401, n) -- 400 added, then one changed
+        assert.are.equal(400, count(a, "SELECT COUNT(*) FROM timeseries WHERE metric = 'm'"))
+        assert.are.equal(70, count(a, "SELECT value FROM timeseries WHERE metric = 'm' AND bucket = ?",
+          archive.iso(T0 + 7 * 3600)))
+        assert.are.equal(400 * 401 / 2 - 7 + 70, count(a, "SELECT SUM(value) FROM timeseries WHERE metric = 'm'"))
+        -- the same rows again: nothing changes, nothing is counted
+        rows[401] = nil
+        rows[7] = ts(7, 70)
+        db:transaction(function() n = db:upsert_rows("timeseries", KEYS, VALUES, ALWAYS, rows) end)
+        assert.are.equal(0, n)
+        a:close()
+      end)
+
       it("archives the 30 days the API holds, in the API's time; a second run changes no row and adds none",
         function()
         local a = assert(archive.open(target()))

@@ -378,13 +378,13 @@ function Run:timeseries(s)
   self:all({ function() items = self:walk_items("metrics_over_time_pages", s.metric, opts) end })
   local written = 0
   self.db:transaction(function()
+    local rows = {}
     for _, it in ipairs(items) do
       local b = parse_iso(it.emitted_at)
-      if b then
-        written = written + self.db:upsert("timeseries", { "metric", "interval", "filter", "bucket" }, { "value" },
-          { "fetched_at" }, { s.metric, p.interval, p.filter, iso(b), it.metric_value, self.now_text })
-      end
+      if b then rows[#rows + 1] = { s.metric, p.interval, p.filter, iso(b), it.metric_value, self.now_text } end
     end
+    written = self.db:upsert_rows("timeseries", { "metric", "interval", "filter", "bucket" }, { "value" },
+      { "fetched_at" }, rows)
     if not cursor or open_start > cursor then self:set_cursor(s.name, iso(open_start)) end
   end)
   return nil, #items, written
@@ -421,13 +421,14 @@ function Run:buckets(s)
   for _, day in ipairs(days) do
     if not day.items then break end
     self.db:transaction(function()
-      for _, it in ipairs(day.items) do
-        written = written + self.db:upsert("buckets", { "metric", "breakdown", "filter", "day", "dimension_value" },
-          { "value" }, { "fetched_at" },
-          { s.metric, s.breakdown, p.filter, day_text(day.d), tostring(it.dimension_value), it.metric_value,
-            self.now_text })
+      local rows = {}
+      for i, it in ipairs(day.items) do
+        rows[i] = { s.metric, s.breakdown, p.filter, day_text(day.d), tostring(it.dimension_value), it.metric_value,
+          self.now_text }
         if s.breakdown == "media-id" then self.media[tostring(it.dimension_value)] = true end
       end
+      written = written + self.db:upsert_rows("buckets", { "metric", "breakdown", "filter", "day", "dimension_value" },
+        { "value" }, { "fetched_at" }, rows)
       if day.closed and (not cursor or day.d + DAY > cursor) then self:set_cursor(s.name, iso(day.d + DAY)) end
     end)
     fetched = fetched + #day.items
@@ -474,15 +475,17 @@ function Run:sessions(s)
     local last = page.pagination and page.pagination.current_page and page.pagination.pages_total
       and page.pagination.current_page >= page.pagination.pages_total
     self.db:transaction(function()
+      local sessions, event_rows = {}, {}
       for i, item in ipairs(page.data) do
         local row = session_row(s.owner, s.id, item, self.now_text)
-        written = written + self.db:upsert("sessions", { "session_id" }, SESSION_COLUMNS, { "fetched_at" }, row)
+        sessions[i] = row
         for seq, e in ipairs(events[i]) do
-          written = written + self.db:upsert("events", { "session_id", "seq" }, EVENT_COLUMNS, { "fetched_at" },
-            { row[1], seq, e.type, e.emitted_at, e.at, e.from, e.to, self.now_text })
+          event_rows[#event_rows + 1] = { row[1], seq, e.type, e.emitted_at, e.at, e.from, e.to, self.now_text }
         end
         fetched = fetched + 1 + #events[i]
       end
+      written = written + self.db:upsert_rows("sessions", { "session_id" }, SESSION_COLUMNS, { "fetched_at" }, sessions)
+        + self.db:upsert_rows("events", { "session_id", "seq" }, EVENT_COLUMNS, { "fetched_at" }, event_rows)
       if closed then self:set_cursor(s.name, last and "complete" or ("page " .. n)) end
     end)
     self:progress({ stream = s.name, index = self.index, streams = self.stream_count, page = n, fetched = fetched })

@@ -158,6 +158,9 @@ function M.open(text, opts)
       self:exec("PRAGMA busy_timeout = " .. string.format("%d", self.busy_timeout_ms))
       -- readers (report --db, sqlite3, Grafana) never wait for a run, nor a run for them
       self:rows("PRAGMA journal_mode = WAL")
+      -- a commit waits for no fsync of the log: a power cut can undo the last commits, never tear one,
+      -- and each commit moves its cursors with its rows, so the next run fetches them again
+      self:exec("PRAGMA synchronous = NORMAL")
     else
       self:exec("SET client_min_messages = warning")
     end
@@ -229,6 +232,11 @@ end
 -- nothing). `always`: columns written with the others, not compared
 -- (`fetched_at`). Returns 1 when a row was added or changed, else 0.
 function DB:upsert(tbl, keys, values, always, row)
+  return self:exec(self:upsert_sql(tbl, keys, values, always), unpack(row, 1, #keys + #values + #always))
+end
+
+-- The SQL of `upsert` (one row), built once.
+function DB:upsert_sql(tbl, keys, values, always)
   local key = tbl .. "\0" .. table.concat(keys, ",") .. "\0" .. table.concat(values, ",")
   local sql = self.upserts[key]
   if not sql then
@@ -250,7 +258,48 @@ function DB:upsert(tbl, keys, values, always, row)
       .. " WHERE " .. table.concat(diffs, " OR ")
     self.upserts[key] = sql
   end
-  return self:exec(sql, unpack(row, 1, #keys + #values + #always))
+  return sql
+end
+
+-- The most `?` values one statement takes (SQLite's oldest limit is 999).
+local MAX_VALUES = 900
+
+--- `upsert` of many rows (arrays as `upsert` takes them), in statements of
+-- many rows each: one statement per row costs several times the row's own
+-- work. Rows with the key of an earlier row in the same statement go in the
+-- next one (PostgreSQL refuses to change one row twice in a statement), so
+-- the later row wins, as with one upsert each. Returns the number of rows
+-- added or changed.
+function DB:upsert_rows(tbl, keys, values, always, rows)
+  local width = #keys + #values + #always
+  local per = math.max(1, math.floor(MAX_VALUES / width))
+  local written, batch, seen, args = 0, 0, {}, {}
+  local function flush()
+    if batch == 0 then return end
+    local id = tbl .. "\0" .. table.concat(keys, ",") .. "\0" .. table.concat(values, ",") .. "\0" .. batch
+    local sql = self.upserts[id]
+    if not sql then
+      local one = self:upsert_sql(tbl, keys, values, always)
+      local head, row_marks, tail = one:match("^(.- VALUES )(%b())( ON CONFLICT .*)$")
+      local marks = {}
+      for i = 1, batch do marks[i] = row_marks end
+      sql = head .. table.concat(marks, ", ") .. tail
+      self.upserts[id] = sql
+    end
+    written = written + self:exec(sql, unpack(args, 1, batch * width))
+    batch, seen, args = 0, {}, {}
+  end
+  for _, row in ipairs(rows) do
+    local k = {}
+    for i = 1, #keys do k[i] = tostring(row[i]) end
+    k = table.concat(k, "\0")
+    if seen[k] or batch == per then flush() end
+    seen[k] = true
+    for i = 1, width do args[batch * width + i] = row[i] end
+    batch = batch + 1
+  end
+  flush()
+  return written
 end
 
 --- Takes the lock that one archive run holds on the target, waiting at most

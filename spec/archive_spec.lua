@@ -81,7 +81,6 @@ describe("apivideo.archive #db", function()
         .. "with one key wins", function()
         local a = assert(archive.open(target()))
         local db = a.db
-        local T0 = 1704067200
         local function ts(k, v) return { "m", "hour", "", archive.iso(T0 + k * 3600), v, "x" } end
         local KEYS, VALUES, ALWAYS = { "metric", "interval", "filter", "bucket" }, { "value" }, { "fetched_at" }
         local rows = {}

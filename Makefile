@@ -153,7 +153,7 @@ docs:
 TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,-cert-dcl37-c,-cert-dcl51-cpp,misc-*,-misc-no-recursion,performance-*,portability-*
 # The C files from the bottom up (notes/c-core.md): each file may only use avc_ symbols defined
 # by a file before it in this list; check-layers proves it from the objects' symbol tables.
-LAYERS := core buf headers json share transfer multi module
+LAYERS := core buf headers json share transfer wait multi module
 # The objects of the C core are opaque: each struct below is defined in its own file (file:struct)
 # only, so the compiler refuses a field access anywhere else. check-layers proves that no other
 # file sees a definition, from the debug information (DWARF, -g) of the objects: the complete

@@ -31,7 +31,7 @@ build = {
   modules = {
     ["apivideo.core"] = {
       sources = { "src/buf.c", "src/core.c", "src/headers.c", "src/json.c", "src/module.c", "src/multi.c", "src/share.c",
-        "src/transfer.c" },
+        "src/transfer.c", "src/wait.c" },
       libraries = { "curl" },
       incdirs = { "$(CURL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)" },

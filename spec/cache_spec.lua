@@ -71,6 +71,37 @@ describe("the answer cache (memory store)", function()
     for _, k in ipairs(shared:get_keys()) do assert.is_nil(k:find(":lock$"), k) end
   end)
 
+  it("serves the stale answer a failed flight left between its look and its lock: one probe of a failing upstream",
+    function()
+    local opts = { ttl = 1, neg_ttl = 5, stale_ttl = 300, closed_ttl = 0 }
+    local function with_store(store)
+      local o = { store = store }
+      for k, v in pairs(opts) do o[k] = v end
+      return apivideo.new({ api_key = KEY, base_url = srv.url, auth = "basic", max_retries = 0, cache = o })
+    end
+    assert(with_store(shared).analytics:list_video_sessions("vi250", { period = "2023" }))
+    socket.sleep(2.05) -- no longer fresh (the memory store counts whole seconds)
+    srv:faults({ { match = "vi250", kind = "500", count = -1 } })
+    local other_done = false
+    local racing = {}
+    for _, m in ipairs({ "get", "set", "incr", "delete", "get_keys" }) do
+      racing[m] = function(_, ...) return shared[m](shared, ...) end
+    end
+    function racing.add(_, key, ...)
+      if not other_done and key:find(":lock$") then
+        other_done = true
+        local page = assert(with_store(shared).analytics:list_video_sessions("vi250", { period = "2023" }))
+        assert.is_true(page.stale)
+      end
+      return shared:add(key, ...)
+    end
+    local page = assert(with_store(racing).analytics:list_video_sessions("vi250", { period = "2023" }))
+    assert.is_true(other_done)
+    assert.is_true(page.stale)
+    assert.are.equal("psvi250_000001", page.data[1].session.session_id)
+    assert.are.equal(1, srv:stats().status["500"])
+  end)
+
   it("caches each page of a walk", function()
     local n = 0
     for _ in client().analytics:video_sessions("vi250", { period = "2023", page_size = 100 }) do n = n + 1 end

@@ -13,6 +13,7 @@ local S = require("spec.support.standin")
 local cjson = require("cjson")
 local model = require("spec.support.model")
 local shell = require("spec.support.shell")
+local H = require("spec.support.hub")
 
 local q, exists, read_file = shell.quote, shell.exists, shell.read_file
 
@@ -341,7 +342,26 @@ describe("lua-apivideo in nginx (OpenResty) #once", function()
         if not hub.pumping then break end
         os.execute("sleep 0.02")
       end
-      assert.are.same({ in_flight = 0, owned = 0, turns_waiting = 0, pumping = false }, hub)
+      assert.are.same({ in_flight = 0, owned = 0, turns_waiting = 0, pumping = false }, H.counts(hub))
+    end)
+
+    it("the pump sleeps until a socket is ready or libcurl's timer is due: a few wake-ups a page at 300 ms",
+      function()
+      local n = fresh(1)
+      standin:reset()
+      standin:config({ latency_ms = 300 })
+      local ok, err = pcall(function()
+        for i = 1, 3 do check_walk(get_json(n, WALK), want, "walk " .. i) end
+      end)
+      standin:config({ latency_ms = 50 })
+      assert(ok, err)
+      local hub = get_json(n, "/_test/hub")
+      note("3 walks of 10 pages at 300 ms, one after the other: the pump woke %s times for its watcher, "
+        .. "napped %s times (while bytes kept coming)", int(hub.waits), int(hub.naps))
+      assert.is_true(hub.watching, "the pump could not watch its sockets: " .. cjson.encode(hub))
+      assert.is_true(hub.waits >= 3, hub.waits .. " waits for the watcher") -- (napping only: none)
+      -- napping 1-4 ms through 3 s of latency would be a thousand and more
+      assert.is_true(hub.waits + hub.naps <= 3 * 10 * 6, (hub.waits + hub.naps) .. " wake-ups")
     end)
 
     it("retries inside nginx: 503 and a reset connection are retried, the walk is complete", function()

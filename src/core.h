@@ -9,6 +9,7 @@
 #ifndef APIVIDEO_CORE_H
 #define APIVIDEO_CORE_H
 
+#include <poll.h>
 #include <stddef.h>
 
 #include <curl/curl.h>
@@ -102,6 +103,16 @@ double avc_transfer_stall_at(const avc_transfer *t);
 CURLcode avc_transfer_check_stall(avc_transfer *t, double now);
 void avc_transfer_release(lua_State *L, avc_transfer *t);
 void avc_transfer_register(lua_State *L);
+
+/* wait.c: the watcher, a thread that wakes an event loop when a socket is ready */
+typedef struct avc_watcher avc_watcher;
+avc_watcher *avc_watcher_open(void);
+const char *avc_watcher_path(const avc_watcher *w);
+int avc_watcher_accept(avc_watcher *w);
+int avc_watcher_set(avc_watcher *w, const struct pollfd *set, int n, int arm, double deadline);
+int avc_watcher_armed(avc_watcher *w);
+void avc_watcher_notify(avc_watcher *w);
+void avc_watcher_close(avc_watcher *w);
 
 /* multi.c: the multi handle, multi:add, the step loop and the done queue */
 int avc_open_multi(lua_State *L);

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core.h"
 
@@ -72,7 +73,40 @@ struct avc_multi {
     int timer_set;
     double timer_at; /* avc_now_ms() when libcurl wants its timeout action */
     int oom;         /* the socket list could not grow: perform() raises */
+    /* multi:watcher(): a thread that wakes an event loop when a socket is
+     * ready (wait.c); NULL until asked for. deadline: avc_now_ms() when the
+     * loop's wait ends by itself (multi:arm); an earlier timer wakes it. */
+    avc_watcher *watcher;
+    double deadline;
 };
+
+/* Hands the watcher the sockets libcurl watches now; arm as for
+ * avc_watcher_set (-1: leave it). 0, or -1 when out of memory. */
+static int sync_watcher(avc_multi *m, int arm) {
+    struct pollfd *set = NULL;
+    int i, rc;
+    if (m->nsocks > 0) {
+        set = malloc((size_t)m->nsocks * sizeof *set);
+        if (set == NULL) return -1;
+    }
+    for (i = 0; i < m->nsocks; i++) {
+        set[i].fd = m->socks[i].fd;
+        set[i].events = (short)(((m->socks[i].what & CURL_POLL_IN) ? POLLIN : 0) |
+                                ((m->socks[i].what & CURL_POLL_OUT) ? POLLOUT : 0));
+        set[i].revents = 0;
+    }
+    rc = avc_watcher_set(m->watcher, set, m->nsocks, arm, m->deadline);
+    free(set);
+    return rc;
+}
+
+/* The socket list changed: a watcher that is waiting watches the new one
+ * (one that is not is handed the list when the loop arms it again). */
+static void sockets_changed(avc_multi *m) {
+    if (m->watcher == NULL || !avc_watcher_armed(m->watcher)) return;
+    if (sync_watcher(m, -1) != 0)
+        avc_watcher_notify(m->watcher); /* out of memory: the loop performs */
+}
 
 /* A multi handle argument that is still open. */
 static avc_multi *check_multi(lua_State *L, int idx) {
@@ -124,6 +158,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
         if (m->socks[i].fd == fd) break;
     if (what == CURL_POLL_REMOVE) {
         if (i < m->nsocks) m->socks[i] = m->socks[--m->nsocks];
+        sockets_changed(m);
         return 0;
     }
     if (i == m->nsocks) {
@@ -145,6 +180,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
     }
     m->socks[i].what = what;
     m->socks[i].gen = ++m->sockgen ? m->sockgen : ++m->sockgen; /* never 0 */
+    sockets_changed(m);
     return 0;
 }
 
@@ -154,6 +190,12 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
     (void)multi;
     m->timer_set = timeout_ms >= 0;
     m->timer_at = avc_now_ms() + (double)(timeout_ms > 0 ? timeout_ms : 0);
+    /* due before a waiting loop's wait ends: it ends then */
+    if (m->watcher != NULL && m->timer_set && m->timer_at < m->deadline &&
+        avc_watcher_armed(m->watcher)) {
+        m->deadline = m->timer_at;
+        if (sync_watcher(m, 1) != 0) avc_watcher_notify(m->watcher);
+    }
     return 0;
 }
 
@@ -244,6 +286,8 @@ static int l_close(lua_State *L) {
     m->socks = NULL;
     m->pfds = NULL;
     m->nsocks = m->capsocks = m->cappfds = 0;
+    avc_watcher_close(m->watcher); /* (joins its thread) */
+    m->watcher = NULL;
     m->share = NULL;
     m->closed = 1;
     lua_newtable(L); /* drop every reference to transfers */
@@ -484,6 +528,59 @@ static int l_queued(lua_State *L) {
     return 1;
 }
 
+/*
+ * multi:watcher() -> path: the Unix socket of this multi's watcher (wait.c),
+ * created at the first call. An event loop connects to it (in nginx, a
+ * cosocket to "unix:" .. path), then calls multi:watch_accept(); after that,
+ * each multi:arm(ms) makes the watcher write one byte to that connection as
+ * soon as a socket libcurl watches is ready, or, from this thread, as soon
+ * as libcurl's timer falls due before ms have passed, or at multi:wake().
+ * The loop reads the byte (or times out after ms), performs, and arms again.
+ */
+static int l_watcher(lua_State *L) {
+    avc_multi *m = check_multi(L, 1);
+    if (m->watcher == NULL) {
+        m->watcher = avc_watcher_open();
+        if (m->watcher == NULL) return luaL_error(L, "apivideo.core: watcher: %s", strerror(errno));
+    }
+    lua_pushstring(L, avc_watcher_path(m->watcher));
+    return 1;
+}
+
+/* multi:watch_accept() -> true, or nil and a message: takes the connection
+ * just made to multi:watcher()'s path (replacing an earlier one). */
+static int l_watch_accept(lua_State *L) {
+    avc_multi *m = check_multi(L, 1);
+    if (m->watcher == NULL) return luaL_error(L, "apivideo.core: watch_accept before watcher()");
+    if (avc_watcher_accept(m->watcher) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, errno == EAGAIN || errno == EWOULDBLOCK ? "nobody connected"
+                                                                  : strerror(errno));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* multi:arm(ms): one byte at the next readiness, or when ms have passed or
+ * libcurl's timer is due, whichever comes first. */
+static int l_arm(lua_State *L) {
+    avc_multi *m = check_multi(L, 1);
+    lua_Number ms = luaL_checknumber(L, 2);
+    if (m->watcher == NULL) return luaL_error(L, "apivideo.core: arm before watcher()");
+    m->deadline = avc_now_ms() + (ms > 0 ? ms : 0);
+    if (m->timer_set && m->timer_at < m->deadline) m->deadline = m->timer_at;
+    if (sync_watcher(m, 1) != 0) return luaL_error(L, "apivideo.core: out of memory (arm)");
+    return 0;
+}
+
+/* multi:wake(): the byte now (something else needs the loop). */
+static int l_wake(lua_State *L) {
+    avc_multi *m = check_multi(L, 1);
+    if (m->watcher != NULL) avc_watcher_notify(m->watcher);
+    return 0;
+}
+
 static int l_tostring(lua_State *L) {
     avc_multi *m = luaL_checkudata(L, 1, AVC_MULTI_MT);
     if (m->closed)
@@ -500,6 +597,10 @@ void avc_multi_register(lua_State *L) {
                                        {"timeout", l_timeout},
                                        {"count", l_count},
                                        {"queued", l_queued},
+                                       {"watcher", l_watcher},
+                                       {"watch_accept", l_watch_accept},
+                                       {"arm", l_arm},
+                                       {"wake", l_wake},
                                        {"close", l_close},
                                        {NULL, NULL}};
     avc_new_type(L, AVC_MULTI_MT, methods, l_close, l_tostring);

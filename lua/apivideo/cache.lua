@@ -214,7 +214,8 @@ function Cache:fetch(req, requester)
   while true do
     local ok, why = store:add(lock, 1, math.ceil(self.wait_ms / 1000))
     if ok then
-      -- a flight may have landed between our look and our lock: serve it
+      -- a flight may have landed between our look and our lock: serve what it
+      -- left (its answer, or the stale one it served when the upstream failed)
       local fresh = decode_entry((store:get(key)))
       if fresh and store:get(key .. ":f") then
         local resp, err = self:_hit(req, fresh)
@@ -223,7 +224,15 @@ function Cache:fetch(req, requester)
           return resp or nil, err
         end
       end
-      return self:_flight(req, requester, key, lock, fresh or e)
+      e = fresh or e
+      if e and store:get(key .. ":down") then
+        local resp = self:_stale(req, e, nil, wall_ms())
+        if resp then
+          store:delete(lock)
+          return resp
+        end
+      end
+      return self:_flight(req, requester, key, lock, e)
     end
     if why ~= "exists" then return self:_flight(req, requester, key, nil, e) end
     if waited >= self.wait_ms then

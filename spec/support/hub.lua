@@ -40,6 +40,13 @@ M.SLICE_MS = 0.5 -- hub.lua's
 M.BOUND_MS = os.getenv("APIVIDEO_SLOW") == "1" and 60000 or 10000
 M.SLOW_VIDEO, M.SLOW_MS = "vi10k", 300
 
+--- The hub's counts of transfers, turns and its pump (hub.stats() without
+-- the pump's sleep counters, which the spec that counts sleeps reads).
+function M.counts(stats)
+  return { in_flight = stats.in_flight, owned = stats.owned, turns_waiting = stats.turns_waiting,
+    pumping = stats.pumping }
+end
+
 function M.page_spec(srv)
   return D.page_specs(srv.url, 10)
 end

@@ -1,8 +1,9 @@
 -- The API reference (`make docs`: LDoc over config.ld) as a reader gets it:
 -- LDoc is run into a temporary folder and its HTML is read back. It must show
 -- the public API only (nothing `_`-prefixed, no maintainer notes), summaries
--- that are whole sentences, every method of client.analytics, the command-line
--- and time-zone pages, and code blocks that fit the page.
+-- that are whole sentences (one for each module and topic of the index), every
+-- method of client.analytics, the command-line and time-zone pages, relative
+-- links that all lead somewhere, and code blocks that fit the page.
 local S = require("spec.support.standin")
 local operations = require("apivideo.operations")
 local shell = require("spec.support.shell")
@@ -130,10 +131,7 @@ describe("the API reference (LDoc) #once", function()
         -- a summary cut at a ". " inside brackets leaves them open
         local bare = s:gsub("%b()", ""):gsub("%b[]", ""):gsub("%b{}", "")
         assert.is_nil(bare:find("[%(%[{]"), name .. ": summary cut inside brackets: '" .. s .. "'")
-        -- (LDoc gives a topic, a markdown page, no summary)
-        if not label:find('href="topics/', 1, true) then
-          assert.is_true(s ~= "", name .. ": " .. text_of(label) .. " has an empty summary")
-        end
+        assert.is_true(s ~= "", name .. ": " .. text_of(label) .. " has an empty summary")
       end
     end)
     assert.is_true(n > 50, "only " .. n .. " summaries found")
@@ -185,6 +183,67 @@ describe("the API reference (LDoc) #once", function()
     local overview = page("modules/apivideo.html")
     assert.is_truthy(overview:find('href="../topics/time.md.html"', 1, true), "apivideo's page does not link time")
     assert.is_truthy(overview:find('href="../topics/cli.md.html"', 1, true), "apivideo's page does not link cli")
+  end)
+
+  it("gives every module and topic of its index a one-line summary: a topic's is its first heading", function()
+    local rows = {}
+    for href, cell in page("index.html"):gmatch('<td class="name"[^>]*><a href="([^"]+)">.-</td>%s*'
+      .. '<td class="summary"[^>]*>(.-)</td>') do
+      rows[href] = trim(text_of(cell):gsub("%s+", " ")) -- one line as a browser shows it
+    end
+    local n = 0
+    for name in pairs(pages) do
+      if name:match("^modules/") or name:match("^topics/") then
+        n = n + 1
+        assert.is_string(rows[name], "index.html has no row for " .. name)
+        assert.are_not.equal("", rows[name], "index.html: " .. name .. " has an empty summary")
+      end
+    end
+    assert.is_true(n >= 17, n .. " modules and topics")
+    for _, topic in ipairs({ "cli.md", "time.md" }) do
+      local heading = shell.read_file(ROOT .. "/docs/" .. topic):match("^#%s*([^\n]+)")
+      assert.are.equal(heading, rows["topics/" .. topic .. ".html"])
+    end
+  end)
+
+  -- Where a relative link of a generated page leads: the page's name ("topics/cli.md.html") and the
+  -- anchor, or nil for a link out of the reference (a scheme, or a leading slash).
+  local function target(from, href)
+    if href:match("^%a[%w+.-]*:") or href:match("^/") then return nil end
+    local file, anchor = href:match("^([^#]*)#?(.*)$")
+    if file == "" then return from, anchor end
+    local parts = {}
+    for part in (from:gsub("[^/]*$", "") .. file):gmatch("[^/]+") do
+      if part == ".." then
+        parts[#parts] = nil
+      elseif part ~= "." then
+        parts[#parts + 1] = part
+      end
+    end
+    return table.concat(parts, "/"), anchor
+  end
+
+  it("has no broken relative link: each leads to a generated page, and to an anchor there", function()
+    local n = 0
+    each_page(function(name, html)
+      for href in html:gmatch('<a[^>]-href="([^"]*)"') do
+        local file, anchor = target(name, href)
+        if file then
+          n = n + 1
+          assert.is_string(pages[file], name .. " links " .. href .. ": no page " .. file)
+          if anchor ~= "" then
+            assert.is_truthy(pages[file]:find('name%s*=%s*"' .. anchor:gsub("%p", "%%%0") .. '"'),
+              name .. " links " .. href .. ": no anchor " .. anchor .. " in " .. file)
+          end
+        end
+      end
+    end)
+    assert.is_true(n > 100, "only " .. n .. " relative links found")
+  end)
+
+  it("links the topics to each other as their markdown files do (docs/time.md's cli.md#time-zones)", function()
+    assert.is_truthy(page("topics/time.md.html"):find('href="cli.md.html#Time_zones"', 1, true))
+    assert.is_truthy(page("topics/cli.md.html"):find('href="time.md.html"', 1, true))
   end)
 
   -- The code lines over MAX_PRE of one page, as messages.
@@ -323,5 +382,52 @@ describe("docs/cli.md #once", function()
     shell.remove_tree(dir)
     assert.are.equal(0, code, out)
     assert.is_truthy(html:find("<dt>" .. name .. "</dt>", 1, true), "the report has no " .. name .. " line")
+  end)
+end)
+
+-- The markdown files as GitHub shows them: every relative link of docs/*.md
+-- (and README.md) names a file of the checkout, and an anchor in it names one
+-- of its headings, as GitHub makes them (config.ld turns the links between
+-- topics into links between their pages, checked above).
+describe("the links of docs/*.md and README.md #once", function()
+  -- GitHub's anchor of a heading: lower case, punctuation dropped, each space a hyphen.
+  local function anchor_of(title)
+    return (title:gsub("%s+$", ""):lower():gsub("[^%w%s_-]", ""):gsub("%s", "-"))
+  end
+
+  -- The text of a markdown file without its code (fenced blocks, `spans`), where `[x](y)` is no link.
+  local function prose(md)
+    return (("\n" .. md):gsub("\n```.-\n```", "\n"):gsub("``.-``", ""):gsub("`[^`\n]*`", ""))
+  end
+
+  local files = {}
+  local p = assert(io.popen("cd " .. shell.quote(ROOT) .. " && ls docs/*.md README.md"))
+  for f in p:lines() do files[#files + 1] = f end
+  p:close()
+
+  it("each relative link names a file of the checkout, and a heading of it", function()
+    assert.is_true(#files >= 4, table.concat(files, " "))
+    local n = 0
+    for _, file in ipairs(files) do
+      local md = assert(shell.read_file(ROOT .. "/" .. file))
+      for href in prose(md):gmatch("%]%(([^)%s]+)[^)]*%)") do
+        if not href:match("^%a[%w+.-]*:") then
+          n = n + 1
+          local path, anchor = href:match("^([^#]*)#?(.*)$")
+          assert.is_nil(path:match("^/"), file .. " links " .. href .. ": an absolute path")
+          local to = path == "" and file or (file:gsub("[^/]*$", "") .. path)
+          local text = shell.read_file(ROOT .. "/" .. to)
+          assert.is_string(text, file .. " links " .. href .. ": no file " .. to)
+          if anchor ~= "" then
+            local found = false
+            for title in prose(text):gmatch("\n#+%s+([^\n]+)") do
+              found = found or anchor_of(title) == anchor
+            end
+            assert.is_true(found, file .. " links " .. href .. ": " .. to .. " has no heading #" .. anchor)
+          end
+        end
+      end
+    end
+    assert.is_true(n >= 3, "only " .. n .. " relative links found")
   end)
 end)

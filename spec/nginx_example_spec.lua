@@ -1,7 +1,10 @@
 -- examples/nginx/ runs as its header says: the commands of nginx.conf's
--- comment, as written, start a stand-in and Debian's nginx (2 workers) on
--- 127.0.0.1:8080; its locations answer what the library answers for the same
--- request, errors have their statuses and never a key; and README's two
+-- comment start a stand-in and Debian's nginx (2 workers); its locations
+-- answer what the library answers for the same request, errors have their
+-- statuses and never a key. The example listens on 127.0.0.1:8080, which a busy
+-- machine may be using: the commands run as written but for a port free at run
+-- time, in a copy of examples/nginx/ (in a temporary prefix) whose `listen` line
+-- alone names it, and the prefix and file of that copy. And README's two
 -- blocks, pasted into a copy of Debian's stock /etc/nginx/nginx.conf, pass
 -- `nginx -t`, and their package paths let LuaJIT load the library (nginx -t
 -- does not run init_by_lua). Whatever happens, the header's stop lines run at the end, and an
@@ -16,9 +19,8 @@ local socket = require("socket")
 
 local ROOT = S.root()
 local q = shell.quote
-local CONF = ROOT .. "/examples/nginx/nginx.conf"
-local PREFIX = "/tmp/apivideo-nginx"
-local BASE = "http://127.0.0.1:8080"
+local EXAMPLE = ROOT .. "/examples/nginx"
+local CONF = EXAMPLE .. "/nginx.conf"
 
 -- The header's command lines ("#   cmd"), split at the first curl line:
 -- those that start everything, the curl lines, those that stop everything.
@@ -41,11 +43,32 @@ local function header()
   return start, try, stop
 end
 
-local function port_free(port)
-  local s = socket.bind("127.0.0.1", port)
-  if not s then return false end
-  s:close()
-  return true
+-- A copy of examples/nginx/ in dir that listens on port: apivideo.conf's `listen` line is the only change.
+local function render(dir, port)
+  local listens = 0
+  for name in assert(io.popen("ls " .. q(EXAMPLE))):lines() do
+    local text = assert(shell.read_file(EXAMPLE .. "/" .. name), name)
+    local n
+    text, n = text:gsub("\n(%s*listen%s+127%.0%.0%.1:)8080;", function(listen)
+      return "\n" .. listen .. port .. ";"
+    end)
+    listens = listens + n
+    local f = assert(io.open(dir .. "/" .. name, "w"))
+    f:write(text)
+    f:close()
+  end
+  assert(listens == 1, "examples/nginx/ has " .. listens .. " lines `listen 127.0.0.1:8080;`, not one")
+end
+
+-- A line of the header as it runs on the copy: its prefix for /tmp/apivideo-nginx, its nginx.conf for
+-- the example's, its port for 8080. Nothing of the example's may be left.
+local function on_copy(line, prefix, port)
+  local s = line:gsub("/tmp/apivideo%-nginx", function() return prefix end)
+    :gsub('"%$PWD/examples/nginx/nginx%.conf"', function() return q(prefix .. "/nginx.conf") end)
+    :gsub("127%.0%.0%.1:8080", function() return "127.0.0.1:" .. port end)
+  assert(not s:find("apivideo-nginx", 1, true) and not s:find("examples/nginx", 1, true)
+    and not s:find(":8080", 1, true), "a header line the copy cannot run: " .. line)
+  return s
 end
 
 local function alive(pid)
@@ -68,23 +91,27 @@ end
 describe("examples/nginx #once", function()
   local start, try, stop = header()
   local env, started, start_out = nil, false, nil
-  local srv
-
-  local attempted, pid = false, nil
+  local srv, prefix, port, pid, BASE
+  local ran = false -- the start lines ran on the copy: the stop lines are for what they started
 
   setup(function()
-    assert(port_free(8080), "127.0.0.1:8080 is in use: the example listens there")
-    attempted = true
-    -- the header's lines as written; the trap tells what they started, even when one fails
+    port, prefix = shell.free_port(), shell.tmpdir()
+    BASE = "http://127.0.0.1:" .. port
+    render(prefix, port)
+    for _, lines in ipairs({ start, try, stop }) do
+      for i, line in ipairs(lines) do lines[i] = on_copy(line, prefix, port) end
+    end
+    -- the header's lines on the copy; the trap tells what they started, even when one fails
     local script = "trap 'printf \"\\nENV %s %s %s\\n\" \"$APIVIDEO_STANDIN_URL\" \"$APIVIDEO_STANDIN_PREFIX\""
       .. " \"$APIVIDEO_BASE_URL\"' EXIT\nset -e\n" .. table.concat(start, "\n")
+    ran = true
     local out, code = shell.run("cd " .. q(ROOT) .. " && env -u APIVIDEO_API_KEY -u APIVIDEO_BASE_URL"
       .. " -u APIVIDEO_STANDIN_URL -u APIVIDEO_STANDIN_PREFIX sh -c " .. q(script))
-    start_out = out
-    pid = (shell.read_file(PREFIX .. "/nginx.pid") or ""):match("%d+")
-    local url, prefix, base = out:match("\nENV (%S+) (%S+) (%S+)\n")
+    start_out = out .. "\n" .. prefix .. "/error.log:\n" .. tostring(shell.read_file(prefix .. "/error.log"))
+    pid = (shell.read_file(prefix .. "/nginx.pid") or ""):match("%d+")
+    local url, standin, base = out:match("\nENV (%S+) (%S+) (%S+)\n")
     if url then
-      env = { APIVIDEO_STANDIN_URL = url, APIVIDEO_STANDIN_PREFIX = prefix, APIVIDEO_BASE_URL = base,
+      env = { APIVIDEO_STANDIN_URL = url, APIVIDEO_STANDIN_PREFIX = standin, APIVIDEO_BASE_URL = base,
         APIVIDEO_API_KEY = "standin-key" }
       srv = S.attach(url)
     end
@@ -92,7 +119,10 @@ describe("examples/nginx #once", function()
   end)
 
   teardown(function()
-    if not attempted then return end -- 8080 was taken: nothing here is ours
+    if not ran then -- the copy could not be made: nothing was started
+      if prefix then shell.remove_tree(prefix) end
+      return
+    end
     for _, line in ipairs(stop) do
       if env or not line:find("standin/stop", 1, true) then env_run(env or {}, line) end
     end
@@ -102,6 +132,7 @@ describe("examples/nginx #once", function()
     if env and shell.exists(env.APIVIDEO_STANDIN_PREFIX .. "/nginx.pid") then
       shell.run(q(ROOT .. "/standin/stop") .. " " .. q(env.APIVIDEO_STANDIN_PREFIX))
     end
+    shell.remove_tree(prefix)
   end)
 
   -- GET path; returns status, decoded JSON (or the text), the raw body.
@@ -123,7 +154,7 @@ describe("examples/nginx #once", function()
     assert.are.equal(200, (get("/sessions?video=vi250&period=2023")))
   end)
 
-  it("its curl lines, as written, answer what the library answers", function()
+  it("its curl lines, on the copy's port, answer what the library answers", function()
     assert.is_true(started, tostring(start_out))
     local c = library()
     local seen = {}

@@ -145,7 +145,7 @@ local CASES = {
     end,
   },
   [CLI] = { "cli", "cli setup" },
-  [ARCHIVE] = { "spec/archive_spec.lua", "spec/cli_archive_spec.lua", "spec/archive_spec.lua" },
+  [ARCHIVE] = { "spec/archive_spec.lua", "archive cli", "spec/archive_spec.lua" },
 }
 
 describe("README.md #once", function()
@@ -246,7 +246,7 @@ describe("README.md #once", function()
   end)
 
   it("its command lines run as written, after its setup block, against the stand-in that block starts", function()
-    local lines, setup = {}, nil
+    local lines, archive_lines, setup = {}, {}, nil
     for _, b in ipairs(blocks) do
       if b.heading == CLI and CASES[CLI][b.n] == "cli" then
         for line in b.body:gmatch("[^\n]+") do
@@ -254,8 +254,13 @@ describe("README.md #once", function()
         end
       elseif b.heading == CLI and CASES[CLI][b.n] == "cli setup" then
         setup = b.body
+      elseif b.heading == ARCHIVE and CASES[ARCHIVE][b.n] == "archive cli" then
+        for line in b.body:gmatch("[^\n]+") do
+          if line:find("^apivideo%-analytics ") then archive_lines[#archive_lines + 1] = line end
+        end
       end
     end
+    assert.is_true(#archive_lines >= 5, #archive_lines .. " archive command lines found")
     assert.is_true(#lines >= 8, #lines .. " command lines found")
     assert.is_string(setup)
     -- the setup, as written, from the checkout's root; then the environment it made
@@ -285,6 +290,16 @@ describe("README.md #once", function()
       local html = shell.read_file(dir .. "/report.html")
       assert.is_string(html, "the report line wrote no report.html")
       assert.is_truthy(html:find("<svg", 1, true))
+      -- the archive's lines, in the same place: the first archives, the others read what it wrote
+      for _, line in ipairs(archive_lines) do
+        local o, c = shell.run("cd " .. q(dir) .. " && env " .. table.concat(vars, " ") .. " sh -c " .. q(line))
+        assert.are.equal(0, c, line .. "\n" .. o)
+        assert.is_true(#o > 0, line .. " printed nothing")
+      end
+      assert.is_true(shell.exists(dir .. "/analytics.db"), "no archive written")
+      local year = shell.read_file(dir .. "/year.html")
+      assert.is_string(year, "the archive's report line wrote no year.html")
+      assert.is_truthy(year:find("(from the archive)", 1, true))
       shell.remove_tree(dir)
     end)
     shell.run(q(ROOT .. "/standin/stop") .. " " .. q(env.APIVIDEO_STANDIN_PREFIX))

@@ -140,6 +140,31 @@ for _, kind in ipairs({ "sqlite", "postgresql" }) do
   end
 end
 
+-- 10. a fleet (issue 20): 2 nginx hosts x 2 workers sharing one redis-server -------------------------
+if has("fleet.flight_views") then
+  local up = med("fleet.flight_upstream")
+  row("10", ("fleet: %d concurrent page views of one uncached figure, every worker of both hosts"):format(
+    med("fleet.flight_views")), int(up) .. " upstream", "", "", "", "1",
+    verdict("fleet: one flight for concurrent identical page views", up, "==", 1))
+  local ttl_s, ttl_up = med("fleet.ttl_s"), med("fleet.ttl_upstream")
+  row("10", ("fleet: %d page views of one figure in %d s, ttl = 1"):format(med("fleet.ttl_views"), ttl_s),
+    int(ttl_up) .. " upstream", "", "about " .. int(ttl_s), "", "≤ " .. int(ttl_s + 1),
+    verdict("fleet: ttl = 1 makes one upstream request a second", ttl_up, "<=", ttl_s + 1))
+  local r429 = med("fleet.budget_429") + med("fleet.budget_failed")
+  row("10", ("fleet: %d distinct figures, an upstream announcing %d a %d s window: 429s and failures (%.1f s)"):format(
+    med("fleet.budget_views"), med("fleet.budget_limit"), med("fleet.budget_window_s"),
+    med("fleet.budget_elapsed_s")), int(r429), "", "", "", "0",
+    verdict("fleet: the shared budget collects no 429", r429, "==", 0))
+  local bad = med("fleet.down_not_stale") + med("fleet.down_failed")
+  row("10", ("fleet: the upstream down %d s, %d page views: not answered from stale or failed"):format(
+    med("fleet.down_s"), med("fleet.down_views")), int(bad), "", "", "", "0",
+    verdict("fleet: every page view answered from stale while the upstream is down", bad, "==", 0))
+  local hit, shared = med("fleet.hit_p99_ms"), med("fleet.shared_p99_ms")
+  row("10", ("fleet: a cached answer's p99 under load (wrk -c8, %d requests)"):format(med("fleet.hit_requests")),
+    string.format("%.2f ms", hit), "", string.format("ngx.shared lookup: %.2f ms", shared), x(hit / shared), "",
+    "info")
+end
+
 -- 2. the official Node.js client ---------------------------------------------------------------------
 node, c8, c1 = med("node.ms"), med("lua_c8.ms"), med("lua_c1.ms")
 row("2", "@api.video/nodejs-client 2.5.4, sequential, Basic auth", ms(node), spread("node.ms", ms_n),

@@ -192,6 +192,11 @@ for run in $(seq 1 "$RUNS"); do
   fi
 done
 
+# ---- once: a fleet (issue 20): 2 nginx hosts x 2 workers, one redis-server, a stand-in of its own ----
+say "fleet: one flight, ttl, the shared budget, the upstream down, a cached answer's p99 (bench/fleet.lua)"
+if [ "$QUICK" = 1 ]; then "$LUA" bench/fleet.lua quick >> "$RESULTS" || die "fleet"
+else "$LUA" bench/fleet.lua >> "$RESULTS" || die "fleet"; fi
+
 # ---- once: where the CPU goes (perf, whole walks, Lua 5.4 and LuaJIT) ---------------------------------
 say "profile: perf over whole walks and their decode yardsticks (bench/profile.sh)"
 BENCH_EXTRA_KIB_54_C1=${EXTRA[54_1]} BENCH_EXTRA_KIB_54_C8=${EXTRA[54_8]} \

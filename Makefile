@@ -66,7 +66,7 @@ $(BUILD)/obj/%.o: src/%.c src/core.h src/compat.h
 
 $(SO): $(OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LIBFLAG) $(CFLAGS) -o $@ $(OBJS) -L$(CURL_LIBDIR) -lcurl
+	$(CC) $(LIBFLAG) $(CFLAGS) -o $@ $(OBJS) -L$(CURL_LIBDIR) -lcurl -lpthread
 
 deps:
 	@sh scripts/deps.sh test

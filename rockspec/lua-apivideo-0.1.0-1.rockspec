@@ -33,7 +33,7 @@ build = {
     ["apivideo.core"] = {
       sources = { "src/buf.c", "src/core.c", "src/headers.c", "src/json.c", "src/module.c", "src/multi.c", "src/share.c",
         "src/transfer.c", "src/wait.c" },
-      libraries = { "curl" },
+      libraries = { "curl", "pthread" },
       incdirs = { "$(CURL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)" },
     },

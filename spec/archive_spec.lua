@@ -83,9 +83,12 @@ describe("apivideo.archive #db", function()
         local db = a.db
         local function ts(k, v) return { "m", "hour", "", archive.iso(T0 + k * 3600), v, "x" } end
         local KEYS, VALUES, ALWAYS = { "metric", "interval", "filter", "bucket" }, { "value" }, { "fetched_at" }
+        -- 6 values a row: 150 a statement, three statements; the 100th row repeats the key of the
+        -- 7th, in the same statement: the later wins
         local rows = {}
-        for k = 1, 400 do rows[k] = ts(k, k) end -- 6 values a row: 150 a statement, three statements
-        rows[401] = ts(7, 70)                    -- a key seen in the same statement: the later wins
+        for k = 1, 99 do rows[#rows + 1] = ts(k, k) end
+        rows[#rows + 1] = ts(7, 70)
+        for k = 100, 400 do rows[#rows + 1] = ts(k, k) end
         local n
         db:transaction(function() n = db:upsert_rows("timeseries", KEYS, VALUES, ALWAYS, rows) end)
         assert.are.equal(401, n) -- 400 added, then one changed
@@ -94,8 +97,8 @@ describe("apivideo.archive #db", function()
           archive.iso(T0 + 7 * 3600)))
         assert.are.equal(400 * 401 / 2 - 7 + 70, count(a, "SELECT SUM(value) FROM timeseries WHERE metric = 'm'"))
         -- the same rows again: nothing changes, nothing is counted
-        rows[401] = nil
-        rows[7] = ts(7, 70)
+        rows = {}
+        for k = 1, 400 do rows[k] = ts(k, k == 7 and 70 or k) end
         db:transaction(function() n = db:upsert_rows("timeseries", KEYS, VALUES, ALWAYS, rows) end)
         assert.are.equal(0, n)
         a:close()

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +74,9 @@ static void drain(int fd) {
 
 static void *run(void *arg) {
     avc_watcher *w = arg;
-    struct pollfd *local = NULL;
-    int cap = 0;
+    struct pollfd *local = malloc(sizeof *local);
+    int cap = 1;
+    if (local == NULL) return NULL; /* the loop's wait times out: it then naps (hub.lua) */
     for (;;) {
         int i, n, ready = 0, wait_ms;
         pthread_mutex_lock(&w->mu);
@@ -90,16 +92,12 @@ static void *run(void *arg) {
         }
         if (n + 1 > cap) {
             struct pollfd *p = realloc(local, (size_t)(n + 1) * sizeof *p);
-            if (p == NULL) { /* watch nothing but the pipe until memory comes back */
-                n = 0;
+            if (p == NULL) {
+                n = cap - 1; /* out of memory: the first ones, the rest at the deadline */
             } else {
                 local = p;
                 cap = n + 1;
             }
-        }
-        if (local == NULL) {
-            pthread_mutex_unlock(&w->mu);
-            break;
         }
         local[0].fd = w->wake_rd;
         local[0].events = POLLIN;
@@ -107,7 +105,10 @@ static void *run(void *arg) {
         pthread_mutex_unlock(&w->mu);
         for (i = 0; i <= n; i++)
             local[i].revents = 0;
-        if (poll(local, (nfds_t)n + 1, wait_ms) < 0) continue; /* EINTR */
+        if (poll(local, (nfds_t)n + 1, wait_ms) < 0) {
+            if (errno != EINTR) (void)poll(NULL, 0, 1); /* (ENOMEM: no spinning meanwhile) */
+            continue;
+        }
         if (local[0].revents) drain(w->wake_rd);
         for (i = 1; i <= n; i++)
             if (local[i].revents) ready = 1;
@@ -170,7 +171,14 @@ const char *avc_watcher_path(const avc_watcher *w) { return w->path; }
  * starts the thread the first time. 0, or -1 with errno (EAGAIN: nobody
  * connected). */
 int avc_watcher_accept(avc_watcher *w) {
-    int fd = accept(w->listen_fd, NULL, NULL), old, err;
+    int fd = -1, next, old, err;
+    sigset_t all, before;
+    /* the newest connection: the loop connected just before (an older one
+     * is a stray, or a loop that has gone) */
+    while ((next = accept(w->listen_fd, NULL, NULL)) >= 0) {
+        if (fd >= 0) close(fd);
+        fd = next;
+    }
     if (fd < 0) return -1;
     if (nonblocking(fd) != 0) {
         err = errno;
@@ -185,7 +193,12 @@ int avc_watcher_accept(avc_watcher *w) {
     pthread_mutex_unlock(&w->mu);
     if (old >= 0) close(old);
     if (!w->started) {
+        /* the thread takes no signal: the event loop's thread handles them
+         * (nginx's epoll_wait relies on being interrupted) */
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &before);
         err = pthread_create(&w->thread, NULL, run, w);
+        pthread_sigmask(SIG_SETMASK, &before, NULL);
         if (err != 0) {
             errno = err;
             return -1;
@@ -227,10 +240,10 @@ int avc_watcher_armed(avc_watcher *w) {
     return armed;
 }
 
-/* One byte to the loop now (from the loop's own thread). */
+/* One byte to the loop now, if it waits (from the loop's own thread). */
 void avc_watcher_notify(avc_watcher *w) {
     pthread_mutex_lock(&w->mu);
-    byte_to(w->conn_fd, 1);
+    if (w->armed) byte_to(w->conn_fd, 1); /* (a loop that is not waiting will come by) */
     w->armed = 0;
     pthread_mutex_unlock(&w->mu);
 }

@@ -215,24 +215,13 @@ function Cache:fetch(req, requester)
     local ok, why = store:add(lock, 1, math.ceil(self.wait_ms / 1000))
     if ok then
       -- a flight may have landed between our look and our lock: serve what it
-      -- left (its answer, or the stale one it served when the upstream failed)
-      local fresh = decode_entry((store:get(key)))
-      if fresh and store:get(key .. ":f") then
-        local resp, err = self:_hit(req, fresh)
-        if resp ~= nil then
-          store:delete(lock)
-          return resp or nil, err
-        end
-      end
-      e = fresh or e
-      if e and store:get(key .. ":down") then
-        local resp = self:_stale(req, e, nil, wall_ms())
-        if resp then
-          store:delete(lock)
-          return resp
-        end
-      end
-      return self:_flight(req, requester, key, lock, e)
+      -- left (its answer, or the stale one it served when the upstream failed);
+      -- the lock goes whatever happens (an on_event hook that raises included)
+      local done, resp, err = pcall(self._landed, self, req, key, e)
+      if not done or resp ~= nil then store:delete(lock) end
+      if not done then error(resp, 0) end
+      if resp ~= nil then return resp or nil, err end
+      return self:_flight(req, requester, key, lock, decode_entry((store:get(key))) or e)
     end
     if why ~= "exists" then return self:_flight(req, requester, key, nil, e) end
     if waited >= self.wait_ms then
@@ -256,6 +245,21 @@ function Cache:fetch(req, requester)
       if resp then return resp end
     end
   end
+end
+
+-- What a flight that landed while we looked left for req: its fresh answer
+-- (or false, err: a negative one), the stale answer it served when the
+-- upstream failed, or nil (nothing: ask upstream).
+function Cache:_landed(req, key, e)
+  local store = self.store
+  local fresh = decode_entry((store:get(key)))
+  if fresh and store:get(key .. ":f") then
+    local resp, err = self:_hit(req, fresh)
+    if resp ~= nil then return resp, err end
+  end
+  e = fresh or e
+  if e and store:get(key .. ":down") then return self:_stale(req, e, nil, wall_ms()) end
+  return nil
 end
 
 --- Inside a task: asks upstream (holding `lock`, or alone when nil) and

@@ -160,16 +160,28 @@ local function watch_connection(hub)
 end
 
 -- Sleeps until a socket is ready, libcurl's timer is due (within ms) or
--- something needs the pump (multi:wake). False when the connection broke.
+-- something needs the pump (multi:wake). False when the watcher failed:
+-- the pump naps from then on, and says so once.
 local function wait_for_watcher(hub, sock, ms)
   hub.pump_at = now_ms() + ms -- (not lost while it waits)
   hub.multi:arm(ms)
-  -- (the watcher writes at ms at the latest: this timeout is for a watcher gone wrong)
+  -- the watcher writes at ms at the latest: this timeout is for a watcher gone wrong
   sock:settimeout(ms + PUMP_WAIT_MAX_MS)
-  local data = sock:receiveany(64)
-  if not data then return false end
-  hub.waits = hub.waits + 1
-  return true
+  local data, err
+  if sock.receiveany then
+    data, err = sock:receiveany(64) -- (every byte waiting at once)
+  else
+    data, err = sock:receive(1) -- (lua-nginx-module before 0.10.14)
+  end
+  if data then
+    hub.waits = hub.waits + 1
+    return true
+  end
+  hub.watch = false
+  local ngx_ = hub.ngx
+  ngx_.log(ngx_.WARN, "apivideo: the worker's pump lost its watcher (", tostring(err),
+    "); it naps 1-4 ms while requests are in flight")
+  return false
 end
 
 local function pump_loop(hub, gen)
@@ -191,7 +203,7 @@ local function pump_loop(hub, gen)
     local waiting = hub:_give_turns(TURNS_PER_TICK + math.floor(queued / TURNS_BACKLOG))
     if multi:count() == 0 and waiting == 0 then return end
     local hint = multi:timeout()
-    if sock == nil then sock = watch_connection(hub) end
+    if sock == nil or hub.watch == false then sock = watch_connection(hub) end
     -- while bytes keep coming (a busy worker) short naps cost less than the
     -- watcher's round trip; after a few idle ticks it sleeps until one comes
     if waiting > 0 or hint == 0 or nap < PUMP_NAP_MAX_MS or not sock or not wait_for_watcher(hub, sock,

@@ -253,13 +253,14 @@ function M.time_series(series, opts)
   local id = chart_id("time_series", opts.id)
   local title = opts.title or "Over time"
   if type(series) ~= "table" then fail("time_series", "series must be an array") end
-  local t0, t1, vmax, npoints = math.huge, -math.huge, 0, 0
+  local t0, t1, vmax, npoints, shown = math.huge, -math.huge, 0, 0, 0 -- (shown: of the series not faint)
   for i, s in ipairs(series) do
     for _, p in ipairs(points_of(s, i)) do
       t0 = math.min(t0, p.t)
       t1 = math.max(t1, p.t_end or p.t)
       vmax = math.max(vmax, p.value)
       npoints = npoints + 1
+      if not s.faint then shown = shown + 1 end
     end
   end
   if npoints == 0 or vmax == 0 then return empty(id, title, "No data") end
@@ -335,7 +336,7 @@ function M.time_series(series, opts)
   end
   local names = {}
   for i, l in ipairs(legend) do names[i] = l.label end
-  local desc = title .. ": " .. npoints .. " points"
+  local desc = title .. ": " .. shown .. " points"
     .. (#names > 0 and (" in " .. #names .. " series (" .. table.concat(names, "; ") .. ")") or "")
     .. (opts.interval_name and (", one per " .. opts.interval_name) or "") .. ", times in "
     .. (opts.zone_name or "UTC") .. ", from " .. zoned_stamp(t0, opts.zone_name) .. " to "

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -149,6 +150,7 @@ avc_watcher *avc_watcher_open(void) {
     w->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (w->listen_fd < 0 || nonblocking(w->listen_fd) != 0) goto fail;
     if (bind(w->listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0) goto fail;
+    if (chmod(w->path, S_IRUSR | S_IWUSR) != 0) goto fail; /* only this user's processes connect */
     if (listen(w->listen_fd, 4) != 0) goto fail;
     if (pthread_mutex_init(&w->mu, NULL) != 0) goto fail;
     return w;

@@ -74,7 +74,12 @@ function M.el(name, attrs, ...)
   end
   local parts = { "<", name }
   attrs = attrs or {}
-  for i = 1, #attrs, 2 do
+  -- (the highest index, not #attrs: a nil value leaves a hole, where LuaJIT's # may stop)
+  local n = 0
+  for k in pairs(attrs) do
+    if type(k) == "number" and k > n then n = k end
+  end
+  for i = 1, n, 2 do
     local k, v = attrs[i], attrs[i + 1]
     if type(k) ~= "string" or not k:match("^%a[%w:%-]*$") or k:lower():match("^on") then
       error("apivideo.chart.markup.el: bad attribute name " .. tostring(k), 2)

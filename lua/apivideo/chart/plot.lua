@@ -315,7 +315,7 @@ function M.time_series(series, opts)
     end
     children[#children + 1] = el("path", { "d", d, "fill", "none", "stroke", style[1],
       "stroke-width", s.faint and 1.5 or 2, "stroke-opacity", s.faint and 0.7 or false,
-      "stroke-dasharray", style[2], "class", s.faint and "line faint" or "line" })
+      "stroke-dasharray", style[2] or false, "class", s.faint and "line faint" or "line" })
     if #dots > 0 then children[#children + 1] = el("g", { "class", "points" }, dots) end
     if #series > 1 then
       legend[#legend + 1] = { label = text.clean(s.label or ("series " .. i)), style = style, faint = s.faint }
@@ -328,7 +328,7 @@ function M.time_series(series, opts)
     if box.x1 - lx - 22 < 3 * SIZE then break end -- no room for another: the description names them all
     local label = text.fit(l.label, (box.x1 - lx - 22) / SIZE)
     children[#children + 1] = el("path", { "d", "M" .. markup.num(lx) .. " 9 L" .. markup.num(lx + 18) .. " 9",
-      "stroke", l.style[1], "stroke-width", l.faint and 1.5 or 2, "stroke-dasharray", l.style[2],
+      "stroke", l.style[1], "stroke-width", l.faint and 1.5 or 2, "stroke-dasharray", l.style[2] or false,
       "class", l.faint and "legend-line faint" or "legend-line" })
     children[#children + 1] = el("text", { "x", lx + 22, "y", 13, "class", "series-label", "fill", "#1a1a1a" },
       label)

@@ -357,6 +357,60 @@ describe("docs/cli.md #once", function()
     "metrics --metric play --aggregation count --from 2023-12-32",
   }
 
+  -- Its fenced shell blocks, in order: arrays of lines.
+  local function sh_blocks()
+    local out, cur = {}, nil
+    for line in (CLI_MD .. "\n"):gmatch("(.-)\n") do
+      if cur then
+        if line == "```" then
+          out[#out + 1] = cur
+          cur = nil
+        else
+          cur[#cur + 1] = line
+        end
+      elseif line == "```sh" then
+        cur = {}
+      end
+    end
+    return out
+  end
+
+  it("its command lines run as written against the stand-in: the stand-in session from the checkout's root, "
+    .. "the others with the installed command's name", function()
+    local blocks = sh_blocks()
+    assert.are.equal(3, #blocks)
+    -- the session with a stand-in of its own, as written, from the checkout's root
+    local out, code = shell.run("cd " .. shell.quote(ROOT) .. " && env -u APIVIDEO_API_KEY -u APIVIDEO_BASE_URL"
+      .. " LUA_PATH=" .. shell.quote(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;")
+      .. " LUA_CPATH=" .. shell.quote(ROOT .. "/build/lua5.4/?.so;;") .. " sh -c "
+      .. shell.quote("set -e\n" .. table.concat(blocks[2], "\n")))
+    assert.are.equal(0, code, out)
+    assert.is_truthy(out:find("ps", 1, true), out)
+    -- the others: `apivideo-analytics` on PATH, the key and the base URL of the suite's stand-in
+    local srv = S.shared()
+    local dir = shell.tmpdir()
+    local env = "env PATH=" .. shell.quote(ROOT .. "/bin:" .. os.getenv("PATH"))
+      .. " LUA_PATH=" .. shell.quote(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;")
+      .. " LUA_CPATH_5_4=" .. shell.quote(ROOT .. "/build/lua5.4/?.so;;")
+      .. " APIVIDEO_API_KEY=standin-key APIVIDEO_BASE_URL=" .. shell.quote(srv.url)
+    local n = 0
+    for _, i in ipairs({ 1, 3 }) do
+      for _, line in ipairs(blocks[i]) do
+        if line:find("^apivideo%-analytics ") then
+          n = n + 1
+          local o, c = shell.run("cd " .. shell.quote(dir) .. " && " .. env .. " sh -c " .. shell.quote(line))
+          assert.are.equal(0, c, line .. "\n" .. o)
+          assert.is_true(#o > 0 or line:find(" > ", 1, true) ~= nil, line .. " printed nothing")
+        end
+      end
+    end
+    assert.is_true(n >= 8, n .. " command lines")
+    for _, f in ipairs({ "report.html", "jan.json", "jan.html" }) do
+      assert.is_true(shell.exists(dir .. "/" .. f), f .. " was not written")
+    end
+    shell.remove_tree(dir)
+  end)
+
   it("quotes the refusals of the /data commands as the CLI prints them", function()
     local block = CLI_MD:match("what it refuses is a usage error naming the\nflag.-\n```\n(.-)\n```")
     assert.is_string(block, "docs/cli.md's block of refusals")

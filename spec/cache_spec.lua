@@ -14,11 +14,28 @@ describe("the answer cache (memory store)", function()
     opts = opts or {}
     local o = { api_key = opts.key or KEY, base_url = srv.url, auth = "basic", max_retries = 0,
       on_event = function(e) events[#events + 1] = e end,
-      cache = { store = shared, ttl = opts.ttl or 30, neg_ttl = opts.neg_ttl or 5, stale_ttl = 300,
+      cache = { store = opts.store or shared, ttl = opts.ttl or 30, neg_ttl = opts.neg_ttl or 5, stale_ttl = 300,
         closed_ttl = opts.closed_ttl or 0 } }
     return apivideo.new(o)
   end
   local function api() return #srv:requests("^/analytics/") end
+  -- The shared store, but another process's whole flight (other()) runs just before the first lock is
+  -- taken: the store, and a function telling whether it ran.
+  local function racing_store(other)
+    local ran = false
+    local racing = {}
+    for _, m in ipairs({ "get", "set", "incr", "delete", "get_keys" }) do
+      racing[m] = function(_, ...) return shared[m](shared, ...) end
+    end
+    function racing.add(_, key, ...)
+      if not ran and key:find(":lock$") then
+        ran = true
+        other()
+      end
+      return shared:add(key, ...)
+    end
+    return racing, function() return ran end
+  end
 
   setup(function() srv = S.shared() end)
   before_each(function()
@@ -48,23 +65,11 @@ describe("the answer cache (memory store)", function()
   end)
 
   it("serves a flight that landed between its look and its lock: still one upstream request", function()
-    -- another process's whole flight runs just before this client's lock is taken
-    local other_done = false
-    local racing = {}
-    for _, m in ipairs({ "get", "set", "incr", "delete", "get_keys" }) do
-      racing[m] = function(_, ...) return shared[m](shared, ...) end
-    end
-    function racing.add(_, key, ...)
-      if not other_done and key:find(":lock$") then
-        other_done = true
-        assert(client().analytics:list_video_sessions("vi250", { period = "2023" }))
-      end
-      return shared:add(key, ...)
-    end
-    local c = apivideo.new({ api_key = KEY, base_url = srv.url, auth = "basic", max_retries = 0,
-      cache = { store = racing, ttl = 30, neg_ttl = 5, stale_ttl = 300, closed_ttl = 0 } })
-    local page = assert(c.analytics:list_video_sessions("vi250", { period = "2023" }))
-    assert.is_true(other_done)
+    local racing, ran = racing_store(function()
+      assert(client().analytics:list_video_sessions("vi250", { period = "2023" }))
+    end)
+    local page = assert(client({ store = racing }).analytics:list_video_sessions("vi250", { period = "2023" }))
+    assert.is_true(ran())
     assert.are.equal("psvi250_000001", page.data[1].session.session_id)
     assert.are.equal(1, api())
     -- and the lock it took is gone
@@ -73,30 +78,14 @@ describe("the answer cache (memory store)", function()
 
   it("serves the stale answer a failed flight left between its look and its lock: one probe of a failing upstream",
     function()
-    local opts = { ttl = 1, neg_ttl = 5, stale_ttl = 300, closed_ttl = 0 }
-    local function with_store(store)
-      local o = { store = store }
-      for k, v in pairs(opts) do o[k] = v end
-      return apivideo.new({ api_key = KEY, base_url = srv.url, auth = "basic", max_retries = 0, cache = o })
-    end
-    assert(with_store(shared).analytics:list_video_sessions("vi250", { period = "2023" }))
+    assert(client({ ttl = 1 }).analytics:list_video_sessions("vi250", { period = "2023" }))
     socket.sleep(2.05) -- no longer fresh (the memory store counts whole seconds)
     srv:faults({ { match = "vi250", kind = "500", count = -1 } })
-    local other_done = false
-    local racing = {}
-    for _, m in ipairs({ "get", "set", "incr", "delete", "get_keys" }) do
-      racing[m] = function(_, ...) return shared[m](shared, ...) end
-    end
-    function racing.add(_, key, ...)
-      if not other_done and key:find(":lock$") then
-        other_done = true
-        local page = assert(with_store(shared).analytics:list_video_sessions("vi250", { period = "2023" }))
-        assert.is_true(page.stale)
-      end
-      return shared:add(key, ...)
-    end
-    local page = assert(with_store(racing).analytics:list_video_sessions("vi250", { period = "2023" }))
-    assert.is_true(other_done)
+    local racing, ran = racing_store(function()
+      assert.is_true(assert(client({ ttl = 1 }).analytics:list_video_sessions("vi250", { period = "2023" })).stale)
+    end)
+    local page = assert(client({ ttl = 1, store = racing }).analytics:list_video_sessions("vi250", { period = "2023" }))
+    assert.is_true(ran())
     assert.is_true(page.stale)
     assert.are.equal("psvi250_000001", page.data[1].session.session_id)
     assert.are.equal(1, srv:stats().status["500"])

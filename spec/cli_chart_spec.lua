@@ -35,6 +35,20 @@ local function client()
   return apivideo.new({ api_key = KEY, base_url = srv.url, auth = "basic" })
 end
 
+-- The library's own points of plays over opts ({ t, value } each) and their sum; the stand-in's
+-- counters reset afterwards.
+local function library_points(opts)
+  local c = client()
+  local points, sum = {}, 0
+  for p in c.analytics:metrics_over_time("play", opts) do
+    points[#points + 1] = { t = apivideo.parse_time(p.emitted_at), value = p.metric_value }
+    sum = sum + p.metric_value
+  end
+  c:close()
+  fresh()
+  return points, sum
+end
+
 -- The code points of a UTF-8 line.
 local function chars(s)
   local out = {}
@@ -204,14 +218,7 @@ describe("apivideo-analytics --chart", function()
 
   describe("timeseries", function()
     it("one column per day, as tall as its count, integer ticks, day labels, into a pipe", function()
-      local c = client()
-      local points, sum = {}, 0
-      for p in c.analytics:metrics_over_time("play", { from = FROM_ATOM, to = TO_ATOM, interval = "day" }) do
-        points[#points + 1] = { t = apivideo.parse_time(p.emitted_at), value = p.metric_value }
-        sum = sum + p.metric_value
-      end
-      c:close()
-      fresh()
+      local points, sum = library_points({ from = FROM_ATOM, to = TO_ATOM, interval = "day" })
       assert.are.equal(15, #points)
       local code, out, err = run({ "timeseries", "--metric", "play", "--from", FROM, "--to", TO, "--interval", "day",
         "--chart", "--page-size", "4" }, 70)
@@ -224,14 +231,7 @@ describe("apivideo-analytics --chart", function()
     end)
 
     it("hours over two days: HH:MM under the columns, the day under the first and where it changes", function()
-      local c = client()
-      local points, sum = {}, 0
-      for p in c.analytics:metrics_over_time("play", { from = FROM_ATOM, to = "2023-12-07T00:00:00+00:00" }) do
-        points[#points + 1] = { t = apivideo.parse_time(p.emitted_at), value = p.metric_value }
-        sum = sum + p.metric_value
-      end
-      c:close()
-      fresh()
+      local points, sum = library_points({ from = FROM_ATOM, to = "2023-12-07T00:00:00+00:00" })
       assert.are.equal(48, #points)
       for _, width in ipairs({ 100, 40 }) do
         local code, out, err = run({ "timeseries", "--metric", "play", "--from", FROM, "--to", "2023-12-07",

@@ -8,7 +8,6 @@
 local S = require("spec.support.standin")
 local C = require("spec.support.cli")
 local shell = require("spec.support.shell")
-local report = require("apivideo.report")
 
 local srv = S.shared()
 
@@ -16,15 +15,14 @@ local KEY = "CliRepIn-SeCrEt-5b2e8c10"
 local NOW = 1704067200 -- the report's generation time, the same for both
 
 local dir
-local captured
-local original_html = report.html
+local last = C.capture_reports() -- the latest report's data and page
 
 local run_cli = C.runner({ url = srv.url, key = KEY, secrets = { KEY } })
 
 -- Runs cli.main at NOW; opts.env: the environment (default: the key).
 local function run(args, opts)
   opts = opts or {}
-  captured = nil
+  last.clear()
   return run_cli(args, { env = opts.env, streams = { now = function() return NOW end } })
 end
 
@@ -36,13 +34,7 @@ local function fresh()
   srv:config({ api_key = KEY })
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = shell.read_file
 
 local function write(path, text)
   local f = assert(io.open(path, "wb"))
@@ -65,13 +57,10 @@ end
 describe("apivideo-analytics report --input", function()
   setup(function()
     dir = shell.tmpdir()
-    report.html = function(data)
-      captured = data
-      return original_html(data)
-    end
+    last.install()
   end)
   teardown(function()
-    report.html = original_html
+    last.restore()
     os.execute("rm -rf '" .. dir .. "'")
     srv:reset()
   end)
@@ -84,7 +73,7 @@ describe("apivideo-analytics report --input", function()
     local code, out, err = run({ "report", "--video", "vi250", "--period", "2023", "--no-events", "--out", live_out })
     assert.are.equal(0, code, err)
     assert.are.equal(live_out .. "\n", out)
-    local live = captured
+    local live = last.data
     assert.is_true(srv:stats().requests > 0)
     assert.is_true(live.sessions > 10)
     fresh()
@@ -95,16 +84,16 @@ describe("apivideo-analytics report --input", function()
     assert.are.equal("", err)
     assert.are.equal(from_dump .. "\n", out)
     assert.are.equal(0, srv:stats().requests)
-    assert.are.same(live, captured)
-    assert.is_true(#captured.breakdowns.country > 1)
-    assert.are.equal(live.sessions, #captured.over_time.times)
+    assert.are.same(live, last.data)
+    assert.is_true(#last.data.breakdowns.country > 1)
+    assert.are.equal(live.sessions, #last.data.over_time.times)
     assert.are.equal(read(live_out), read(from_dump))
     assert.is_nil(read(from_dump .. ".tmp"))
     -- --no-events changes nothing; --strict neither (nothing is fetched)
     code = run({ "report", "--video", "vi250", "--period", "2023", "--input", path, "--out", from_dump,
       "--no-events", "--strict" }, NO_KEY)
     assert.are.equal(0, code)
-    assert.are.same(live, captured)
+    assert.are.same(live, last.data)
     assert.are.equal(0, srv:stats().requests)
   end)
 
@@ -114,14 +103,14 @@ describe("apivideo-analytics report --input", function()
     local code, _, err = run({ "report", "--live-stream", "li500", "--period", "2023-W05", "--no-events", "--out",
       dir .. "/live-week.html" })
     assert.are.equal(0, code, err)
-    local live = captured
+    local live = last.data
     assert.is_true(live.sessions > 0)
     fresh()
     code, _, err = run({ "report", "--live-stream", "li500", "--period", "2023-W05", "--input", path, "--out",
       dir .. "/dump-week.html" }, NO_KEY)
     assert.are.equal(0, code, err)
-    assert.are.same(live, captured)
-    assert.are.same({ kind = "live-stream", id = "li500" }, captured.media)
+    assert.are.same(live, last.data)
+    assert.are.same({ kind = "live-stream", id = "li500" }, last.data.media)
     assert.are.equal(0, srv:stats().requests)
   end)
 
@@ -131,8 +120,8 @@ describe("apivideo-analytics report --input", function()
       local code, _, err = run({ "report", "--video", "vi1", "--period", "2023-01", "--input", path, "--out",
         dir .. "/empty.html" }, NO_KEY)
       assert.are.equal(0, code, err)
-      assert.are.equal(0, captured.sessions)
-      assert.are.same({}, captured.over_time.times)
+      assert.are.equal(0, last.data.sessions)
+      assert.are.same({}, last.data.over_time.times)
     end
     assert.are.equal(0, srv:stats().requests)
   end)

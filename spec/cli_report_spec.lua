@@ -9,7 +9,6 @@ local apivideo = require("apivideo")
 local S = require("spec.support.standin")
 local C = require("spec.support.cli")
 local shell = require("spec.support.shell")
-local report = require("apivideo.report")
 
 local srv = S.shared()
 
@@ -22,23 +21,16 @@ local FROM_S, TO_S = 1701734400, 1703030400
 
 local tmpdir = shell.tmpdir
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = shell.read_file
 
 local dir
-local captured, rendered
-local original_html = report.html
+local last = C.capture_reports() -- the latest report's data and page
 
 local run_cli = C.runner({ url = srv.url, key = KEY, secrets = { KEY } })
 
 -- Runs cli.main; returns code, stdout, stderr.
 local function run(args, streams_extra)
-  captured, rendered = nil, nil
+  last.clear()
   return run_cli(args, { streams = streams_extra })
 end
 
@@ -82,14 +74,10 @@ local as_list = C.as_list
 describe("apivideo-analytics report", function()
   setup(function()
     dir = tmpdir()
-    report.html = function(data)
-      captured = data
-      rendered = original_html(data)
-      return rendered
-    end
+    last.install()
   end)
   teardown(function()
-    report.html = original_html
+    last.restore()
     os.execute("rm -rf '" .. dir .. "'")
     srv:reset()
   end)
@@ -112,9 +100,9 @@ describe("apivideo-analytics report", function()
       assert.are.equal(0, code, err)
       assert.are.equal("", err)
       assert.are.equal(path .. "\n", out)
-      assert.are.equal(rendered, read(path))
+      assert.are.equal(last.html, read(path))
       assert.is_nil(read(path .. ".tmp"))
-      local d = captured
+      local d = last.data
       assert.are.same({ kind = "video", id = "vi250" }, d.media)
       assert.are.equal("2023-01", d.period)
       assert.are.equal(JAN_FROM, d.from)
@@ -129,7 +117,7 @@ describe("apivideo-analytics report", function()
       assert.are.same(require("apivideo.chart.stats").retention(lists), d.retention)
       assert.are.equal(#sessions, d.retention.sessions) -- every session of the stand-in plays
       assert.is_true(#d.retention.steps > 2)
-      assert.is_truthy(rendered:find('<figure id="retention-figure">', 1, true))
+      assert.is_truthy(last.html:find('<figure id="retention-figure">', 1, true))
       assert.are.equal(#sessions, #d.over_time.times)
       for i, s in ipairs(sessions) do
         assert.are.equal(apivideo.parse_time(s.session.loaded_at), d.over_time.times[i])
@@ -163,12 +151,12 @@ describe("apivideo-analytics report", function()
         local code, out, err = run(args)
         assert.are.equal(strict and 1 or 0, code, err)
         assert.are.equal(path .. "\n", out)
-        assert.are.equal(rendered, read(path))
-        assert.are.equal(1, #captured.left_out)
-        assert.are.equal("events of session " .. bad, captured.left_out[1].what)
-        assert.is_truthy(captured.left_out[1].reason:find("/analytics/sessions/" .. bad .. "/events", 1, true))
+        assert.are.equal(last.html, read(path))
+        assert.are.equal(1, #last.data.left_out)
+        assert.are.equal("events of session " .. bad, last.data.left_out[1].what)
+        assert.is_truthy(last.data.left_out[1].reason:find("/analytics/sessions/" .. bad .. "/events", 1, true))
         assert.is_truthy(err:find("left out the events of session " .. bad, 1, true))
-        assert.is_truthy(rendered:find("events of session " .. bad, 1, true))
+        assert.is_truthy(last.html:find("events of session " .. bad, 1, true))
       end
     end)
 
@@ -185,7 +173,7 @@ describe("apivideo-analytics report", function()
         "--no-events" })
       assert.are.equal(0, code, err)
       assert.are.equal(path .. "\n", out)
-      local d = captured
+      local d = last.data
       assert.are.same({ kind = "live-stream", id = "li500" }, d.media)
       assert.are.equal(week_from, d.from)
       assert.are.equal(week_from + 7 * DAY, d.to)
@@ -196,9 +184,9 @@ describe("apivideo-analytics report", function()
       assert.is_nil(d.retention)
       -- no events: no event panels, not even empty ones
       for _, fig in ipairs({ "retention", "funnel", "event-types" }) do
-        assert.is_nil(rendered:find('<figure id="' .. fig .. '-figure">', 1, true), fig)
+        assert.is_nil(last.html:find('<figure id="' .. fig .. '-figure">', 1, true), fig)
       end
-      assert.is_nil(rendered:find("<h2>Events</h2>", 1, true))
+      assert.is_nil(last.html:find("<h2>Events</h2>", 1, true))
       assert.are.equal(0, #entries("/analytics/sessions/"))
       assert.are.equal(#entries("/analytics/live-streams/li500"), srv:stats().api_requests)
     end)
@@ -214,8 +202,8 @@ describe("apivideo-analytics report", function()
       local code, out, err = run({ "report", "--from", FROM, "--to", TO, "--out", path })
       assert.are.equal(0, code, err)
       assert.are.equal(path .. "\n", out)
-      assert.are.equal(rendered, read(path))
-      local d = captured
+      assert.are.equal(last.html, read(path))
+      local d = last.data
       assert.is_nil(d.media)
       assert.are.equal("plays", d.metric)
       assert.are.equal(FROM_S, d.from)
@@ -249,14 +237,14 @@ describe("apivideo-analytics report", function()
       assert.is_true(#entries("/data/") <= 7, tostring(#entries("/data/")))
       -- only the panels the /data operations fill: no empty panel for what this mode cannot have
       for _, fig in ipairs({ "over-time", "by-country", "by-device-type", "by-os", "by-browser", "by-referrer" }) do
-        assert.is_truthy(rendered:find('<figure id="' .. fig .. '-figure">', 1, true), fig)
+        assert.is_truthy(last.html:find('<figure id="' .. fig .. '-figure">', 1, true), fig)
       end
       for _, fig in ipairs({ "duration", "retention", "funnel", "event-types", "by-referrer-medium" }) do
-        assert.is_nil(rendered:find('<figure id="' .. fig .. '-figure">', 1, true), fig)
+        assert.is_nil(last.html:find('<figure id="' .. fig .. '-figure">', 1, true), fig)
       end
-      assert.is_nil(rendered:find("No data", 1, true))
-      assert.is_nil(rendered:find("Freedman", 1, true)) -- no word of duration bins without durations
-      assert.is_truthy(rendered:find("Not in the data: durations, audience retention, event funnel, events by type.",
+      assert.is_nil(last.html:find("No data", 1, true))
+      assert.is_nil(last.html:find("Freedman", 1, true)) -- no word of duration bins without durations
+      assert.is_truthy(last.html:find("Not in the data: durations, audience retention, event funnel, events by type.",
         1, true))
     end)
 
@@ -266,9 +254,9 @@ describe("apivideo-analytics report", function()
       local code, _, err = run({ "report", "--video", "vi10k", "--last", "7d", "--out", path },
         { now = function() return now end })
       assert.are.equal(0, code, err)
-      assert.are.same({ kind = "video", id = "vi10k" }, captured.media)
-      assert.are.equal(now - 7 * DAY, captured.from)
-      assert.are.equal(now, captured.to)
+      assert.are.same({ kind = "video", id = "vi10k" }, last.data.media)
+      assert.are.equal(now - 7 * DAY, last.data.from)
+      assert.are.equal(now, last.data.to)
       local log = entries("/data/")
       assert.is_true(#log >= 6)
       for _, e in ipairs(log) do
@@ -276,7 +264,7 @@ describe("apivideo-analytics report", function()
         assert.are.equal("2023-12-25T00:00:00+00:00", e.args.from)
         assert.are.equal("2024-01-01T00:00:00+00:00", e.args.to)
       end
-      assert.is_true(captured.sessions > 0)
+      assert.is_true(last.data.sessions > 0)
     end)
   end)
 
@@ -287,7 +275,7 @@ describe("apivideo-analytics report", function()
       assert.are.equal("", out)
       assert.are.equal("apivideo-analytics: " .. message, err:match("^([^\n]*)\n"))
       assert.are.equal(0, srv:stats().requests)
-      assert.is_nil(captured)
+      assert.is_nil(last.data)
     end
 
     it("names what is wrong", function()

@@ -80,6 +80,25 @@ function M.usage_fails(run, srv)
   end
 end
 
+--- apivideo.report.html wrapped for a spec file's tests: `last.install()` (in setup) wraps it,
+-- `last.restore()` (in teardown) puts the original back. `last.data` is the data table of the latest
+-- report made, `last.html` the page it rendered; `last.clear()` forgets them.
+function M.capture_reports()
+  local report = require("apivideo.report")
+  local original = report.html
+  local last = {}
+  function last.clear() last.data, last.html = nil, nil end
+  function last.install()
+    report.html = function(data)
+      last.data = data
+      last.html = original(data)
+      return last.html
+    end
+  end
+  function last.restore() report.html = original end
+  return last
+end
+
 function M.lines(text, sep)
   local out = {}
   sep = sep or "\n"

@@ -233,6 +233,18 @@ local function want_rows(path, rows)
   end)
 end
 
+-- An array of counts over time: { t, t_end?, value }.
+local function want_points(path, points)
+  want_array(path, points, function(p, pt)
+    want_table(p, pt)
+    only(p, pt, { t = true, t_end = true, value = true })
+    want_time(p .. ".t", pt.t)
+    want_time(p .. ".t_end", pt.t_end, true)
+    if pt.t_end and pt.t_end < pt.t then bad(p .. ".t_end", "must not be before t") end
+    if not format.finite(pt.value) or pt.value < 0 then bad(p .. ".value", "number >= 0 expected") end
+  end)
+end
+
 local function check(d)
   want_table("data", d)
   only("data", d, TOP)
@@ -278,14 +290,7 @@ local function check(d)
     if (o.times == nil) == (o.points == nil) then bad("data.over_time", "exactly one of times, points expected") end
     if o.times then want_array("data.over_time.times", o.times, function(p, t) want_time(p, t) end) end
     if o.points then
-      want_array("data.over_time.points", o.points, function(p, pt)
-        want_table(p, pt)
-        only(p, pt, { t = true, t_end = true, value = true })
-        want_time(p .. ".t", pt.t)
-        want_time(p .. ".t_end", pt.t_end, true)
-        if pt.t_end and pt.t_end < pt.t then bad(p .. ".t_end", "must not be before t") end
-        if not format.finite(pt.value) or pt.value < 0 then bad(p .. ".value", "number >= 0 expected") end
-      end)
+      want_points("data.over_time.points", o.points)
     end
     want_string("data.over_time.interval", o.interval, true)
   end
@@ -344,13 +349,7 @@ local function check(d)
     if pv.to <= pv.from then bad("data.previous.to", "must be after data.previous.from") end
     want_count("data.previous.sessions", pv.sessions)
     if pv.points ~= nil then
-      want_array("data.previous.points", pv.points, function(p, pt)
-        want_table(p, pt)
-        only(p, pt, { t = true, t_end = true, value = true })
-        want_time(p .. ".t", pt.t)
-        want_time(p .. ".t_end", pt.t_end, true)
-        if not format.finite(pt.value) or pt.value < 0 then bad(p .. ".value", "number >= 0 expected") end
-      end)
+      want_points("data.previous.points", pv.points)
     end
   end
   if d.top ~= nil and (not format.finite(d.top) or d.top < 1 or d.top ~= math.floor(d.top)) then

@@ -80,6 +80,14 @@ struct avc_multi {
     double deadline;
 };
 
+/* The poll() entry of a socket libcurl watches. */
+static void watch_entry(struct pollfd *p, const avc_sock *s) {
+    p->fd = s->fd;
+    p->events = (short)(((s->what & CURL_POLL_IN) ? POLLIN : 0) |
+                        ((s->what & CURL_POLL_OUT) ? POLLOUT : 0));
+    p->revents = 0;
+}
+
 /* Hands the watcher the sockets libcurl watches now; arm as for
  * avc_watcher_set (-1: leave it). 0, or -1 when out of memory. */
 static int sync_watcher(avc_multi *m, int arm) {
@@ -90,10 +98,7 @@ static int sync_watcher(avc_multi *m, int arm) {
         if (set == NULL) return -1;
     }
     for (i = 0; i < m->nsocks; i++) {
-        set[i].fd = m->socks[i].fd;
-        set[i].events = (short)(((m->socks[i].what & CURL_POLL_IN) ? POLLIN : 0) |
-                                ((m->socks[i].what & CURL_POLL_OUT) ? POLLOUT : 0));
-        set[i].revents = 0;
+        watch_entry(&set[i], &m->socks[i]);
     }
     rc = avc_watcher_set(m->watcher, set, m->nsocks, arm, m->deadline);
     free(set);
@@ -419,10 +424,7 @@ static int step(avc_multi *m, int wait_ms) {
     pfds = m->pfds;
     gens = (unsigned *)(pfds + m->cappfds);
     for (i = 0; i < n; i++) { /* a copy: libcurl changes the list while we act */
-        pfds[i].fd = m->socks[i].fd;
-        pfds[i].events = (short)(((m->socks[i].what & CURL_POLL_IN) ? POLLIN : 0) |
-                                 ((m->socks[i].what & CURL_POLL_OUT) ? POLLOUT : 0));
-        pfds[i].revents = 0;
+        watch_entry(&pfds[i], &m->socks[i]);
         gens[i] = m->socks[i].gen;
     }
     ready = poll(n > 0 ? pfds : NULL, (nfds_t)n, wait_ms);

@@ -227,8 +227,9 @@ function M.run(ctx)
       page.title = "api.video analytics report: plays (from the archive)"
       if page.media then page.media.name = res.titles[o.id] end
       -- the previous period of equal length: its total, and its line under this one's
-      local prev = M.window_data({ from = o.from - (o.to - o.from), to = o.from }, res.previous, ctx.now())
-      page.previous = { from = o.from - (o.to - o.from), to = o.from, sessions = prev.sessions,
+      local before = o.from - (o.to - o.from)
+      local prev = M.window_data({ from = before, to = o.from }, res.previous, ctx.now())
+      page.previous = { from = before, to = o.from, sessions = prev.sessions,
         points = prev.over_time.points }
       status = 0
     else

@@ -28,6 +28,15 @@ function M.run(cmd)
   return out, tonumber(code)
 end
 
+--- Builds the C core for nginx's LuaJIT (build/luajit/apivideo/core.so) in the checkout at root, as
+-- `make LUA_VERSION=jit` does (nothing when it is up to date); raises with make's output when it fails.
+function M.make_luajit(root)
+  local out, code = M.run("make -C " .. M.quote(root) .. " --no-print-directory LUA_VERSION=jit")
+  if code ~= 0 then
+    error("make LUA_VERSION=jit failed (needs libluajit2-5.1-dev libcurl4-openssl-dev):\n" .. out, 2)
+  end
+end
+
 function M.exists(path)
   local f = io.open(path, "r")
   if f then

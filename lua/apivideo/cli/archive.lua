@@ -130,7 +130,7 @@ function M.summary(ctx)
     local pct = {}
     for _, r in ipairs(rows) do pct[r.key] = r.change or formats.JSON_NULL end
     obj.change_pct = pct
-    ctx.emit(formats.json_encode(obj, nil, formats.figure_json) .. "\n")
+    ctx.emit(formats.json_encode(obj, nil, formats.figure) .. "\n")
     return 0
   end
   local spec = { columns = {

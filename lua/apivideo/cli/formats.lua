@@ -4,9 +4,10 @@
 -- summaries' metric,key,value rows) is apivideo.cli.output's; how a row is
 -- written in each format is here.
 --
--- JSON text has sorted keys (the output is stable), JSON null for
--- apivideo.null and JSON_NULL, and `[]` for an empty table under one of the
--- array names the API documents (ARRAY_KEYS).
+-- JSON text is lua-cjson's text of every value in a layout with sorted keys
+-- (the output is stable), JSON null for apivideo.null and JSON_NULL, and `[]`
+-- for an empty table under one of the array names the API documents
+-- (ARRAY_KEYS).
 -- @module apivideo.cli.formats
 local apivideo = require("apivideo")
 local cjson = require("cjson")
@@ -39,10 +40,11 @@ function M.number_text(n)
 end
 local number_text = M.number_text
 
---- A figure of a summary in JSON: number_text, or null when it has none.
-function M.figure_json(n)
+--- A figure of a summary as the number its JSON shows: number_text's
+-- rounding (nil, JSON null, for NaN and the infinities).
+function M.figure(n)
   local s = number_text(n)
-  return s == "" and "null" or s
+  return s ~= "" and tonumber(s) or nil
 end
 
 ------------------------------------------------------------------------------
@@ -50,44 +52,133 @@ end
 
 local ARRAY_KEYS = { metadata = true, problems = true, links = true, data = true, left_out = true }
 
-local function json_string(s)
-  -- cjson escapes '/' as '\/'; a raw '/' never appears in its output, so
-  -- every '\/' is such an escape and can go back to '/'.
-  return (cjson.encode(s):gsub("\\/", "/"))
+-- lua-cjson writes every value (strings, numbers, booleans, null); this
+-- module writes only the layout around them: objects with their keys in
+-- sorted order, which lua-cjson has no way to keep. Its own instance, so
+-- that the settings do not leak into the caller's `cjson`: NaN and the
+-- infinities are null, numbers keep lua-cjson's 14 significant digits.
+local json = cjson.new()
+json.encode_invalid_numbers("null")
+local value_text = json.encode
+
+-- The JSON text of string s. lua-cjson escapes '/' as '\/'; the API's
+-- URLs read better without, and JSON allows both.
+local function string_text(s)
+  local text = value_text(s)
+  if s:find("/", 1, true) then text = text:gsub("\\/", "/") end
+  return text
 end
 
-local function json_number(n)
-  if n ~= n or n == math.huge or n == -math.huge then return "null" end
-  if is_integral(n) then return string.format("%d", n) end
-  return string.format("%.14g", n)
+-- Memos of the layout: the `"key":` text of each key met, and the sorted
+-- keys of each shape of object met (by the field it is the value of and its
+-- key count). Keys come from a small vocabulary, the API's field names; the
+-- memos are cleared if they ever hold more than 4096 entries.
+local key_text, shapes, memo_size = {}, {}, 0
+local function remember()
+  memo_size = memo_size + 1
+  if memo_size > 4096 then key_text, shapes, memo_size = {}, {}, 0 end
 end
 
---- JSON text of v (sorted keys). key: the field v is the value of (an empty
--- table under an ARRAY_KEYS name is []); number: a number formatter.
-function M.json_encode(v, key, number)
-  local t = type(v)
-  if v == nil or v == NULL or v == M.JSON_NULL then return "null" end
-  if t == "string" then return json_string(v) end
-  if t == "number" then return (number or json_number)(v) end
-  if t == "boolean" then return tostring(v) end
-  if t ~= "table" then error("cannot encode a " .. t .. " as JSON") end
-  local n, count = #v, 0
-  for _ in pairs(v) do count = count + 1 end
-  if (n > 0 and n == count) or (count == 0 and ARRAY_KEYS[key]) then
-    local parts = {}
-    for i = 1, n do parts[i] = M.json_encode(v[i], nil, number) end
-    return "[" .. table.concat(parts, ",") .. "]"
+-- The `"k":` text of key k, and with first false the `,"k":` text.
+local function key_of(k, first)
+  local t = key_text[k]
+  if t == nil then
+    remember()
+    local text = string_text(tostring(k)) .. ":"
+    t = { text, "," .. text }
+    key_text[k] = t
   end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+  return first and t[1] or t[2]
+end
+
+-- The keys of object v (count of them) in sorted order, as strings. The
+-- list of the last object of the same field and count is used again when v
+-- has each of its keys: count distinct keys, all in v, are all of v's.
+local function sorted_keys(v, field, count)
+  local of_field = shapes[field]
+  local keys = of_field and of_field[count]
+  if keys then
+    for i = 1, count do
+      if v[keys[i]] == nil then keys = nil break end
+    end
+    if keys then return keys end
+  end
+  keys = {}
+  local k = 0
+  for name in pairs(v) do k = k + 1; keys[k] = tostring(name) end
   table.sort(keys)
-  local parts = {}
-  for i, k in ipairs(keys) do
-    local val = v[k]
-    if val == nil then val = v[tonumber(k)] end
-    parts[i] = json_string(k) .. ":" .. M.json_encode(val, k, number)
+  if not of_field then
+    remember()
+    of_field = {}
+    shapes[field] = of_field
   end
-  return "{" .. table.concat(parts, ",") .. "}"
+  of_field[count] = keys
+  return keys
+end
+
+-- Appends the JSON text of v to buf (from index n + 1); returns the new n.
+-- key: the field v is the value of (an empty table under an ARRAY_KEYS
+-- name is []); figure: a function applied to every number before it is
+-- written (the summaries round theirs), or nil.
+local JSON_NULL = M.JSON_NULL
+local function put(buf, n, v, key, figure)
+  local t = type(v)
+  if t == "string" then
+    buf[n + 1] = string_text(v)
+    return n + 1
+  elseif t == "boolean" then
+    buf[n + 1] = value_text(v)
+    return n + 1
+  elseif t == "number" then
+    if figure then v = figure(v) end
+    buf[n + 1] = value_text(v)
+    return n + 1
+  elseif v == nil or v == NULL or v == JSON_NULL then
+    buf[n + 1] = "null"
+    return n + 1
+  elseif t ~= "table" then
+    error("cannot encode a " .. t .. " as JSON")
+  end
+  local len, count = #v, 0
+  for _ in pairs(v) do count = count + 1 end
+  if (len > 0 and len == count) or (count == 0 and ARRAY_KEYS[key]) then
+    buf[n + 1] = "["
+    n = n + 1
+    for i = 1, len do
+      if i > 1 then buf[n + 1] = ","; n = n + 1 end
+      n = put(buf, n, v[i], nil, figure)
+    end
+    buf[n + 1] = "]"
+    return n + 1
+  end
+  local keys = sorted_keys(v, key or "", count)
+  buf[n + 1] = "{"
+  n = n + 1
+  for i = 1, count do
+    local name = keys[i]
+    local val = v[name]
+    if val == nil then val = v[tonumber(name)] end
+    buf[n + 1] = key_of(name, i == 1)
+    if type(val) == "string" then
+      buf[n + 2] = string_text(val)
+      n = n + 2
+    else
+      n = put(buf, n + 1, val, name, figure)
+    end
+  end
+  buf[n + 1] = "}"
+  return n + 1
+end
+
+local concat = table.concat
+local buffer = {}
+
+--- JSON text of v: its layout (objects with sorted keys) written here, every
+-- value by lua-cjson. key: the field v is the value of (an empty table under
+-- an ARRAY_KEYS name is []); figure: applied to every number first (e.g.
+-- M.figure, the summaries' rounding), or nil.
+function M.json_encode(v, key, figure)
+  return concat(buffer, "", 1, put(buffer, 0, v, key, figure))
 end
 
 ------------------------------------------------------------------------------
@@ -205,19 +296,20 @@ function M.writer(format, emit, spec)
   local function noop() end
   w.begin, w.page_done, w.finish = noop, noop, noop
   if format == "ndjson" or format == "json" then
+    local buf = {} -- its own: a column's json may call json_encode
     local to_json = spec.json or function(x)
-      local parts = {}
+      local n = 0
       for i, c in ipairs(columns) do
-        local v
+        buf[n + 1] = i == 1 and "{" .. key_of(c.name, true) or key_of(c.name)
         if c.json then
-          v = c.json(x)
+          buf[n + 2] = c.json(x)
+          n = n + 2
         else
-          v = c.text(x)
-          v = v == nil and "null" or json_string(v)
+          n = put(buf, n + 1, c.text(x))
         end
-        parts[i] = json_string(c.name) .. ":" .. v
       end
-      return "{" .. table.concat(parts, ",") .. "}"
+      buf[n + 1] = "}"
+      return concat(buf, "", 1, n + 1)
     end
     if format == "ndjson" then
       function w.row(x) emit(to_json(x) .. "\n") end

@@ -22,7 +22,7 @@ local M = {}
 local NULL = apivideo.null
 local JSON_NULL = formats.JSON_NULL
 local json_encode = formats.json_encode
-local number_text, figure_json = formats.number_text, formats.figure_json
+local number_text, figure = formats.number_text, formats.figure
 
 ------------------------------------------------------------------------------
 -- Metadata: the one shape.
@@ -328,7 +328,7 @@ local FIGURE_ROWS = {
     { name = "metric", text = function(row) return row.metric end },
     { name = "key", text = function(row) return tostring(row.key) end },
     { name = "value", text = function(row) return row.value and number_text(row.value) end,
-      json = function(row) return row.value == nil and "null" or figure_json(row.value) end },
+      json = function(row) return json_encode(row.value, nil, figure) end },
   },
 }
 
@@ -410,7 +410,7 @@ end
 -- bars_width: draw the table format's breakdowns as bars that wide.
 function M.write_summary(emit, o, r, bars_width)
   if o.format == "json" then
-    emit(json_encode(M.summary_object(o, r), nil, figure_json) .. "\n")
+    emit(json_encode(M.summary_object(o, r), nil, figure) .. "\n")
     return
   elseif o.format ~= "table" then
     write_figure_rows(emit, o.format, M.summary_rows(r))
@@ -523,7 +523,7 @@ end
 --- Writes the data summary res (apivideo.cli.data.collect) in o.format.
 function M.write_data_summary(emit, o, res, bars_width)
   if o.format == "json" then
-    emit(json_encode(M.data_summary_object(o, res), nil, figure_json) .. "\n")
+    emit(json_encode(M.data_summary_object(o, res), nil, figure) .. "\n")
     return
   elseif o.format ~= "table" then
     write_figure_rows(emit, o.format, M.data_summary_rows(res))

@@ -110,6 +110,28 @@ describe("apivideo.parse_time", function()
     end
   end)
 
+  -- The API's own form (YYYY-MM-DDThh:mm:ss.fffZ) has a path of its own,
+  -- which remembers the days of each date: it must agree with the general
+  -- one (the same instant written +00:00) and refuse what it refuses, also
+  -- for a date met before.
+  it("reads the API's own form as the general path does, dates met twice included", function()
+    local seed = 12345
+    local function rnd(n) seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n end
+    for _ = 1, 2000 do
+      local s = string.format("%04d-%02d-%02dT%02d:%02d:%02d.%03d", 1970 + rnd(80), 1 + rnd(12), 1 + rnd(28),
+        rnd(24), rnd(60), rnd(61), rnd(1000))
+      assert.equal(parse(s .. "+00:00"), parse(s .. "Z"), s)
+      assert.equal(parse(s .. "+00:00"), parse(s .. "Z"), s .. " (its date remembered)")
+    end
+    for _, s in ipairs({ "2019-02-29T00:00:00.000Z", "2019-06-24T24:00:00.000Z", "2019-06-24T11:60:00.000Z",
+      "2019-06-24T11:45:61.000Z" }) do
+      for _ = 1, 2 do
+        local err = refused(s)
+        assert.is_truthy(err:find(s, 1, true), err)
+      end
+    end
+  end)
+
   -- RFC 3339 time-numoffset: hours 00-23, minutes 00-59.
   it("returns nil and a message for offsets out of range (+24:00, +02:60, +99:99)", function()
     refused("2019-06-24T11:45:01+24:00")

@@ -20,6 +20,7 @@ M.JSON_NULL = setmetatable({}, { __tostring = function() return "null" end })
 
 --- Display width of a UTF-8 string (code points; no wide-character tables).
 local function width(s)
+  if not s:find("[\128-\255]") then return #s end
   return #s - select(2, s:gsub("[\128-\191]", ""))
 end
 
@@ -205,20 +206,33 @@ end
 --- The text of one table cell: "-" for nothing, control characters as spaces.
 local function cell(v)
   if v == nil or v == "" then return "-" end
-  return (tostring(v):gsub("%c", " "))
+  v = tostring(v)
+  if not v:find("%c") then return v end
+  return (v:gsub("%c", " "))
 end
 
-local function table_line(cols, widths, values)
+-- n spaces ("" for n <= 0), each length made once.
+local SPACES = setmetatable({}, { __index = function(t, n)
+  local s = n > 0 and string.rep(" ", n) or ""
+  if n >= 0 and n <= 256 then t[n] = s end
+  return s
+end })
+local function spaces(n) return SPACES[n] end
+
+-- One line of the table. With grow, a value wider than its column widens
+-- it first (from this line on).
+local function table_line(cols, widths, values, grow)
   local parts, n = {}, #cols
-  for i, c in ipairs(cols) do
+  for i = 1, n do
     local v = values[i]
-    local pad = widths[i] - width(v)
-    pad = pad > 0 and string.rep(" ", pad) or ""
-    if c.right then parts[i] = pad .. v
+    local w = width(v)
+    if grow and w > widths[i] then widths[i] = w end
+    local pad = spaces(widths[i] - w)
+    if cols[i].right then parts[i] = pad .. v
     elseif i < n then parts[i] = v .. pad
     else parts[i] = v end
   end
-  return table.concat(parts, "  ") .. "\n"
+  return table.concat(parts, "  ", 1, n) .. "\n"
 end
 
 --- The header line and the rule under it.
@@ -255,8 +269,7 @@ local function streamed_table(emit, cols)
   end
   function t.row(cells)
     if widths then
-      grow(cells)
-      emit(table_line(cols, widths, cells))
+      emit(table_line(cols, widths, cells, true))
     else
       held[#held + 1] = cells
     end

@@ -37,18 +37,10 @@ function M.metadata_pairs(session)
   return md
 end
 
---- The metadata as JSON text: `[{"key":K,"value":V},...]`.
+--- The metadata as JSON text: `[{"key":K,"value":V},...]` (each pair's
+-- keys sorted, as every object's: "key" comes before "value").
 function M.metadata_json(session)
-  local md = M.metadata_pairs(session)
-  local parts = {}
-  for i, kv in ipairs(md) do
-    if type(kv) == "table" then
-      parts[i] = '{"key":' .. json_encode(kv.key) .. ',"value":' .. json_encode(kv.value) .. "}"
-    else
-      parts[i] = json_encode(kv)
-    end
-  end
-  return "[" .. table.concat(parts, ",") .. "]"
+  return json_encode(M.metadata_pairs(session), "metadata")
 end
 
 --- A metadata filter ({KEY = VALUE}) in the same shape, sorted by key.

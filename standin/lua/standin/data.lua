@@ -258,6 +258,8 @@ M.EVENT_TYPES = TYPES
 local SPECIAL = {
   psManyEvents = { n = 1000, loaded = T0 + 180 * periods.DAY_MS, dur = 1800 },
   psNoEvents   = { n = 0,    loaded = T0 + 181 * periods.DAY_MS, dur = 60 },
+  -- a day-long session with 100 000 events (make bench: the CLI's events output)
+  psEvents100k = { n = 100000, loaded = T0 + 182 * periods.DAY_MS, dur = 86400 },
   -- api.video's documented sample session id
   psEmFwGQUAXR2lFHj5nDOpy = { n = 12, loaded = T0 + 20 * periods.DAY_MS, dur = 300 },
 }

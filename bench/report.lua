@@ -165,6 +165,41 @@ if has("fleet.flight_views") then
     "info")
 end
 
+-- 11. the command line writing a list out (issue 21, part 1), against the library walk alone -----------
+-- Ratios are the median of per-run ratios (each run: the walk, then the four formats).
+local CLI_KINDS = {
+  { "sessions", "sessions of vi100k", "100 000 sessions, 1 000 pages" },
+  { "events", "events of psEvents100k", "100 000 events, 1 000 pages" },
+  { "timeseries", "timeseries, plays per hour over 30 days", "720 points, 8 pages: the API's most" },
+  { "buckets", "buckets, plays by referrer over 30 days", "every bucket" },
+}
+for _, k in ipairs(CLI_KINDS) do
+  local base = "cli_" .. k[1] .. "_walk"
+  if has(base .. ".ms") then
+    local walk = med(base .. ".ms")
+    local what = k[1] == "buckets" and ("%d buckets, all there are"):format(med(base .. ".items")) or k[3]
+    row("11", ("library walk alone, %s, c=8 (%s)"):format(k[2], what), ms(walk), spread(base .. ".ms", ms_n),
+      "", "", "", "")
+    local rss, cpu = { mib_n(med(base .. ".hwm_kb")) }, { string.format("%.1f", med(base .. ".cpu_s") * 1000) }
+    for _, f in ipairs({ "table", "csv", "ndjson", "json" }) do
+      local tag = "cli_" .. k[1] .. "_" .. f
+      local r = {}
+      local fv, wv = vals[tag .. ".ms"], vals[base .. ".ms"]
+      for i = 1, math.min(#fv, #wv) do r[i] = fv[i] / wv[i] end
+      local ratio = B.median(r)
+      row("11", ("  apivideo-analytics %s --format %s > file"):format(k[1], f), ms(med(tag .. ".ms")),
+        spread(tag .. ".ms", ms_n), "the walk: " .. ms(walk), x(ratio), "≤ 1.25×",
+        verdict(("CLI %s --format %s vs the walk"):format(k[1], f), ratio, "<=", 1.25))
+      rss[#rss + 1] = mib_n(med(tag .. ".hwm_kb"))
+      cpu[#cpu + 1] = string.format("%.1f", med(tag .. ".cpu_s") * 1000)
+    end
+    row("11", "  process CPU (ms): walk / table / csv / ndjson / json", table.concat(cpu, " / "), "", "", "", "",
+      "info")
+    row("11", "  peak RSS (MiB): walk / table / csv / ndjson / json", table.concat(rss, " / "), "", "", "", "",
+      "info")
+  end
+end
+
 -- 2. the official Node.js client ---------------------------------------------------------------------
 node, c8, c1 = med("node.ms"), med("lua_c8.ms"), med("lua_c1.ms")
 row("2", "@api.video/nodejs-client 2.5.4, sequential, Basic auth", ms(node), spread("node.ms", ms_n),

@@ -172,6 +172,15 @@ for run in $(seq 1 "$RUNS"); do
   fi
   say "run $run/$RUNS: a time series of today's Analytics (720 hourly points, 8 pages) at concurrency 1 and 8"
   for c in 1 8; do measure "ts_c$c" 9 "$LUA" bench/walk_timeseries.lua "$c"; done
+  say "run $run/$RUNS: the command line's four formats, each against the library walk of the same pages"
+  for kind in sessions:1000 events:1000 timeseries:8 buckets:1; do
+    # once untimed first: the stand-in builds and caches a /data window on its first request
+    [ "$run" != 1 ] || "$LUA" bench/cli_output.lua "${kind%%:*}" walk "$OUT/cli.out" > /dev/null || die "cli warm-up"
+    for what in walk table csv ndjson json; do
+      measure "cli_${kind%%:*}_$what" "${kind#*:}" "$LUA" bench/cli_output.lua "${kind%%:*}" "$what" "$OUT/cli.out"
+    done
+  done
+  rm -f "$OUT/cli.out"
   say "run $run/$RUNS: the archive, SQLite and PostgreSQL: a first 30-day run, a 15-minute incremental run"
   for kind in sqlite postgresql; do
     "$LUA" bench/archive.lua "$kind" >> "$RESULTS" || die "archive $kind"

@@ -104,6 +104,26 @@ describe("apivideo.archive #db", function()
         a:close()
       end)
 
+      it("commits a breakdown's days together, with its cursor: one commit a stream, not one a day", function()
+        local a = assert(archive.open(target()))
+        local commits = 0
+        local commit = a.db.commit
+        a.db.commit = function(self) commits = commits + 1 return commit(self) end
+        local s = assert(a:run(client({ concurrency = 8 }), { metrics = { "play" }, breakdowns = { "country" } }))
+        a.db.commit = commit
+        -- play per hour, country per day over the 30 days (each day was a commit of its own)
+        assert.are.equal(2, #s.streams)
+        assert.are.equal(2, commits)
+        if kind == "sqlite" then -- (switched under the lock, before the first write)
+          assert.are.equal("wal", a.db:rows("PRAGMA journal_mode")[1][1])
+        end
+        local days = count(a, "SELECT COUNT(DISTINCT day) FROM buckets")
+        assert.is_true(days >= 28, days .. " days")
+        assert.are.equal("2024-01-01T00:00:00Z", a.db:rows("SELECT cursor FROM archive_state WHERE stream LIKE"
+          .. " 'buckets%'")[1][1])
+        a:close()
+      end)
+
       it("archives the 30 days the API holds, in the API's time; a second run changes no row and adds none",
         function()
         local a = assert(archive.open(target()))

@@ -136,7 +136,10 @@ function M.open(target, opts)
     -- one migration at a time: PostgreSQL's CREATE TABLE IF NOT EXISTS races with itself
     local locked, lerr = db:lock(busy)
     if locked then
-      ok, e = pcall(schema.migrate, db)
+      ok, e = pcall(function()
+        db:wal()
+        return schema.migrate(db)
+      end)
       db:unlock()
     else
       ok, e = false, lerr
@@ -323,11 +326,15 @@ function Run:progress(event)
   if self.p.on_progress then self.p.on_progress(event) end
 end
 
--- The stream's cursor, or nil.
+-- The stream's cursor, or nil. Every cursor is read at once, the first time
+-- (the run holds the archive's lock: nobody else moves them).
 function Run:cursor(stream)
   if self.empty then return nil end -- a dry run of a new target
-  local r = self.db:rows("SELECT cursor FROM archive_state WHERE stream = ?", stream)
-  return r[1] and r[1][1]
+  if not self.cursors then
+    self.cursors = {}
+    for _, r in ipairs(self.db:rows("SELECT stream, cursor FROM archive_state")) do self.cursors[r[1]] = r[2] end
+  end
+  return self.cursors[stream]
 end
 
 -- Inside a transaction: moves the stream's cursor (never backwards for time cursors).
@@ -415,23 +422,27 @@ function Run:buckets(s)
     end
     return out
   end
-  -- every day's pages at once; then each day in its own transaction, in order
+  -- every day's pages at once; then the days fetched, in order up to the
+  -- first that failed, in one transaction (the cursor at the last closed one)
   local ok, err = pcall(self.all, self, fns)
   local fetched, written = 0, 0
+  local rows, closed_to = {}, nil
   for _, day in ipairs(days) do
     if not day.items then break end
-    self.db:transaction(function()
-      local rows = {}
-      for i, it in ipairs(day.items) do
-        rows[i] = { s.metric, s.breakdown, p.filter, day_text(day.d), tostring(it.dimension_value), it.metric_value,
-          self.now_text }
-        if s.breakdown == "media-id" then self.media[tostring(it.dimension_value)] = true end
-      end
-      written = written + self.db:upsert_rows("buckets", { "metric", "breakdown", "filter", "day", "dimension_value" },
-        { "value" }, { "fetched_at" }, rows)
-      if day.closed and (not cursor or day.d + DAY > cursor) then self:set_cursor(s.name, iso(day.d + DAY)) end
-    end)
+    for _, it in ipairs(day.items) do
+      rows[#rows + 1] = { s.metric, s.breakdown, p.filter, day_text(day.d), tostring(it.dimension_value),
+        it.metric_value, self.now_text }
+      if s.breakdown == "media-id" then self.media[tostring(it.dimension_value)] = true end
+    end
+    if day.closed and (not cursor or day.d + DAY > cursor) then closed_to = day.d + DAY end
     fetched = fetched + #day.items
+  end
+  if #rows > 0 or closed_to then
+    self.db:transaction(function()
+      written = self.db:upsert_rows("buckets", { "metric", "breakdown", "filter", "day", "dimension_value" },
+        { "value" }, { "fetched_at" }, rows)
+      if closed_to then self:set_cursor(s.name, iso(closed_to)) end
+    end)
   end
   if not ok then error(err, 0) end
   return nil, fetched, written

@@ -156,8 +156,6 @@ function M.open(text, opts)
   local ok, e = pcall(function()
     if target.dialect == "sqlite" then
       self:exec("PRAGMA busy_timeout = " .. string.format("%d", self.busy_timeout_ms))
-      -- readers (report --db, sqlite3, Grafana) never wait for a run, nor a run for them
-      self:rows("PRAGMA journal_mode = WAL")
       -- a commit waits for no fsync of the log: a power cut can undo the last commits, never tear one,
       -- and each commit moves its cursors with its rows, so the next run fetches them again
       self:exec("PRAGMA synchronous = NORMAL")
@@ -171,6 +169,16 @@ function M.open(text, opts)
       .. e.title:gsub("^[^:]*: ", "")) or e
   end
   return self
+end
+
+--- Before the first write, under the archive's lock (`lock`): SQLite's
+-- write-ahead log, so that readers (report --db, sqlite3, Grafana) never
+-- wait for a run, nor a run for them. (The mode is kept in the file. Its
+-- switch takes the file for itself, without waiting for another
+-- connection: two processes switching a new file at once would see
+-- "database is locked", hence the lock.)
+function DB:wal()
+  if self.target.dialect == "sqlite" then self:rows("PRAGMA journal_mode = WAL") end
 end
 
 function DB:__tostring()

@@ -117,11 +117,12 @@ local function sorted_keys(v, field, count)
   return keys
 end
 
+local JSON_NULL = M.JSON_NULL
+
 -- Appends the JSON text of v to buf (from index n + 1); returns the new n.
 -- key: the field v is the value of (an empty table under an ARRAY_KEYS
 -- name is []); figure: a function applied to every number before it is
 -- written (the summaries round theirs), or nil.
-local JSON_NULL = M.JSON_NULL
 local function put(buf, n, v, key, figure)
   local t = type(v)
   if t == "string" then

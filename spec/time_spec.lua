@@ -110,10 +110,9 @@ describe("apivideo.parse_time", function()
     end
   end)
 
-  -- The API's own form (YYYY-MM-DDThh:mm:ss.fffZ) has a path of its own,
-  -- which remembers the days of each date: it must agree with the general
-  -- one (the same instant written +00:00) and refuse what it refuses, also
-  -- for a date met before.
+  -- The days of each date are remembered: a date met before must give the
+  -- same instant (checked against the same instant written +00:00), and a
+  -- date that does not exist must be refused the second time too.
   it("reads the API's own form as the general path does, dates met twice included", function()
     local seed = 12345
     local function rnd(n) seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n end

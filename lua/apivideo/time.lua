@@ -5,7 +5,6 @@ local calendar = require("apivideo.calendar")
 local M = {}
 
 local days_from_civil = calendar.days_from_civil
-local match = string.match
 
 local QUOTE_MAX = 64
 
@@ -42,9 +41,20 @@ local function offset_of(zone, s)
   return nil, "bad UTC offset " .. quote(zone) .. " in " .. quote(s) .. " (expected [+-]hh, [+-]hhmm or [+-]hh:mm)"
 end
 
--- Days since the epoch of each date met in the API's own form (false: no
--- such date), cleared past 1024 dates.
+-- The days since the epoch of date `day` (YYYY-MM-DD), or false when there
+-- is no such date. Remembered: a list of sessions has few dates and two
+-- timestamps a session (cleared past 1024 dates).
 local day_memo, day_memo_n = {}, 0
+local function days_of(day)
+  local days = day_memo[day]
+  if days == nil then
+    local y, mo, d = calendar.date(day)
+    days = y and days_from_civil(y, mo, d) or false
+    if day_memo_n >= 1024 then day_memo, day_memo_n = {}, 0 end
+    day_memo[day], day_memo_n = days, day_memo_n + 1
+  end
+  return days
+end
 
 --- Seconds since 1970-01-01T00:00:00Z (UTC, whatever the timestamp's own
 -- offset) of an RFC 3339 timestamp, as a float (also for whole seconds, so
@@ -67,24 +77,7 @@ function M.parse(s)
   if type(s) ~= "string" then
     return nil, "bad timestamp (string expected, got " .. (s == nil and "nil" or type(s)) .. ")"
   end
-  -- The API's own form (2019-06-24T11:45:01.109Z), its date's days memoised:
-  -- a list of sessions has few dates and two timestamps a session.
-  local day, h, mi, sec, ms = match(s, "^(%d%d%d%d%-%d%d%-%d%d)T(%d%d):(%d%d):(%d%d)%.(%d%d%d)Z$")
-  if day then
-    local days = day_memo[day]
-    if days == nil then
-      local y, mo, d = calendar.date(day)
-      days = y and days_from_civil(y, mo, d) or false
-      if day_memo_n >= 1024 then day_memo, day_memo_n = {}, 0 end
-      day_memo[day], day_memo_n = days, day_memo_n + 1
-    end
-    h, mi, sec = tonumber(h), tonumber(mi), tonumber(sec)
-    if days and h <= 23 and mi <= 59 and sec <= 60 then
-      return (days * 86400 + h * 3600 + mi * 60 + sec) + tonumber(ms) / 1000
-    end
-  end
-  local rest
-  day, h, mi, sec, rest = s:match("^(%d%d%d%d%-%d%d%-%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
+  local day, h, mi, sec, rest = s:match("^(%d%d%d%d%-%d%d%-%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
   if not day then
     if s:match("^%d%d%d%d%-%d%d%-%d%d$") then
       return nil, "a date without a time of day: " .. quote(s)
@@ -92,8 +85,8 @@ function M.parse(s)
     return nil, "not an RFC 3339 timestamp: " .. quote(s)
       .. " (expected YYYY-MM-DDThh:mm:ss, an optional .fraction, and " .. ZONES .. ")"
   end
-  local y, mo, d = calendar.date(day)
-  if not y then return nil, "the date " .. day .. " does not exist: " .. quote(s) end
+  local days = days_of(day)
+  if not days then return nil, "the date " .. day .. " does not exist: " .. quote(s) end
   h, mi, sec = tonumber(h), tonumber(mi), tonumber(sec)
   if h > 23 or mi > 59 or sec > 60 then
     return nil, "bad time of day " .. s:sub(12, 19) .. " in " .. quote(s)
@@ -111,7 +104,7 @@ function M.parse(s)
   local offset, err = offset_of(rest, s)
   if not offset then return nil, err end
   -- whole seconds first (exact), then the fraction
-  return (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset) + frac
+  return (days * 86400 + h * 3600 + mi * 60 + sec - offset) + frac
 end
 
 return M

@@ -36,6 +36,15 @@ local function spread(key, fmt)
   return fmt(lo) .. "–" .. fmt(hi)
 end
 
+-- The median of the per-run ratios a / b (measured back to back in each run).
+local function ratio_med(a, b)
+  local va, vb = vals[a], vals[b]
+  if not va or not vb then B.fail("missing result " .. a .. " or " .. b) end
+  local r = {}
+  for i = 1, math.min(#va, #vb) do r[i] = va[i] / vb[i] end
+  return B.median(r)
+end
+
 local function ms(x) return string.format("%.0f ms", x) end
 local function ms_n(x) return string.format("%.0f", x) end
 local function us(x) return string.format("%.0f µs", x) end
@@ -171,22 +180,19 @@ local CLI_KINDS = {
   { "sessions", "sessions of vi100k", "100 000 sessions, 1 000 pages" },
   { "events", "events of psEvents100k", "100 000 events, 1 000 pages" },
   { "timeseries", "timeseries, plays per hour over 30 days", "720 points, 8 pages: the API's most" },
-  { "buckets", "buckets, plays by referrer over 30 days", "every bucket" },
+  { "buckets", "buckets, plays by referrer over 30 days", "%d buckets, all there are" },
 }
 for _, k in ipairs(CLI_KINDS) do
   local base = "cli_" .. k[1] .. "_walk"
   if has(base .. ".ms") then
     local walk = med(base .. ".ms")
-    local what = k[1] == "buckets" and ("%d buckets, all there are"):format(med(base .. ".items")) or k[3]
-    row("11", ("library walk alone, %s, c=8 (%s)"):format(k[2], what), ms(walk), spread(base .. ".ms", ms_n),
+    row("11", ("library walk alone, %s, c=8 (%s)"):format(k[2], k[3]:format(med(base .. ".items"))), ms(walk),
+      spread(base .. ".ms", ms_n),
       "", "", "", "")
     local rss, cpu = { mib_n(med(base .. ".hwm_kb")) }, { string.format("%.1f", med(base .. ".cpu_s") * 1000) }
     for _, f in ipairs({ "table", "csv", "ndjson", "json" }) do
       local tag = "cli_" .. k[1] .. "_" .. f
-      local r = {}
-      local fv, wv = vals[tag .. ".ms"], vals[base .. ".ms"]
-      for i = 1, math.min(#fv, #wv) do r[i] = fv[i] / wv[i] end
-      local ratio = B.median(r)
+      local ratio = ratio_med(tag .. ".ms", base .. ".ms")
       row("11", ("  apivideo-analytics %s --format %s > file"):format(k[1], f), ms(med(tag .. ".ms")),
         spread(tag .. ".ms", ms_n), "the walk: " .. ms(walk), x(ratio), "≤ 1.25×",
         verdict(("CLI %s --format %s vs the walk"):format(k[1], f), ratio, "<=", 1.25))
@@ -237,13 +243,6 @@ end
 -- 4. CPU per page in whole walks, next to the decode yardstick in the same conditions ----------------
 -- Per run: the walk's process CPU ÷ 100 pages, and decode_walk.lua's (cjson.decode of the same bodies,
 -- same pauses, same live heap, same item loop); the ratio is the median of the per-run ratios.
-local function ratio_med(a, b)
-  local va, vb = vals[a], vals[b]
-  if not va or not vb then B.fail("missing result " .. a .. " or " .. b) end
-  local r = {}
-  for i = 1, math.min(#va, #vb) do r[i] = va[i] / vb[i] end
-  return B.median(r)
-end
 cpu_rows = {
   { "54", 1, "Lua 5.4", "lua_c1", true }, { "54", 8, "Lua 5.4", "lua_c8", true },
   { "54", 16, "Lua 5.4", "lua_c16", false },

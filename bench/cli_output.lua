@@ -15,6 +15,7 @@
 local B = dofile("bench/common.lua")
 
 local kind, what, out_path = arg[1], arg[2], arg[3]
+local FROM, TO = "2023-12-02T00:00:00Z", "2024-01-01T00:00:00Z" -- the stand-in's last 30 days
 local KINDS = {
   sessions = {
     items = 100000,
@@ -28,19 +29,15 @@ local KINDS = {
   },
   timeseries = {
     items = 720,
-    argv = { "timeseries", "--metric", "play", "--interval", "hour",
-      "--from", "2023-12-02T00:00:00Z", "--to", "2024-01-01T00:00:00Z" },
+    argv = { "timeseries", "--metric", "play", "--interval", "hour", "--from", FROM, "--to", TO },
     walk = function(a)
-      return a:metrics_over_time("play", { from = "2023-12-02T00:00:00Z", to = "2024-01-01T00:00:00Z",
-        interval = "hour", page_size = 100 })
+      return a:metrics_over_time("play", { from = FROM, to = TO, interval = "hour", page_size = 100 })
     end,
   },
   buckets = {
-    argv = { "buckets", "--metric", "play", "--breakdown", "referrer",
-      "--from", "2023-12-02T00:00:00Z", "--to", "2024-01-01T00:00:00Z" },
+    argv = { "buckets", "--metric", "play", "--breakdown", "referrer", "--from", FROM, "--to", TO },
     walk = function(a)
-      return a:metrics_breakdown("play", "referrer", { from = "2023-12-02T00:00:00Z", to = "2024-01-01T00:00:00Z",
-        page_size = 100 })
+      return a:metrics_breakdown("play", "referrer", { from = FROM, to = TO, page_size = 100 })
     end,
   },
 }
